@@ -1,0 +1,39 @@
+"""lstm-cli: a command-line LSTM calculator that shows every gate, exactly as Keras 3 computes it.
+
+The Python API (SPEC §6) mirrors the commands: `forward` returns every reference's value as numpy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .config import ConfigSource
+
+__all__ = ["LstmCliError", "forward"]
+
+from .errors import LstmCliError
+
+
+def forward(config: ConfigSource, *, dtype: str | None = None) -> dict[str, np.ndarray]:
+    """Run a config (a YAML path, or a mapping with the same schema; arrays may be numpy arrays).
+
+    Returns every reference the run produced (`lstm`, `lstm.h`, `lstm.c`, ...) as numpy arrays.
+    Raises `LstmCliError` for a bad config, with its file, line, column and key path.
+    """
+    from .config import load_model, require_data
+    from .engine import run_model
+
+    model = load_model(config, dtype=dtype)
+    require_data(model)
+    return run_model(model).values
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("lstm-cli")
+    raise AttributeError(name)

@@ -1,0 +1,3 @@
+from lstm_cli.cli import main
+
+main()

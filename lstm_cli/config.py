@@ -1,0 +1,666 @@
+"""Config → `Model`: every key, number, shape and reference checked, each problem located (SPEC §2).
+
+This is the only module that knows the config schema. It reads YAML through `yamlio` and arrays through
+numpy (`.npy`/`.npz`, never pickles), and raises `LstmCliError` pointing at FILE:LINE:COL and the key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .errors import LstmCliError
+from .model import (
+    Array,
+    DenseLayer,
+    DType,
+    Expectation,
+    InitialState,
+    InputSpec,
+    Layer,
+    LstmLayer,
+    LstmWeights,
+    Model,
+)
+from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
+
+DTYPES: tuple[DType, ...] = ("float32", "float64")
+LAYER_TYPES = ("lstm", "dense")
+MAX_UNITS = 65_536
+MAX_ARRAY_RANK = 8
+TOP_KEYS = ("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab")
+LSTM_OPTIONS = (
+    "type",
+    "name",
+    "input",
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "initial_state",
+)
+KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+# Relative slack for comparing `expect:` values written as whole numbers or in exponent form.
+EXPECT_RTOL: dict[str, float] = {"float64": 1e-6, "float32": 1e-5}
+
+ConfigSource = str | os.PathLike[str] | Mapping[str, Any]
+
+
+def load_model(config: ConfigSource, *, dtype: str | None = None) -> Model:
+    """Read and validate a config: a path to YAML, or a mapping with the same schema."""
+    if isinstance(config, Mapping):
+        document = document_from_mapping(config)
+    elif isinstance(config, str | os.PathLike):
+        document = read_config_file(Path(config), os.fspath(config))
+    else:
+        raise TypeError(f"config must be a path or a mapping, not {type(config).__name__}")
+    return _Validator(document, dtype).model()
+
+
+def example_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files(__package__).joinpath("examples").iterdir()
+        if p.name.endswith(".yaml")
+    )
+
+
+def example_text(name: str) -> str:
+    if name not in example_names():
+        raise LstmCliError(f"unknown example {name!r}; choose one of: {', '.join(example_names())}")
+    return resources.files(__package__).joinpath("examples", f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def load_example(name: str, *, dtype: str | None = None) -> Model:
+    """A built-in example, by name (`seed` is the blog's hand check)."""
+    document = parse_yaml(example_text(name), f"{name} (built-in example)", Path.cwd())
+    return _Validator(document, dtype, builtin=name).model()
+
+
+def require_data(model: Model) -> None:
+    """Refuse to run an architecture-only config, naming what is missing."""
+    error = model.document.error
+    for spec in model.inputs.values():
+        if spec.data is None:
+            raise error(
+                spec.key_path, f"input {spec.name!r} has a shape but no data; give an array to run it"
+            )
+    for layer in model.layers:
+        missing = layer.weights is None if isinstance(layer, LstmLayer) else layer.kernel is None
+        if missing:
+            raise error(
+                layer.key_path, f"layer {layer.name!r} has no weights; without them it serves `summary` only"
+            )
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def expected_shape_message(expected: tuple[int, ...], formula: str, got: tuple[int, ...]) -> str:
+    return f"expected shape {_shape_text(expected)} = {formula}, got {_shape_text(got)}"
+
+
+def _shape_text(shape: Sequence[int | None]) -> str:
+    items = ["None" if n is None else str(n) for n in shape]
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"a string {value!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+class _Validator:
+    def __init__(self, document: Document, dtype: str | None, builtin: str | None = None) -> None:
+        self.doc = document
+        self.dtype_override = dtype
+        self.builtin = builtin
+        self.np_dtype: np.dtype[Any] = np.dtype("float64")
+        self.shapes: dict[str, tuple[int | None, ...]] = {}  # reference → shape, batch first
+        self.batch: int | None = None
+
+    def error(self, path: KeyPath, message: str) -> LstmCliError:
+        return self.doc.error(path, message)
+
+    # -- the whole config ------------------------------------------------------------------------------
+
+    def model(self) -> Model:
+        data = self.doc.data
+        if not isinstance(data, Mapping):
+            raise self.error((), "a config must be a mapping of keys (input, layers, ...)")
+        self.keys(data, (), TOP_KEYS, required=("layers",))
+        dtype = self.dtype(data)
+        self.np_dtype = np.dtype(dtype)
+        inputs = self.inputs(data)
+        layers = self.layers(data, inputs)
+        outputs = self.outputs(data, layers)
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            raise self.error(("description",), f"expected text, got {_describe(description)}")
+        return Model(
+            inputs=inputs,
+            layers=layers,
+            outputs=outputs,
+            shapes=dict(self.shapes),
+            dtype=dtype,
+            document=self.doc,
+            description=description,
+            expect=self.expect(data, dtype),
+            vocab=self.vocab(data),
+            builtin=self.builtin,
+        )
+
+    def dtype(self, data: Mapping[str, Any]) -> DType:
+        if self.dtype_override is not None:
+            if self.dtype_override not in DTYPES:
+                raise LstmCliError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype_override!r}")
+            return self.dtype_override
+        value = data.get("dtype", "float64")
+        return self.choice(value, ("dtype",), DTYPES)  # type: ignore[return-value]
+
+    def inputs(self, data: Mapping[str, Any]) -> dict[str, InputSpec]:
+        if "input" in data and "inputs" in data:
+            raise self.error(("inputs",), "give either `input` or `inputs`, not both")
+        if "input" in data:
+            specs = {"input": self.input_spec("input", data["input"], ("input",))}
+        elif "inputs" in data:
+            named = self.mapping(data["inputs"], ("inputs",))
+            if not named:
+                raise self.error(("inputs",), "name at least one input")
+            specs = {}
+            for name, value in named.items():
+                self.check_name(name, ("inputs", name))
+                specs[name] = self.input_spec(name, value, ("inputs", name))
+        else:
+            raise self.error((), "missing key `input` (the input sequence, (batch, timesteps, features))")
+        for name, spec in specs.items():
+            self.shapes[name] = (self.batch, *spec.shape)
+        return specs
+
+    def input_spec(self, name: str, value: Any, path: KeyPath) -> InputSpec:
+        if isinstance(value, Mapping) and "shape" in value:
+            self.keys(value, path, ("shape",), required=("shape",))
+            dims = value["shape"]
+            if not isinstance(dims, list) or len(dims) != 2:
+                raise self.error(path + ("shape",), "expected [timesteps or null, features]")
+            timesteps = None if dims[0] is None else self.integer(dims[0], path + ("shape", 0), 1, 10**9)
+            features = self.integer(dims[1], path + ("shape", 1), 1, 10**9)
+            return InputSpec(name, (timesteps, features), None, path)
+        array = self.array(value, path)
+        if array.ndim == 2:
+            array = array[np.newaxis]  # one sequence: (timesteps, features) → (1, timesteps, features)
+        if array.ndim != 3:
+            raise self.error(
+                path,
+                f"expected (batch, timesteps, features) or (timesteps, features), "
+                f"got shape {_shape_text(array.shape)}",
+            )
+        if self.batch is not None and array.shape[0] != self.batch:
+            raise self.error(
+                path, f"batch {array.shape[0]} differs from the other inputs' batch {self.batch}"
+            )
+        self.batch = array.shape[0]
+        return InputSpec(name, (array.shape[1], array.shape[2]), array, path)
+
+    # -- layers ----------------------------------------------------------------------------------------
+
+    def layers(self, data: Mapping[str, Any], inputs: dict[str, InputSpec]) -> tuple[Layer, ...]:
+        entries = data["layers"]
+        if not isinstance(entries, list) or not entries:
+            raise self.error(("layers",), "expected a list of layers, each a mapping with a `type`")
+        taken = {entry.get("name") for entry in entries if isinstance(entry, Mapping)} | set(inputs)
+        counters: dict[str, int] = {}
+        layers: list[Layer] = []
+        previous: str | None = next(iter(inputs)) if len(inputs) == 1 else None
+        for index, entry in enumerate(entries):
+            path: KeyPath = ("layers", index)
+            entry = self.mapping(entry, path)
+            kind = self.choice(entry.get("type"), path + ("type",), LAYER_TYPES, required=True)
+            name = self.layer_name(entry, path, kind, taken, counters)
+            source = self.reference_option(entry, path, previous, inputs)
+            layer: Layer = (self.lstm if kind == "lstm" else self.dense)(entry, path, name, source)
+            layers.append(layer)
+            previous = name
+        return tuple(layers)
+
+    def layer_name(
+        self, entry: Mapping[str, Any], path: KeyPath, kind: str, taken: set[Any], counters: dict[str, int]
+    ) -> str:
+        if "name" in entry:
+            name = entry["name"]
+            self.check_name(name, path + ("name",))
+            if name in self.shapes:
+                raise self.error(path + ("name",), f"the name {name!r} is already taken")
+            return str(name)
+        while True:  # Keras naming: lstm, lstm_1, lstm_2, ... skipping names given explicitly
+            count = counters.get(kind, 0)
+            counters[kind] = count + 1
+            name = kind if count == 0 else f"{kind}_{count}"
+            if name not in taken:
+                return name
+
+    def check_name(self, name: Any, path: KeyPath) -> None:
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise self.error(
+                path,
+                f"a name is letters, digits, _ and -, starting with a letter or _; got {_describe(name)}",
+            )
+
+    def reference_option(
+        self, entry: Mapping[str, Any], path: KeyPath, previous: str | None, inputs: dict[str, InputSpec]
+    ) -> str:
+        if "input" in entry:
+            return self.reference(entry["input"], path + ("input",))
+        if previous is None:
+            raise self.error(path, f"there are several inputs ({', '.join(inputs)}); say which with `input:`")
+        return previous
+
+    def reference(self, value: Any, path: KeyPath) -> str:
+        if not isinstance(value, str):
+            raise self.error(path, f"expected a reference (an input or layer name), got {_describe(value)}")
+        if value not in self.shapes:
+            known = list(self.shapes)
+            hint = did_you_mean(value, known)
+            states = value.endswith((".h", ".c")) and value[:-2] in self.shapes
+            if states:
+                raise self.error(
+                    path,
+                    f"{value!r}: layer {value[:-2]!r} does not return its state; "
+                    "set return_state: true on it",
+                )
+            raise self.error(path, f"unknown reference {value!r}{hint} (known so far: {', '.join(known)})")
+        return value
+
+    def sequence_input(self, source: str, path: KeyPath) -> tuple[int | None, int | None, int]:
+        shape = self.shapes[source]
+        if len(shape) != 3 or shape[2] is None:
+            raise self.error(
+                path,
+                f"an LSTM reads a sequence (batch, timesteps, features), but {source!r} "
+                f"has shape {_shape_text(shape)}",
+            )
+        return shape[0], shape[1], shape[2]
+
+    def lstm(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str) -> LstmLayer:
+        self.keys(entry, path, LSTM_OPTIONS + KERAS_LSTM_WEIGHTS + TORCH_LSTM_WEIGHTS, required=("units",))
+        units = self.units(entry, path)
+        batch, timesteps, features = self.sequence_input(source, path)
+        flags = {
+            key: self.boolean(entry, path, key, default)
+            for key, default in (
+                ("return_sequences", False),
+                ("return_state", False),
+                ("go_backwards", False),
+            )
+        }
+        weights, use_bias = self.lstm_weights(entry, path, units, features)
+        layer = LstmLayer(
+            name=name,
+            units=units,
+            input=source,
+            key_path=path,
+            activation=self.activation(entry, path, "activation", "tanh"),
+            recurrent_activation=self.activation(entry, path, "recurrent_activation", "sigmoid"),
+            use_bias=use_bias,
+            weights=weights,
+            initial_state=self.initial_state(entry, path, units, batch),
+            **flags,
+        )
+        self.shapes[name] = (batch, timesteps, units) if layer.return_sequences else (batch, units)
+        if layer.return_state:
+            self.shapes[f"{name}.h"] = self.shapes[f"{name}.c"] = (batch, units)
+        return layer
+
+    def lstm_weights(
+        self, entry: Mapping[str, Any], path: KeyPath, units: int, features: int
+    ) -> tuple[LstmWeights | None, bool]:
+        keras_keys = [key for key in KERAS_LSTM_WEIGHTS if key in entry]
+        torch_keys = [key for key in TORCH_LSTM_WEIGHTS if key in entry]
+        if keras_keys and torch_keys:
+            raise self.error(
+                path + (torch_keys[0],),
+                "both Keras weights (kernel, recurrent_kernel, bias) and "
+                "PyTorch weights (weight_ih, weight_hh, bias_ih, bias_hh) given; use one layout",
+            )
+        use_bias = self.boolean(entry, path, "use_bias", None)
+        gates = 4 * units
+        if torch_keys:
+            self.keys(entry, path, (), required=("weight_ih", "weight_hh"))
+            weight_ih = self.shaped(entry, path, "weight_ih", (gates, features), "(4*units, features)")
+            weight_hh = self.shaped(entry, path, "weight_hh", (gates, units), "(4*units, units)")
+            biases = [
+                self.shaped(entry, path, key, (gates,), "(4*units,)")
+                for key in ("bias_ih", "bias_hh")
+                if key in entry
+            ]
+            if use_bias is False and biases:
+                raise self.error(path + ("use_bias",), "use_bias is false, but bias_ih/bias_hh are given")
+            if use_bias and not biases:
+                raise self.error(path, "missing key `bias_ih` (and `bias_hh`): use_bias is true")
+            bias = np.asarray(np.sum(biases, axis=0, dtype=self.np_dtype)) if biases else None
+            return LstmWeights(weight_ih.T.copy(), weight_hh.T.copy(), bias), bool(biases)
+        if not keras_keys:
+            return None, use_bias is not False
+        self.keys(entry, path, (), required=("kernel", "recurrent_kernel"))
+        kernel = self.shaped(entry, path, "kernel", (features, gates), "(features, 4*units)")
+        recurrent_kernel = self.shaped(entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)")
+        if use_bias is False:
+            if "bias" in entry:
+                raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
+            return LstmWeights(kernel, recurrent_kernel, None), False
+        if "bias" not in entry:
+            raise self.error(path, "missing key `bias` (4*units values), or set use_bias: false")
+        bias = self.shaped(entry, path, "bias", (gates,), "(4*units,)")
+        return LstmWeights(kernel, recurrent_kernel, bias), True
+
+    def initial_state(
+        self, entry: Mapping[str, Any], path: KeyPath, units: int, batch: int | None
+    ) -> InitialState | None:
+        if "initial_state" not in entry:
+            return None
+        path = path + ("initial_state",)
+        value = entry["initial_state"]
+        if isinstance(value, Mapping):
+            self.keys(value, path, ("h", "c"), required=("h", "c"))
+            parts = [(value["h"], path + ("h",)), (value["c"], path + ("c",))]
+        elif isinstance(value, list) and len(value) == 2:
+            parts = [(value[0], path + (0,)), (value[1], path + (1,))]
+        else:
+            raise self.error(path, "expected [h, c] or {h: ..., c: ...}, each an array or a reference")
+        h, c = (self.state(part, part_path, units, batch) for part, part_path in parts)
+        return InitialState(h, c)
+
+    def state(self, value: Any, path: KeyPath, units: int, batch: int | None) -> Array | str:
+        if isinstance(value, str):
+            ref = self.reference(value, path)
+            shape = self.shapes[ref]
+            if len(shape) != 2 or shape[1] != units or (batch is not None and shape[0] not in (None, batch)):
+                raise self.error(
+                    path,
+                    f"{ref!r} has shape {_shape_text(shape)}, but this layer's state is "
+                    f"{_shape_text((batch, units))} = (batch, units)",
+                )
+            return ref
+        array = self.array(value, path)
+        if array.shape == (units,):
+            return array
+        if array.ndim != 2 or array.shape[1] != units or (batch is not None and array.shape[0] != batch):
+            raise self.error(
+                path,
+                f"expected shape {_shape_text((batch, units))} = (batch, units) or "
+                f"({units},) = (units,), got {_shape_text(array.shape)}",
+            )
+        return array
+
+    def dense(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str) -> DenseLayer:
+        self.keys(entry, path, DENSE_KEYS, required=("units",))
+        units = self.units(entry, path)
+        shape = self.shapes[source]
+        width = shape[-1]
+        if len(shape) < 2 or width is None:
+            raise self.error(
+                path,
+                f"a Dense layer reads (batch, ..., inputs), but {source!r} has shape {_shape_text(shape)}",
+            )
+        use_bias = self.boolean(entry, path, "use_bias", True)
+        kernel = bias = None
+        if "kernel" in entry:
+            kernel = self.shaped(entry, path, "kernel", (width, units), "(inputs, units)")
+            if use_bias and "bias" not in entry:
+                raise self.error(path, "missing key `bias` (units values), or set use_bias: false")
+        if "bias" in entry:
+            if not use_bias:
+                raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
+            if kernel is None:
+                raise self.error(path, "missing key `kernel`: a bias is given without it")
+            bias = self.shaped(entry, path, "bias", (units,), "(units,)")
+        self.shapes[name] = (*shape[:-1], units)
+        return DenseLayer(
+            name=name,
+            units=units,
+            input=source,
+            key_path=path,
+            activation=self.activation(entry, path, "activation", "linear"),
+            use_bias=bool(use_bias),
+            kernel=kernel,
+            bias=bias,
+        )
+
+    # -- outputs, expectations, vocabulary -------------------------------------------------------------
+
+    def outputs(self, data: Mapping[str, Any], layers: tuple[Layer, ...]) -> tuple[str, ...]:
+        if "outputs" not in data:
+            return (layers[-1].name,)
+        refs = data["outputs"]
+        if not isinstance(refs, list) or not refs:
+            raise self.error(("outputs",), "expected a list of references, e.g. [decoder_dense]")
+        return tuple(self.reference(ref, ("outputs", index)) for index, ref in enumerate(refs))
+
+    def expect(self, data: Mapping[str, Any], dtype: DType) -> tuple[Expectation, ...]:
+        if "expect" not in data:
+            return ()
+        entries = self.mapping(data["expect"], ("expect",))
+        expectations = []
+        for ref, value in entries.items():
+            path: KeyPath = ("expect", ref)
+            self.reference(ref, path)
+            expected = self.array(value, path)
+            shape = self.shapes[ref]
+            fits = len(shape) == expected.ndim and all(
+                n in (None, m) for n, m in zip(shape, expected.shape, strict=True)
+            )
+            if not fits:
+                raise self.error(
+                    path,
+                    f"{ref} has shape {_shape_text(shape)}, but the expected value has "
+                    f"shape {_shape_text(expected.shape)}",
+                )
+            expectations.append(Expectation(ref, expected, self.tolerances(expected, path, dtype), path))
+        return tuple(expectations)
+
+    def tolerances(self, expected: Array, path: KeyPath, dtype: DType) -> Array:
+        """A hand value matches to the decimals it was written with: 0.9933 stands for [0.99325, 0.99335]."""
+        slack = EXPECT_RTOL[dtype] * np.maximum(1.0, np.abs(expected))
+        written = np.zeros(expected.shape)
+        for index in np.ndindex(expected.shape):
+            mark = self.doc.marks.get(path + index)
+            text = mark.text if mark else None
+            if text and re.fullmatch(r"[-+]?[0-9]*\.[0-9]+", text):
+                written[index] = 0.5 * 10.0 ** -len(text.split(".")[1])
+        return np.maximum(written, slack)
+
+    def vocab(self, data: Mapping[str, Any]) -> tuple[str, ...] | None:
+        if "vocab" not in data:
+            return None
+        tokens = data["vocab"]
+        if not isinstance(tokens, list) or not tokens:
+            raise self.error(("vocab",), "expected a list of tokens; token k is one-hot position k")
+        for index, token in enumerate(tokens):
+            if not isinstance(token, str) or isinstance(token, bool):
+                raise self.error(
+                    ("vocab", index), f"expected a token (text), got {_describe(token)}; quote it"
+                )
+            if token in tokens[:index]:
+                raise self.error(("vocab", index), f"token {token!r} appears twice")
+        return tuple(tokens)
+
+    # -- scalar and key helpers ------------------------------------------------------------------------
+
+    def keys(
+        self, mapping: Mapping[str, Any], path: KeyPath, allowed: Sequence[str], required: Sequence[str] = ()
+    ) -> None:
+        if allowed:
+            for key in mapping:
+                if key not in allowed:
+                    raise self.error(path + (key,), f"unknown key {key!r}{did_you_mean(key, allowed)}")
+        for key in required:
+            if key not in mapping:
+                raise self.error(path, f"missing key {key!r}")
+
+    def mapping(self, value: Any, path: KeyPath) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(path, f"expected a mapping, got {_describe(value)}")
+        return value
+
+    def choice(self, value: Any, path: KeyPath, choices: Sequence[str], required: bool = False) -> str:
+        if value is None and required:
+            raise self.error(path[:-1], f"missing key {path[-1]!r} (one of: {', '.join(choices)})")
+        if not isinstance(value, str) or value not in choices:
+            shown = repr(value) if isinstance(value, str) else _describe(value)
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            raise self.error(path, f"unknown {path[-1]} {shown}{hint} (valid: {', '.join(choices)})")
+        return value
+
+    def activation(self, entry: Mapping[str, Any], path: KeyPath, key: str, default: str) -> str:
+        value = entry.get(key, default)
+        if value is None:
+            return "linear"  # Keras activation=None
+        return self.choice(value, path + (key,), list(ACTIVATIONS))
+
+    def boolean(self, entry: Mapping[str, Any], path: KeyPath, key: str, default: bool | None) -> Any:
+        value = entry.get(key, default)
+        if value is not default and not isinstance(value, bool):
+            raise self.error(path + (key,), f"expected true or false, got {_describe(value)}")
+        return value
+
+    def units(self, entry: Mapping[str, Any], path: KeyPath) -> int:
+        return self.integer(entry["units"], path + ("units",), 1, MAX_UNITS)
+
+    def integer(self, value: Any, path: KeyPath, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+            raise self.error(path, f"expected a whole number from {low} to {high:,}, got {_describe(value)}")
+        return int(value)
+
+    # -- arrays ----------------------------------------------------------------------------------------
+
+    def shaped(
+        self, entry: Mapping[str, Any], path: KeyPath, key: str, expected: tuple[int, ...], formula: str
+    ) -> Array:
+        array = self.array(entry[key], path + (key,))
+        if array.shape != expected:
+            raise self.error(path + (key,), expected_shape_message(expected, formula, array.shape))
+        return array
+
+    def array(self, value: Any, path: KeyPath) -> Array:
+        """Nested lists, a numpy array, or {file: PATH[, key: NAME]}: numbers only, finite, rectangular."""
+        if isinstance(value, Mapping):
+            array = self.file_array(value, path)
+        elif isinstance(value, np.ndarray):
+            array = value
+            if array.dtype.kind not in "iuf":
+                raise self.error(path, f"expected numbers, got an array of dtype {array.dtype}")
+        elif isinstance(value, list | tuple):
+            self.nested_shape(value, path)
+            array = np.array(value, dtype=np.float64)
+        else:
+            raise self.error(path, f"expected an array (a list of numbers), got {_describe(value)}")
+        if array.ndim > MAX_ARRAY_RANK:
+            raise self.error(path, f"expected at most {MAX_ARRAY_RANK} dimensions, got {array.ndim}")
+        if array.size == 0:
+            raise self.error(path, f"the array is empty (shape {_shape_text(array.shape)})")
+        with np.errstate(over="ignore"):
+            converted = array.astype(self.np_dtype)
+        if not np.isfinite(converted).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+            what = "NaN" if np.isnan(array[index]) else "infinity"
+            if np.isfinite(array[index]):
+                what = f"{array[index]!r} (too large for {self.np_dtype})"
+            raise self.error(path + index, f"{what} is not allowed; every value must be a finite number")
+        return converted
+
+    def nested_shape(self, value: Any, path: KeyPath) -> tuple[int, ...]:
+        if isinstance(value, list | tuple):
+            if not value:
+                return (0,)
+            first = self.nested_shape(value[0], path + (0,))
+            for index in range(1, len(value)):
+                shape = self.nested_shape(value[index], path + (index,))
+                if shape != first:
+                    raise self.error(
+                        path + (index,),
+                        f"ragged array: this item has shape {_shape_text(shape)}"
+                        f" but item 0 has {_shape_text(first)}"
+                        if shape and first
+                        else "ragged array: items mix numbers and lists",
+                    )
+            return (len(value), *first)
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise self.error(path, f"expected a number, got {_describe(value)}")
+        if not math.isfinite(value):
+            raise self.error(
+                path,
+                f"{'NaN' if math.isnan(value) else 'infinity'} is not allowed; "
+                "every value must be a finite number",
+            )
+        return ()
+
+    def file_array(self, spec: Mapping[str, Any], path: KeyPath) -> Array:
+        self.keys(spec, path, ("file", "key"), required=("file",))
+        name = spec["file"]
+        if not isinstance(name, str) or not name:
+            raise self.error(path + ("file",), f"expected a file path, got {_describe(name)}")
+        file = self.doc.folder / name
+        suffix = file.suffix.lower()
+        if suffix not in (".npy", ".npz"):
+            raise self.error(path + ("file",), f"{name}: expected a .npy or .npz file")
+        if suffix == ".npy" and "key" in spec:
+            raise self.error(path + ("key",), "`key` picks an array from a .npz file; a .npy holds one")
+        if suffix == ".npz" and "key" not in spec:
+            raise self.error(path, f"{name}: a .npz file holds several arrays; say which with `key:`")
+        try:
+            if suffix == ".npy":
+                array = np.load(file, allow_pickle=False)
+            else:
+                with np.load(file, allow_pickle=False) as archive:
+                    key = spec["key"]
+                    if key not in archive.files:
+                        raise self.error(
+                            path + ("key",),
+                            f"no array {key!r} in {name}{did_you_mean(str(key), archive.files)}"
+                            f" (it holds: {', '.join(archive.files)})",
+                        )
+                    array = archive[key]
+        except FileNotFoundError:
+            raise self.error(
+                path + ("file",), f"{name}: no such file (looked in {self.doc.folder})"
+            ) from None
+        except IsADirectoryError:
+            raise self.error(path + ("file",), f"{name}: is a directory") from None
+        except ValueError as exc:
+            reason = "it holds pickled objects, which are refused" if "pickle" in str(exc) else str(exc)
+            raise self.error(path + ("file",), f"{name}: cannot load: {reason}") from None
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise self.error(path + ("file",), f"{name}: cannot load: {exc}") from None
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
+            raise self.error(path + ("file",), f"{name}: expected numbers, got dtype {array.dtype}")
+        return array
+
+
+__all__ = ["format_key_path", "load_example", "load_model", "require_data"]

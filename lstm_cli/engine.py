@@ -1,0 +1,263 @@
+"""The forward pass, exactly as Keras 3 computes it (keras/src/layers/rnn/lstm.py). numpy in, numpy out.
+
+`lstm_step` is the whole cell, to be read beside SPEC §1. Everything else (tables, trace, the plain forward)
+comes from the one loop in `run_lstm`, which keeps per-step records only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .model import Array, DenseLayer, LstmLayer, LstmWeights, Model
+
+# Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
+# efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
+CHUNK_VALUES = 2**21
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one LSTM step computes, named as in SPEC §1. Every array is (batch, units) except z."""
+
+    z: Array  # (batch, 4*units): pre-activations of gates i, f, g, o side by side
+    i: Array  # input gate
+    f: Array  # forget gate
+    g: Array  # candidate cell value
+    o: Array  # output gate
+    c: Array  # cell state c_t
+    h: Array  # hidden state h_t
+
+
+def lstm_step(
+    x_projected: Array,  # (batch, 4*units): x_t @ kernel + bias, computed for many steps at once
+    h_prev: Array,  # (batch, units)
+    c_prev: Array,  # (batch, units)
+    recurrent_kernel: Array,  # (units, 4*units)
+    activation: Activation,
+    recurrent_activation: Activation,
+) -> Step:
+    z = x_projected + h_prev @ recurrent_kernel  # (batch, 4*units)
+    z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)  # each (batch, units)
+    i = recurrent_activation(z_i)
+    f = recurrent_activation(z_f)
+    g = activation(z_g)
+    o = recurrent_activation(z_o)
+    c = f * c_prev + i * g
+    h = o * activation(c)
+    return Step(z, i, f, g, o, c, h)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One timestep of one layer, for tables and trace: inputs, the step, and the state it leaves."""
+
+    t: int  # index into the input sequence; counts down under go_backwards
+    x: Array  # (batch, features)
+    h_prev: Array  # (batch, units)
+    c_prev: Array  # (batch, units)
+    step: Step  # as computed, before masking
+    h: Array  # (batch, units): the state carried on; equals step.h except on masked rows
+    c: Array
+    masked: Array | None = None  # (batch,) True where the mask skipped this step; None without a mask
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    layer: LstmLayer
+    direction: str  # "forward", or "backward" for the reversed half of a bidirectional layer
+    weights: LstmWeights
+    steps: list[StepRecord]
+
+
+@dataclass(frozen=True)
+class LstmResult:
+    output: Array  # (batch, timesteps, units) with return_sequences, else (batch, units)
+    h: Array  # (batch, units)
+    c: Array  # (batch, units)
+    steps: list[StepRecord] | None = None
+
+
+def _input_projections(x: Array, weights: LstmWeights, backwards: bool) -> Iterator[tuple[int, Array]]:
+    """(t, x_t @ kernel + bias) in processing order, one GEMM per chunk of timesteps."""
+    batch, timesteps, _ = x.shape
+    chunk = max(1, min(timesteps, CHUNK_VALUES // max(1, batch * weights.kernel.shape[1])))
+    starts = range(0, timesteps, chunk)
+    for start in reversed(starts) if backwards else starts:
+        block = x[:, start : start + chunk] @ weights.kernel  # (batch, chunk, 4*units)
+        if weights.bias is not None:
+            block += weights.bias
+        ts = range(start, min(start + chunk, timesteps))
+        for t in reversed(ts) if backwards else ts:
+            yield t, block[:, t - start]
+
+
+def run_lstm(
+    layer: LstmLayer,
+    weights: LstmWeights,
+    x: Array,  # (batch, timesteps, features)
+    h0: Array,  # (batch, units)
+    c0: Array,  # (batch, units)
+    *,
+    mask: Array | None = None,  # (batch, timesteps), True where a step counts
+    backwards: bool = False,
+    zero_output_for_mask: bool = False,
+    record: bool = False,
+) -> LstmResult:
+    """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order."""
+    batch, timesteps, _ = x.shape
+    activation = get_activation(layer.activation)
+    recurrent_activation = get_activation(layer.recurrent_activation)
+    sequence = np.empty((batch, timesteps, layer.units), x.dtype) if layer.return_sequences else None
+    steps: list[StepRecord] | None = [] if record else None
+    h, c = h0, c0
+    output = np.zeros_like(h0)  # Keras emits zeros for masked steps before the first valid one
+    for k, (t, x_projected) in enumerate(_input_projections(x, weights, backwards)):
+        step = lstm_step(x_projected, h, c, weights.recurrent_kernel, activation, recurrent_activation)
+        masked = None
+        if mask is None:
+            h_next, c_next, output = step.h, step.c, step.h
+        else:
+            valid = mask[:, t, np.newaxis]  # (batch, 1)
+            masked = ~mask[:, t]
+            h_next = np.where(valid, step.h, h)
+            c_next = np.where(valid, step.c, c)
+            output = np.where(valid, step.h, 0.0 if zero_output_for_mask else output)
+        if steps is not None:
+            steps.append(StepRecord(t, x[:, t], h, c, step, h_next, c_next, masked))
+        h, c = h_next, c_next
+        if sequence is not None:
+            sequence[:, k] = output
+    return LstmResult(sequence if sequence is not None else output, h, c, steps)
+
+
+def run_dense(layer: DenseLayer, x: Array) -> Array:
+    """y = activation(x @ kernel + bias) on the last axis."""
+    assert layer.kernel is not None  # config.require_data has refused weightless layers
+    z = x @ layer.kernel  # (..., units)
+    if layer.bias is not None:
+        z = z + layer.bias
+    return get_activation(layer.activation)(z)
+
+
+@dataclass
+class RunResult:
+    values: dict[str, Array]  # every reference the run produced, as in `forward --format json`
+    traces: list[LayerTrace] = field(default_factory=list)
+
+
+def run_model(model: Model, *, record: bool | Callable[[str], bool] = False) -> RunResult:
+    """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts."""
+    dtype = np.dtype(model.dtype)
+    values: dict[str, Array] = {}
+    masks: dict[str, Array | None] = {}
+    for name, spec in model.inputs.items():
+        assert spec.data is not None  # config.require_data has refused shape-only inputs
+        values[name] = spec.data.astype(dtype, copy=False)
+        masks[name] = None
+    result = RunResult(values={})
+    with np.errstate(all="ignore"):  # overflow is reported below, with the layer and step, not as a warning
+        for layer in model.layers:
+            x = values[layer.input]
+            if isinstance(layer, DenseLayer):
+                values[layer.name] = run_dense(layer, x)
+                masks[layer.name] = masks[layer.input]
+                _check_finite(model, layer.name, values[layer.name])
+                continue
+            assert layer.weights is not None
+            keep = record(layer.name) if callable(record) else record
+            h0, c0 = _initial_state(layer, values, x.shape[0], dtype)
+            run = run_lstm(
+                layer,
+                layer.weights,
+                x,
+                h0,
+                c0,
+                mask=masks[layer.input],
+                backwards=layer.go_backwards,
+                record=keep,
+            )
+            values[layer.name] = run.output
+            masks[layer.name] = masks[layer.input] if layer.return_sequences else None
+            if layer.return_state:
+                values[f"{layer.name}.h"], values[f"{layer.name}.c"] = run.h, run.c
+            _check_finite(model, layer.name, run.output, run.h, run.c, layer=layer, x=x, h0=h0, c0=c0)
+            if run.steps is not None:
+                result.traces.append(LayerTrace(layer, "forward", layer.weights, run.steps))
+    result.values = {ref: value for ref, value in values.items() if ref not in model.inputs}
+    return result
+
+
+def _initial_state(
+    layer: LstmLayer, values: dict[str, Array], batch: int, dtype: np.dtype
+) -> tuple[Array, Array]:
+    if layer.initial_state is None:
+        zeros = np.zeros((batch, layer.units), dtype)
+        return zeros, zeros
+    h0, c0 = (
+        values[part] if isinstance(part, str) else np.broadcast_to(part, (batch, layer.units)).astype(dtype)
+        for part in (layer.initial_state.h, layer.initial_state.c)
+    )
+    return h0, c0
+
+
+def _check_finite(
+    model: Model,
+    name: str,
+    *arrays: Array,
+    layer: LstmLayer | None = None,
+    x: Array | None = None,
+    h0: Array | None = None,
+    c0: Array | None = None,
+) -> None:
+    """Refuse to show inf or NaN as a number: name the layer and, for an LSTM, the first bad step."""
+    if all(np.isfinite(array).all() for array in arrays):
+        return
+    where = ""
+    if (
+        layer is not None
+        and layer.weights is not None
+        and x is not None
+        and h0 is not None
+        and c0 is not None
+    ):
+        replay = run_lstm(layer, layer.weights, x, h0, c0, backwards=layer.go_backwards, record=True)
+        assert replay.steps is not None
+        bad = next(s for s in replay.steps if not (np.isfinite(s.h).all() and np.isfinite(s.c).all()))
+        where = f" at timestep {bad.t}"
+    key_path = model.layer(name).key_path
+    raise model.document.error(
+        key_path,
+        f"layer {name!r} overflowed to inf or NaN{where}; "
+        "its values grow without bound (a linear activation?)",
+    )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    ref: str
+    index: tuple[int, ...]
+    expected: float
+    actual: float
+
+
+def check_expectations(model: Model, values: dict[str, Array]) -> list[Mismatch]:
+    """Every value under `expect:` that differs from the run by more than its tolerance."""
+    mismatches = []
+    for expectation in model.expect:
+        actual = values[expectation.ref].astype(np.float64)
+        differs = np.abs(actual - expectation.expected) > expectation.tolerance
+        for index in np.argwhere(differs):
+            at = tuple(int(i) for i in index)
+            mismatches.append(
+                Mismatch(expectation.ref, at, float(expectation.expected[at]), float(actual[at]))
+            )
+    return mismatches
+
+
+def forward_values(model: Model) -> dict[str, Array]:
+    """The plain forward pass: every reference's value, no per-step records."""
+    return run_model(model).values

@@ -1,0 +1,93 @@
+"""Machine-readable output (SPEC §4): JSON and YAML documents, and tidy CSV rows streamed one at a time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .engine import LayerTrace, Mismatch
+from .model import Array
+
+CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")
+STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
+
+
+def _listed(value: Array, precision: int | None) -> Any:
+    data = value.astype(np.float64)
+    return (np.round(data, precision) if precision is not None else data).tolist()
+
+
+def forward_document(
+    dtype: str, values: dict[str, Array], mismatches: list[Mismatch] | None, precision: int | None = None
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "dtype": dtype,
+        "outputs": {ref: _listed(value, precision) for ref, value in values.items()},
+    }
+    if mismatches is not None:
+        document["mismatches"] = [
+            {"ref": m.ref, "index": list(m.index), "expected": m.expected, "actual": m.actual}
+            for m in mismatches
+        ]
+    return document
+
+
+def to_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, allow_nan=False) + "\n"
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100))
+
+
+def step_rows(
+    traces: list[LayerTrace], quantities: tuple[str, ...] = STEP_QUANTITIES, precision: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """One row per value of every recorded step: `layer,direction,t,sample,unit,quantity,value`."""
+    for trace in traces:
+        for record in trace.steps:
+            arrays = {
+                "x": record.x,
+                "h_prev": record.h_prev,
+                "c_prev": record.c_prev,
+                **{
+                    f"z_{gate}": z
+                    for gate, z in zip("ifgo", np.split(record.step.z, 4, axis=-1), strict=True)
+                },
+                "i": record.step.i,
+                "f": record.step.f,
+                "g": record.step.g,
+                "o": record.step.o,
+                "c": record.c,
+                "h": record.h,
+            }
+            for quantity in quantities:
+                yield from _array_rows(
+                    trace.layer.name, trace.direction, record.t, quantity, arrays[quantity], precision
+                )
+
+
+def output_rows(values: dict[str, Array], precision: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """Outputs as tidy rows: a sequence axis goes in the `t` column; `lstm.h` is layer lstm, quantity h."""
+    for ref, value in values.items():
+        layer, _, state = ref.partition(".")
+        quantity = state or "output"
+        if value.ndim == 3:
+            for t in range(value.shape[1]):
+                yield from _array_rows(layer, "", t, quantity, value[:, t], precision)
+        else:
+            yield from _array_rows(layer, "", "", quantity, value.reshape(value.shape[0], -1), precision)
+
+
+def _array_rows(
+    layer: str, direction: str, t: int | str, quantity: str, values: Array, precision: int | None
+) -> Iterator[tuple[Any, ...]]:
+    for sample, row in enumerate(values):  # values: (batch, units)
+        for unit, value in enumerate(row):
+            number = float(value) if precision is None else round(float(value), precision)
+            yield (layer, direction, t, sample, unit, quantity, repr(number))

@@ -1,0 +1,101 @@
+"""The validated model: what a config says, with every array checked and every reference resolved.
+
+Plain frozen dataclasses. Shapes in comments leave out nothing: `(features, 4*units)` is the whole shape.
+A layer's `key_path` says where it was written, so that later errors can point back at the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .yamlio import Document, KeyPath
+
+Array = np.ndarray
+DType = Literal["float32", "float64"]
+GATES = ("i", "f", "g", "o")  # Keras's order along the last axis of every LSTM weight
+
+
+@dataclass(frozen=True)
+class LstmWeights:
+    kernel: Array  # (features, 4*units), gates i, f, g, o side by side
+    recurrent_kernel: Array  # (units, 4*units)
+    bias: Array | None  # (4*units,), None when use_bias is false
+
+
+@dataclass(frozen=True)
+class InitialState:
+    """Where an LSTM's (h, c) start: each an array (batch, units) or (units,), or a reference."""
+
+    h: Array | str
+    c: Array | str
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple[int | None, ...]  # without the batch axis: (timesteps, features)
+    data: Array | None  # (batch, timesteps, features); None in an architecture-only config
+    key_path: KeyPath
+
+
+@dataclass(frozen=True)
+class LstmLayer:
+    name: str
+    units: int
+    input: str  # the reference this layer reads
+    key_path: KeyPath
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    use_bias: bool = True
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    weights: LstmWeights | None = None  # None in an architecture-only config
+    initial_state: InitialState | None = None
+    type: Literal["lstm"] = "lstm"
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    name: str
+    units: int
+    input: str
+    key_path: KeyPath
+    activation: str = "linear"
+    use_bias: bool = True
+    kernel: Array | None = None  # (in, units)
+    bias: Array | None = None  # (units,)
+    type: Literal["dense"] = "dense"
+
+
+Layer = LstmLayer | DenseLayer
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A value worked out by hand, checked after the run."""
+
+    ref: str
+    expected: Array
+    tolerance: Array  # per element: half a unit in the last decimal written, at least float rounding
+    key_path: KeyPath
+
+
+@dataclass(frozen=True)
+class Model:
+    inputs: dict[str, InputSpec]
+    layers: tuple[Layer, ...]
+    outputs: tuple[str, ...]
+    shapes: dict[str, tuple[int | None, ...]]  # every reference, with the batch axis first
+    dtype: DType
+    document: Document
+    description: str | None = None
+    expect: tuple[Expectation, ...] = ()
+    vocab: tuple[str, ...] | None = None
+    builtin: str | None = field(default=None, compare=False)  # the example's name when no file was given
+
+    def layer(self, name: str) -> Layer:
+        return next(layer for layer in self.layers if layer.name == name)

@@ -1,0 +1,154 @@
+"""Rich renderables for what the commands show. Builds and returns; never prints.
+
+User text (names, descriptions) always goes in as `Text`, so that it is never read as Rich markup. Views are
+bounded: a long run shows its first and last steps and the first units, and says what it left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .engine import LayerTrace, Mismatch, StepRecord
+from .model import Array, Model
+
+DEFAULT_PRECISION = 4
+MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
+HEAD_ROWS = 30
+MAX_VECTOR_ITEMS = 8
+MAX_ARRAY_ITEMS = 48
+
+
+def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
+    """Whole numbers show as whole numbers; others with `precision` decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    text = f"{value:.{precision}f}"
+    return "0" if float(text) == 0 else text  # -0.0000 reads as a bug
+
+
+def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int = MAX_VECTOR_ITEMS) -> str:
+    shown = ", ".join(format_number(v, precision) for v in values[:limit])
+    if len(values) > limit:
+        shown += f", … +{len(values) - limit}"
+    return f"[{shown}]"
+
+
+def format_array(values: Array, precision: int = DEFAULT_PRECISION) -> str:
+    """Nested brackets like Keras prints, cut to the first items of each axis when large."""
+    if values.ndim == 1:
+        return format_vector(values, precision)
+    limit = max(1, MAX_ARRAY_ITEMS // max(1, int(np.prod(values.shape[1:]))))
+    rows = [format_array(row, precision) for row in values[:limit]]
+    if len(values) > limit:
+        rows.append(f"… +{len(values) - limit}")
+    return f"[{', '.join(rows)}]"
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"
+
+
+def _bounded(count: int) -> tuple[list[int], int]:
+    """Row indexes to show out of `count`, and how many were left out (shown as one ⋮ row)."""
+    if count <= MAX_ROWS:
+        return list(range(count)), 0
+    tail = MAX_ROWS - HEAD_ROWS
+    return [*range(HEAD_ROWS), *range(count - tail, count)], count - MAX_ROWS
+
+
+def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION) -> Table:
+    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order)."""
+    layer = trace.layer
+    batch = trace.steps[0].h.shape[0] if trace.steps else 1
+    order = ", go_backwards" if layer.go_backwards else ""
+    title = Text(
+        f"{layer.name} (LSTM{'' if trace.direction == 'forward' else ', backward'}): "
+        f"{layer.units} units, activation {layer.activation}, "
+        f"recurrent_activation {layer.recurrent_activation}{order}"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("t", justify="right")
+    if batch > 1:
+        table.add_column("sample", justify="right")
+    for quantity in ("i", "f", "g", "o", "c", "h"):
+        table.add_column(quantity)
+    rows = [(record, sample) for record in trace.steps for sample in range(batch)]
+    shown, left_out = _bounded(len(rows))
+    for position, index in enumerate(shown):
+        if left_out and position == HEAD_ROWS:
+            table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * 6)
+        record, sample = rows[index]
+        table.add_row(*_step_cells(record, sample, batch, precision))
+    notes = []
+    if left_out:
+        notes.append(f"{left_out} of {len(rows)} rows left out")
+    if layer.units > MAX_VECTOR_ITEMS:
+        notes.append(f"units {MAX_VECTOR_ITEMS} to {layer.units - 1} left out")
+    if notes:
+        table.caption = Text("; ".join(notes) + "; --format json or csv gives every value")
+    return table
+
+
+def _step_cells(record: StepRecord, sample: int, batch: int, precision: int) -> list[str | Text]:
+    masked = record.masked is not None and bool(record.masked[sample])
+    cells: list[str | Text] = [str(record.t)]
+    if batch > 1:
+        cells.append(str(sample))
+    step = record.step
+    for values in (step.i, step.f, step.g, step.o):
+        cells.append(Text("masked", style="dim") if masked else format_vector(values[sample], precision))
+    cells.append(format_vector(record.c[sample], precision))
+    cells.append(format_vector(record.h[sample], precision))
+    return cells
+
+
+def outputs_table(values: dict[str, Array], precision: int = DEFAULT_PRECISION) -> Table:
+    table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
+    table.add_column("reference")
+    table.add_column("shape")
+    table.add_column("value")
+    for ref, value in values.items():
+        table.add_row(Text(ref), _shape_text(value.shape), format_array(value, precision))
+    return table
+
+
+def mismatch_view(
+    model: Model, mismatches: list[Mismatch], precision: int = DEFAULT_PRECISION
+) -> RenderableType:
+    checked = sum(expectation.expected.size for expectation in model.expect)
+    if not mismatches:
+        return Text(f"expect: all {checked} values match")
+    table = Table(title=Text(f"expect: {len(mismatches)} of {checked} values differ"), title_justify="left")
+    for column in ("reference", "index", "expected", "actual"):
+        table.add_column(column)
+    for mismatch in mismatches:
+        index = f"[{', '.join(str(i) for i in mismatch.index)}]"
+        table.add_row(
+            Text(mismatch.ref),
+            index,
+            format_number(mismatch.expected, precision),
+            format_number(mismatch.actual, precision),
+        )
+    return table
+
+
+def forward_view(
+    model: Model,
+    values: dict[str, Array],
+    traces: list[LayerTrace],
+    mismatches: list[Mismatch] | None,
+    precision: int = DEFAULT_PRECISION,
+) -> Group:
+    parts: list[RenderableType] = []
+    if model.description:
+        parts.append(Text(model.description, style="italic"))
+    parts.extend(layer_table(trace, precision) for trace in traces)
+    parts.append(outputs_table(values, precision))
+    if mismatches is not None:
+        parts.append(mismatch_view(model, mismatches, precision))
+    return Group(*parts)

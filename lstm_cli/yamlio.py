@@ -1,0 +1,290 @@
+"""Strict YAML reading: YAML 1.2 numbers, no duplicate keys, bounded size, and a position for every value.
+
+PyYAML resolves scalars by YAML 1.1 (`1e-3` is a string, `017` is 15, `1:30` is 90), so plain scalars are
+resolved here by the YAML 1.2 core schema instead. Every node's position is kept by key path, so that a
+problem found long after parsing (a wrong shape, say) still points at its line and column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import LstmCliError
+
+KeyPath = tuple[str | int, ...]
+
+MAX_BYTES = 64 * 2**20  # YAML is for arrays a person can read; big arrays belong in .npy files
+MAX_DEPTH = 64  # a config nests about 6 deep; 10,000-deep documents must not reach the recursive composer
+MAX_VALUES = 2_000_000  # bounds alias expansion ("billion laughs") before it happens
+MAX_ALIASES = 1_000
+
+_PLAIN = "lstm-cli:plain"  # a plain scalar, resolved below by the YAML 1.2 core schema
+_STR = "tag:yaml.org,2002:str"
+
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
+_NAN = re.compile(r"\.(nan|NaN|NAN)")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a value stands in its file (1-based), and its source text when it is a scalar."""
+
+    line: int
+    column: int
+    text: str | None = None
+
+
+def format_key_path(path: KeyPath) -> str:
+    """`("layers", 0, "kernel")` → `layers[0].kernel`; keys that are not plain names are quoted."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+@dataclass
+class Document:
+    """A parsed config: plain Python data plus the position of every value, by key path."""
+
+    data: Any
+    source: str  # as the user named it, for messages
+    folder: Path  # where relative `{file: ...}` paths start
+    marks: dict[KeyPath, Mark] = field(default_factory=dict)
+
+    def mark(self, path: KeyPath) -> Mark | None:
+        """The position of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.marks.get(path[:end])
+            if found is not None:
+                return found
+        return None
+
+    def error(self, path: KeyPath, message: str) -> LstmCliError:
+        mark = self.mark(path)
+        return LstmCliError(
+            message,
+            source=self.source,
+            line=mark.line if mark else None,
+            column=mark.column if mark else None,
+            key_path=format_key_path(path) or None,
+        )
+
+
+def read_config_file(path: Path, source: str | None = None) -> Document:
+    """Read and parse a config file, refusing anything that is not one readable YAML mapping."""
+    shown = source if source is not None else str(path)
+
+    def fail(message: str) -> LstmCliError:
+        return LstmCliError(message, source=shown)
+
+    if path.is_dir():
+        raise fail("is a directory, not a config file")
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise fail(
+            f"larger than {MAX_BYTES // 2**20} MB; put big arrays in .npy files and use {{file: PATH}}"
+        )
+    if b"\x00" in raw:
+        raise fail("not a text file (it contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not a UTF-8 text file (invalid byte at offset {exc.start})") from None
+    return parse_yaml(text, shown, path.parent)
+
+
+def parse_yaml(text: str, source: str, folder: Path) -> Document:
+    document = Document(data=None, source=source, folder=folder)
+    try:
+        root = yaml.compose(text, Loader=_StrictLoader)
+    except _Refused as exc:
+        raise LstmCliError(exc.message, source=source, line=exc.line, column=exc.column) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "cannot parse"
+        raise LstmCliError(
+            f"not valid YAML: {problem}",
+            source=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise LstmCliError(f"not valid YAML: {exc}", source=source) from None
+    except RecursionError:
+        raise LstmCliError(f"nested deeper than {MAX_DEPTH} levels", source=source) from None
+    if root is None:
+        raise LstmCliError(
+            "the file is empty; a config is a mapping with `input` and `layers`", source=source
+        )
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        raise LstmCliError(
+            f"a config must be a mapping of keys (input, layers, ...), not {kind}",
+            source=source,
+            line=root.start_mark.line + 1,
+            column=root.start_mark.column + 1,
+        )
+    builder = _Builder(document)
+    document.data = builder.build(root, (), 0)
+    return document
+
+
+def document_from_mapping(config: Mapping[str, Any], folder: Path | None = None) -> Document:
+    """A config given as data (the Python API): no positions, file paths relative to the working folder."""
+    return Document(data=config, source="<config>", folder=folder or Path.cwd())
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = mark.line + 1
+        self.column = mark.column + 1
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Composes nodes only: depth and aliases are bounded, and plain scalars keep their text."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Refused(f"more than {MAX_ALIASES} aliases", event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """A plain scalar by the YAML 1.2 core schema."""
+    if _NULL.fullmatch(text):
+        return None
+    if _TRUE.fullmatch(text):
+        return True
+    if _FALSE.fullmatch(text):
+        return False
+    if _INT.fullmatch(text):
+        return int(text, 10)
+    if _OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:null": type(None),
+    "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+}
+
+
+class _Builder:
+    """Turns composed nodes into dicts, lists and scalars, recording each one's position."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.count = 0
+
+    def build(self, node: Any, path: KeyPath, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self._refuse(node, f"more than {MAX_VALUES:,} values (after expanding aliases)")
+        if depth > MAX_DEPTH:
+            raise self._refuse(node, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self._remember(path + (index,), item)
+                items.append(self.build(item, path + (index,), depth + 1))
+            return items
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._at(key_node, path, "a key must be a plain name, not a list or mapping")
+            key = key_node.value
+            if key in mapping:
+                first = self.document.marks[path + (key,)]
+                raise self._at(key_node, path + (key,), f"duplicate key (first given on line {first.line})")
+            self._remember(path + (key,), key_node, value_node)
+            mapping[key] = self.build(value_node, path + (key,), depth + 1)
+        return mapping
+
+    def _scalar(self, node: Any, path: KeyPath) -> Any:
+        if node.tag == _PLAIN:
+            return resolve_plain_scalar(node.value)
+        if node.tag == _STR:
+            return node.value
+        wanted = _CORE_TAGS.get(node.tag)
+        value = resolve_plain_scalar(node.value) if wanted is not None else None
+        if wanted is None or type(value) is not wanted:
+            if wanted is float and type(value) is int:
+                return float(value)
+            raise self._at(node, path, f"unsupported tag {node.tag!r} on {node.value!r}")
+        return value
+
+    def _remember(self, path: KeyPath, node: Any, value_node: Any = None) -> None:
+        scalar = value_node if value_node is not None else node
+        text = scalar.value if isinstance(scalar, yaml.ScalarNode) else None
+        self.document.marks[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1, text)
+
+    def _at(self, node: Any, path: KeyPath, message: str) -> LstmCliError:
+        return LstmCliError(
+            message,
+            source=self.document.source,
+            line=node.start_mark.line + 1,
+            column=node.start_mark.column + 1,
+            key_path=format_key_path(path) or None,
+        )
+
+    def _refuse(self, node: Any, message: str) -> LstmCliError:
+        return self._at(node, (), message)
