@@ -200,7 +200,7 @@ def forward(
             writer.writerows(step_rows(result.traces, precision=precision))
             writer.writerows(output_rows(result.values, precision))
         else:
-            from .render import DEFAULT_PRECISION, forward_view
+            from .render.forward import DEFAULT_PRECISION, forward_view
 
             shown = DEFAULT_PRECISION if precision is None else precision
             _console().print(forward_view(model, result.values, result.traces, mismatches, shown))

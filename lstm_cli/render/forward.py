@@ -1,7 +1,6 @@
-"""Rich renderables for what the commands show. Builds and returns; never prints.
+"""The `forward` view: a table of every gate, c and h per LSTM layer, then the outputs and `expect:` checks.
 
-User text (names, descriptions) always goes in as `Text`, so that it is never read as Rich markup. Views are
-bounded: a long run shows its first and last steps and the first units, and says what it left out.
+A long run shows its first and last steps and the first units, and says what it left out.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .engine import LayerTrace, Mismatch, StepRecord
-from .model import Array, Model
+from ..engine import LayerTrace, Mismatch, StepRecord
+from ..model import Array, Model
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
