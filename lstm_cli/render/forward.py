@@ -12,8 +12,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import LayerTrace, Mismatch, StepRecord
-from ..model import Array, Model
+from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
+from lstm_cli.model import Array, Model
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
