@@ -1,0 +1,41 @@
+"""Shared test helpers: the CLI run in-process at a fixed terminal width, with stdout and stderr apart."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lstm_cli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+WIDTH = 100
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Run:
+    """`lstm-cli ARGS...` in-process, COLUMNS pinned so that Rich lays tables out the same everywhere."""
+    runner = CliRunner()
+    environment = {"COLUMNS": str(WIDTH), "LINES": "50", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
+    result = runner.invoke(app, list(args), input=input, env=environment, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli() -> object:
+    return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _keras_backend() -> None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
