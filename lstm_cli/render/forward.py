@@ -27,7 +27,7 @@ def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
     if float(value).is_integer():
         return str(int(value))
     text = f"{value:.{precision}f}"
-    return "0" if float(text) == 0 else text  # -0.0000 reads as a bug
+    return text.removeprefix("-") if float(text) == 0 else text  # -0.0000 reads as a bug
 
 
 def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int = MAX_VECTOR_ITEMS) -> str:
