@@ -39,3 +39,16 @@ def cli() -> object:
 @pytest.fixture(autouse=True)
 def _keras_backend() -> None:
     os.environ.setdefault("KERAS_BACKEND", "torch")
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/NAME exactly; `LSTM_CLI_REGENERATE=1 pytest` rewrites the files instead."""
+    path = GOLDEN / name
+    if os.environ.get("LSTM_CLI_REGENERATE") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with LSTM_CLI_REGENERATE=1 to create it"
+    assert text == path.read_text(encoding="utf-8")

@@ -1,0 +1,86 @@
+"""The command line's outer surface: help, version, `python -m`, usage errors, exit codes."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import CONFIGS, run_cli
+
+from lstm_cli.cli import app
+
+COMMANDS = [command.name or command.callback.__name__ for command in app.registered_commands]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_one_screen_help_with_an_example(name: str) -> None:
+    run = run_cli(name, "--help")
+    assert run.exit_code == 0
+    assert "Example" in run.stdout
+    assert f"lstm-cli {name}" in run.stdout
+    assert len(run.stdout.splitlines()) <= 50
+
+
+def test_top_level_help_lists_the_commands() -> None:
+    run = run_cli("--help")
+    assert run.exit_code == 0
+    for name in COMMANDS:
+        assert name in run.stdout
+
+
+def test_version_comes_from_package_metadata() -> None:
+    from importlib.metadata import version
+
+    run = run_cli("--version")
+    assert run.exit_code == 0
+    assert run.stdout == f"lstm-cli {version('lstm-cli')}\n"
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_cli", "forward", str(CONFIGS / "seed.yaml"), "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"lstm.h": [[0.0, 4.0, 0.0]]' in done.stdout
+
+
+def test_unknown_option_is_one_line_exit_2() -> None:
+    run = run_cli("forward", "--colour")
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1
+    assert run.stderr.startswith("lstm-cli: error: ")
+    assert "--colour" in run.stderr
+
+
+def test_bad_format_choice_is_one_line_exit_2() -> None:
+    run = run_cli("forward", "--format", "xml")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("lstm-cli: error: ")
+    assert run.stderr.count("\n") == 1
+
+
+def test_missing_file_is_one_line_exit_2() -> None:
+    run = run_cli("forward", "no/such.yaml")
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", "lstm-cli: error: no/such.yaml: no such file\n")
+
+
+def test_debug_shows_the_traceback() -> None:
+    from lstm_cli.errors import LstmCliError
+
+    with pytest.raises(LstmCliError):
+        run_cli("forward", "no/such.yaml", "--debug")
+
+
+def test_console_script_errors_without_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_cli", "forward", "no/such.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "lstm-cli: error: no/such.yaml: no such file\n"
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,168 @@
+"""`forward` through the command line: the seed's numbers in every format, golden tables, exit codes."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import yaml
+from conftest import CONFIGS, assert_golden, run_cli
+
+import lstm_cli
+
+SEED = str(CONFIGS / "seed.yaml")
+
+
+def test_seed_json() -> None:
+    run = run_cli("forward", SEED, "--format", "json")
+    assert run.exit_code == 0
+    assert run.stderr == ""
+    assert json.loads(run.stdout) == {
+        "dtype": "float64",
+        "outputs": {"lstm": [[[0.0, 4.0, 0.0]]], "lstm.h": [[0.0, 4.0, 0.0]], "lstm.c": [[0.0, 4.0, 1.0]]},
+    }
+
+
+def test_seed_table_golden() -> None:
+    run = run_cli("forward", SEED)
+    assert run.exit_code == 0
+    assert_golden("forward-seed.txt", run.stdout)
+    assert "│ 0 │ [5, 2, 1] │ [1, 1, 0] │ [0, 2, 1] │ [2, 1, 0] │ [0, 4, 1] │ [0, 4, 0] │" in run.stdout
+
+
+def test_builtin_seed_without_config() -> None:
+    run = run_cli("forward", "--format", "json")
+    assert run.exit_code == 0
+    assert "built-in example `seed`" in run.stderr
+    assert json.loads(run.stdout)["outputs"]["lstm.h"] == [[0.0, 4.0, 0.0]]
+    assert run_cli("forward").stdout == run_cli("forward", SEED).stdout
+
+
+def test_seed_expect_exits_1_and_names_the_value() -> None:
+    run = run_cli("forward", str(CONFIGS / "seed-expect.yaml"), "--format", "json")
+    assert run.exit_code == 1
+    document = json.loads(run.stdout)
+    assert document["mismatches"] == [{"ref": "lstm.h", "index": [0, 2], "expected": 1.0, "actual": 0.0}]
+    table = run_cli("forward", str(CONFIGS / "seed-expect.yaml"))
+    assert table.exit_code == 1
+    assert "expect: 1 of 6 values differ" in table.stdout
+    assert "│ lstm.h    │ [0, 2] │ 1        │ 0      │" in table.stdout
+
+
+def test_expect_that_matches_exits_0(tmp_path) -> None:
+    text = (CONFIGS / "seed.yaml").read_text() + "expect:\n  lstm.h: [[0, 4, 0]]\n  lstm.c: [[0, 4, 1]]\n"
+    (tmp_path / "ok.yaml").write_text(text)
+    run = run_cli("forward", str(tmp_path / "ok.yaml"))
+    assert run.exit_code == 0
+    assert "expect: all 6 values match" in run.stdout
+    assert json.loads(run_cli("forward", str(tmp_path / "ok.yaml"), "-f", "json").stdout)["mismatches"] == []
+
+
+def test_expect_matches_to_the_decimals_written(tmp_path) -> None:
+    # sigmoid(5) = 0.99330715: written as 0.9933 it matches, as 0.993 too, but 0.9934 does not.
+    base = {
+        "input": [[[1.0]]],
+        "layers": [{"type": "dense", "units": 1, "activation": "sigmoid", "kernel": [[5]], "bias": [0]}],
+    }
+    for written, code in (("0.9933", 0), ("0.993", 0), ("0.9934", 1), ("0.99330715", 0), ("1", 1)):
+        path = tmp_path / "hand.yaml"
+        path.write_text(yaml.safe_dump(base) + f"expect:\n  dense: [[[{written}]]]\n")
+        assert run_cli("forward", str(path), "-f", "json").exit_code == code, written
+
+
+def test_yaml_format_round_trips() -> None:
+    run = run_cli("forward", SEED, "--format", "yaml")
+    assert run.exit_code == 0
+    assert yaml.safe_load(run.stdout)["outputs"]["lstm.c"] == [[0.0, 4.0, 1.0]]
+
+
+def test_csv_is_tidy_and_complete() -> None:
+    run = run_cli("forward", SEED, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    assert list(rows[0]) == ["layer", "direction", "t", "sample", "unit", "quantity", "value"]
+    h = [float(r["value"]) for r in rows if r["quantity"] == "h" and r["direction"] == "forward"]
+    assert h == [0.0, 4.0, 0.0]
+    o = [float(r["value"]) for r in rows if r["quantity"] == "o"]
+    assert o == [2.0, 1.0, 0.0]
+    outputs = [float(r["value"]) for r in rows if r["quantity"] == "c" and r["direction"] == ""]
+    assert outputs == [0.0, 4.0, 1.0]
+
+
+def test_precision_and_whole_numbers() -> None:
+    run = run_cli("forward", str(CONFIGS / "default-activations.yaml"), "--precision", "2")
+    assert run.exit_code == 0
+    assert "[0.26, 0.07]" in run.stdout  # h at t=0 of sample 0: 0.2602..., 0.0694...
+    rounded = json.loads(
+        run_cli("forward", str(CONFIGS / "default-activations.yaml"), "-f", "json", "--precision", "3").stdout
+    )
+    assert rounded["outputs"]["lstm.h"][0] == [0.089, 0.099]
+
+
+def test_batch_table_has_a_sample_column() -> None:
+    run = run_cli("forward", str(CONFIGS / "default-activations.yaml"))
+    assert "┃ t ┃ sample ┃" in run.stdout
+
+
+@pytest.mark.parametrize("name", ["seed", "default-activations", "pytorch-layout", "stacked"])
+def test_every_example_runs_and_agrees_with_the_api(name: str) -> None:
+    path = str(CONFIGS / f"{name}.yaml")
+    run = run_cli("forward", path, "-f", "json")
+    assert run.exit_code == 0, run.stderr
+    api = lstm_cli.forward(path)
+    cli_outputs = json.loads(run.stdout)["outputs"]
+    assert set(cli_outputs) == set(api)
+    for ref, value in api.items():
+        np.testing.assert_array_equal(np.array(cli_outputs[ref]), value)
+
+
+def test_dtype_flag_wins_over_the_config() -> None:
+    run = run_cli("forward", str(CONFIGS / "stacked.yaml"), "-f", "json", "--dtype", "float32")
+    assert json.loads(run.stdout)["dtype"] == "float32"
+    out32 = lstm_cli.forward(str(CONFIGS / "stacked.yaml"), dtype="float32")
+    assert out32["classifier"].dtype == np.float32
+    out64 = lstm_cli.forward(str(CONFIGS / "stacked.yaml"))
+    np.testing.assert_allclose(out32["classifier"], out64["classifier"], rtol=1e-5)
+
+
+def test_api_takes_a_mapping_with_numpy_arrays() -> None:
+    config = yaml.safe_load((CONFIGS / "seed.yaml").read_text())
+    layer = config["layers"][0]
+    for key in ("kernel", "recurrent_kernel", "bias"):
+        layer[key] = np.array(layer[key], dtype=np.float32)
+    config["input"] = np.array([[[1.0, 0.0]]])
+    out = lstm_cli.forward(config)
+    assert out["lstm.h"].tolist() == [[0, 4, 0]]
+
+
+def test_user_text_is_not_markup(tmp_path) -> None:
+    lines = (CONFIGS / "seed.yaml").read_text().splitlines(keepends=True)
+    text = "description: '[bold red]not markup[/] check'\n" + "".join(lines[1:])
+    (tmp_path / "m.yaml").write_text(text)
+    run = run_cli("forward", str(tmp_path / "m.yaml"))
+    assert "[bold red]not markup[/] check" in run.stdout
+
+
+def test_overflow_is_an_error_not_a_row_of_inf(tmp_path) -> None:
+    # Identity activations with weights 10: c grows ×10 each step and overflows float32 within ~40 steps.
+    config = {
+        "dtype": "float32",
+        "input": [[[1.0]] * 60],
+        "layers": [
+            {
+                "type": "lstm",
+                "units": 1,
+                "activation": None,
+                "recurrent_activation": None,
+                "kernel": [[10, 10, 10, 10]],
+                "recurrent_kernel": [[10, 10, 10, 10]],
+                "bias": [0, 0, 0, 0],
+            }
+        ],
+    }
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(config))
+    run = run_cli("forward", str(tmp_path / "big.yaml"), "-f", "json")
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert "layer 'lstm' overflowed to inf or NaN at timestep" in run.stderr
+    assert "Infinity" not in run.stdout
