@@ -1,0 +1,266 @@
+"""Speed and memory of the engine against torch.nn.LSTM (and Keras 3 where installed). Not a test.
+
+    python benchmarks/bench.py                 # the full run; writes BENCHMARKS.md
+    python benchmarks/bench.py --quick         # small shapes, a smoke test (no file written)
+
+Every figure is a median of interleaved runs (engine, torch, Keras, engine, torch, ...), so that a noisy,
+shared machine slows all of them alike. The engine is called as users call it: `lstm_cli.forward` with
+numpy float32 arrays in the mapping. torch gets the same threads and the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES = [(1, 1000, 2, 3), (1, 1000, 32, 32), (1, 100, 256, 256), (32, 100, 128, 256), (64, 200, 512, 1024)]
+QUICK_SHAPES = [(1, 50, 2, 3), (2, 20, 8, 16)]
+THREADS = 2
+
+
+def make_case(batch: int, timesteps: int, features: int, units: int) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    scale = 1 / np.sqrt(units)
+    return {
+        "dtype": "float32",
+        "input": rng.standard_normal((batch, timesteps, features), dtype=np.float32),
+        "layers": [
+            {
+                "type": "lstm",
+                "units": units,
+                "kernel": rng.uniform(-scale, scale, (features, 4 * units)).astype(np.float32),
+                "recurrent_kernel": rng.uniform(-scale, scale, (units, 4 * units)).astype(np.float32),
+                "bias": rng.uniform(-scale, scale, 4 * units).astype(np.float32),
+            }
+        ],
+    }
+
+
+def engine_runner(config: dict[str, Any], record: bool = False) -> Callable[[], Any]:
+    import lstm_cli
+    from lstm_cli.config import load_model
+    from lstm_cli.engine import run_model
+
+    if not record:
+        return lambda: lstm_cli.forward(config)
+    return lambda: run_model(load_model(config), record=True)
+
+
+def torch_runner(config: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], np.ndarray]] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    layer = config["layers"][0]
+    features, units = layer["kernel"].shape[0], layer["units"]
+    model = torch.nn.LSTM(features, units, batch_first=True)
+    with torch.no_grad():
+        model.weight_ih_l0.copy_(torch.from_numpy(layer["kernel"].T.copy()))
+        model.weight_hh_l0.copy_(torch.from_numpy(layer["recurrent_kernel"].T.copy()))
+        model.bias_ih_l0.copy_(torch.from_numpy(layer["bias"]))
+        model.bias_hh_l0.zero_()
+    x = torch.from_numpy(config["input"])
+
+    def run() -> Any:
+        with torch.no_grad():
+            return model(x)
+
+    return run, lambda: run()[1][0][0].numpy()
+
+
+def keras_runner(config: dict[str, Any]) -> Callable[[], Any] | None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError:
+        return None
+    layer = config["layers"][0]
+    lstm = keras.layers.LSTM(layer["units"])
+    x = config["input"]
+    lstm.build(x.shape)
+    lstm.set_weights([layer["kernel"], layer["recurrent_kernel"], layer["bias"]])
+    return lambda: lstm(x)
+
+
+def interleaved(runners: dict[str, Callable[[], Any]], repeats: int, budget: float) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():
+        run()  # warm up: imports, BLAS threads, first allocations
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for name, run in runners.items():
+            begin = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - begin)
+        if time.perf_counter() - started > budget:
+            break
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def bench_shape(
+    shape: tuple[int, int, int, int], repeats: int, budget: float, with_keras: bool
+) -> dict[str, Any]:
+    config = make_case(*shape)
+    runners: dict[str, Callable[[], Any]] = {
+        "engine": engine_runner(config),
+        "engine_trace": engine_runner(config, record=True),
+    }
+    torch_run = torch_runner(config)
+    if torch_run is not None:
+        runners["torch"] = torch_run[0]
+        import lstm_cli
+
+        ours = lstm_cli.forward(config)["lstm"]
+        np.testing.assert_allclose(ours, torch_run[1](), rtol=1e-3, atol=1e-4)  # same numbers, or no timing
+    keras_run = keras_runner(config) if with_keras else None
+    if keras_run is not None:
+        runners["keras"] = keras_run
+    medians = interleaved(runners, repeats, budget)
+    row: dict[str, Any] = {"shape": shape, **{f"{k}_s": v for k, v in medians.items()}}
+    row["trace_over_forward"] = medians["engine_trace"] / medians["engine"]
+    if "torch" in medians:
+        row["engine_over_torch"] = medians["engine"] / medians["torch"]
+    if "keras" in medians:
+        row["keras_over_engine"] = medians["keras"] / medians["engine"]
+    return row
+
+
+def peak_memory(batch: int, timesteps: int, features: int, units: int) -> dict[str, float]:
+    """Peak RSS of a forward pass in a fresh process, against the same process that only builds the input."""
+    script = f"""
+import resource, numpy as np, sys
+sys.path.insert(0, {str(ROOT)!r})
+sys.argv = ["", "{{mode}}"]
+rng = np.random.default_rng(0)
+x = rng.standard_normal(({batch}, {timesteps}, {features}), dtype=np.float32)
+k = rng.uniform(-.1, .1, ({features}, {4 * units})).astype(np.float32)
+r = rng.uniform(-.1, .1, ({units}, {4 * units})).astype(np.float32)
+b = np.zeros({4 * units}, np.float32)
+if "{{mode}}" == "forward":
+    import lstm_cli
+    lstm_cli.forward({{"dtype": "float32", "input": x, "layers": [{{"type": "lstm", "units": {units},
+                      "kernel": k, "recurrent_kernel": r, "bias": b}}]}})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    result = {}
+    for mode in ("baseline", "forward"):
+        done = subprocess.run(
+            [sys.executable, "-c", script.replace("{mode}", mode)], capture_output=True, text=True, check=True
+        )
+        result[mode] = float(done.stdout.strip())
+    result["input_mb"] = batch * timesteps * features * 4 / 2**20
+    return result
+
+
+def startup() -> dict[str, float]:
+    def timed(argv: list[str], repeats: int = 7) -> float:
+        samples = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=False)
+            samples.append(time.perf_counter() - begin)
+        return statistics.median(samples)
+
+    rich_table = timed([sys.executable, "-c", "import rich.table"])
+    summary = timed([sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"])
+    help_ = timed([sys.executable, "-m", "lstm_cli", "--help"])
+    return {
+        "import_rich_table_s": rich_table,
+        "summary_s": summary,
+        "help_s": help_,
+        "summary_over_rich": summary / rich_table,
+    }
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    for name in ("torch", "keras"):
+        with contextlib.suppress(ImportError):
+            versions.append(f"{name} {__import__(name).__version__}")
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}; {', '.join(versions)}; {THREADS} threads"
+
+
+def write_markdown(rows: list[dict[str, Any]], memory: dict[str, float], start: dict[str, float]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Written by `python benchmarks/bench.py`; medians of interleaved runs, float32.",
+        "",
+        "| (batch, timesteps, features, units) | engine | torch | engine/torch | trace/forward "
+        "| Keras/engine |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        torch_s = row.get("torch_s")
+        lines.append(
+            f"| {row['shape']} | {row['engine_s'] * 1e3:.1f} ms | "
+            + (f"{torch_s * 1e3:.1f} ms | {row['engine_over_torch']:.2f} | " if torch_s else "n/a | n/a | ")
+            + f"{row['trace_over_forward']:.2f} | "
+            + (f"{row['keras_over_engine']:.1f}× |" if "keras_over_engine" in row else "n/a |")
+        )
+    lines += [
+        "",
+        f"Peak memory, forward over (16, 20000, 16) → 128 units, return_sequences false: "
+        f"{memory['forward']:.0f} MB peak RSS against {memory['baseline']:.0f} MB for the same process that "
+        f"only builds the input ({memory['input_mb']:.0f} MB of it).",
+        "",
+        f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
+        f'`lstm-cli --help` {start["help_s"] * 1e3:.0f} ms, a bare `python -c "import rich.table"` '
+        f"{start['import_rich_table_s'] * 1e3:.0f} ms (ratio {start['summary_over_rich']:.2f}).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small shapes only; print, write nothing")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-keras", action="store_true")
+    args = parser.parse_args()
+    shapes = QUICK_SHAPES if args.quick else SHAPES
+    rows = []
+    for shape in shapes:
+        budget = 5.0 if args.quick else 120.0
+        row = bench_shape(shape, 3 if args.quick else args.repeats, budget, with_keras=not args.no_keras)
+        print(
+            json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}), flush=True
+        )
+        rows.append(row)
+    if args.quick:
+        return
+    memory = peak_memory(16, 20_000, 16, 128)
+    print(json.dumps(memory), flush=True)
+    start = startup()
+    print(json.dumps(start), flush=True)
+    (ROOT / "BENCHMARKS.md").write_text(write_markdown(rows, memory, start), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
