@@ -1,0 +1,104 @@
+"""The fast engine (`run_lstm`) against the readable cell (`lstm_step`) in a plain loop, as SPEC §1 reads."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lstm_cli.activations import ACTIVATIONS, get_activation
+from lstm_cli.engine import lstm_step, run_lstm
+from lstm_cli.model import LstmLayer, LstmWeights
+
+
+def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask):
+    """The loop written the obvious way: one `lstm_step` per timestep, Keras's masking rules."""
+    activation = get_activation(layer.activation)
+    recurrent_activation = get_activation(layer.recurrent_activation)
+    h, c = h0, c0
+    output = np.zeros_like(h0)
+    outputs = []
+    order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
+    for t in order:
+        projected = x[:, t] @ weights.kernel + (0 if weights.bias is None else weights.bias)
+        step = lstm_step(projected, h, c, weights.recurrent_kernel, activation, recurrent_activation)
+        if mask is None:
+            h, c, output = step.h, step.c, step.h
+        else:
+            valid = mask[:, t, None]
+            output = np.where(valid, step.h, 0.0 if zero_output_for_mask else output)
+            h, c = np.where(valid, step.h, h), np.where(valid, step.c, c)
+        outputs.append(output)
+    return np.stack(outputs, axis=1), h, c
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    recurrent_activation=st.sampled_from(sorted(ACTIVATIONS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    use_bias=st.booleans(),
+    backwards=st.booleans(),
+    return_sequences=st.booleans(),
+    masked=st.booleans(),
+    zero_output_for_mask=st.booleans(),
+    record=st.booleans(),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 4), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fast_engine_equals_the_reference_cell(
+    activation,
+    recurrent_activation,
+    dtype,
+    use_bias,
+    backwards,
+    return_sequences,
+    masked,
+    zero_output_for_mask,
+    record,
+    shape,
+    seed,
+) -> None:
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    weights = LstmWeights(
+        rng.uniform(-0.5, 0.5, (features, 4 * units)).astype(dtype),
+        rng.uniform(-0.5, 0.5, (units, 4 * units)).astype(dtype),
+        rng.uniform(-0.5, 0.5, 4 * units).astype(dtype) if use_bias else None,
+    )
+    layer = LstmLayer(
+        name="lstm",
+        units=units,
+        input="input",
+        key_path=(),
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        use_bias=use_bias,
+        return_sequences=return_sequences,
+    )
+    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+    h0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
+    c0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
+    mask = rng.random((batch, timesteps)) < 0.6 if masked else None
+    with np.errstate(all="ignore"):
+        fast = run_lstm(
+            layer,
+            weights,
+            x,
+            h0,
+            c0,
+            mask=mask,
+            backwards=backwards,
+            zero_output_for_mask=zero_output_for_mask,
+            record=record,
+        )
+        sequence, h, c = reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    expected_output = sequence if return_sequences else sequence[:, -1]
+    for actual, expected in ((fast.output, expected_output), (fast.h, h), (fast.c, c)):
+        assert actual.dtype == dtype
+        np.testing.assert_allclose(actual, expected, **tolerance)
+    if record:
+        assert fast.steps is not None and len(fast.steps) == timesteps
+        np.testing.assert_allclose(fast.steps[-1].h, h, **tolerance)
+        assert [s.t for s in fast.steps] == (
+            list(range(timesteps))[::-1] if backwards else list(range(timesteps))
+        )
