@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import Activation, get_activation
-from .model import Array, DenseLayer, LstmLayer, LstmWeights, Model
+from .model import Array, BidirectionalLayer, DenseLayer, LstmLayer, LstmWeights, MaskingLayer, Model
 
 # Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
 # efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
@@ -213,43 +213,110 @@ class RunResult:
 def run_model(model: Model, *, record: bool | Callable[[str], bool] = False) -> RunResult:
     """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts."""
     dtype = np.dtype(model.dtype)
-    values: dict[str, Array] = {}
-    masks: dict[str, Array | None] = {}
+    run = _Run(model, record)
     for name, spec in model.inputs.items():
         assert spec.data is not None  # config.require_data has refused shape-only inputs
-        values[name] = spec.data.astype(dtype, copy=False)
-        masks[name] = None
-    result = RunResult(values={})
-    with np.errstate(all="ignore"):  # overflow is reported below, with the layer and step, not as a warning
+        run.values[name] = spec.data.astype(dtype, copy=False)
+        run.masks[name] = None
+    with np.errstate(all="ignore"):  # overflow is reported with the layer and step, not as a warning
         for layer in model.layers:
-            x = values[layer.input]
             if isinstance(layer, DenseLayer):
-                values[layer.name] = run_dense(layer, x)
-                masks[layer.name] = masks[layer.input]
-                _check_finite(model, layer.name, values[layer.name])
-                continue
-            assert layer.weights is not None
-            keep = record(layer.name) if callable(record) else record
-            h0, c0 = _initial_state(layer, values, x.shape[0], dtype)
-            run = run_lstm(
-                layer,
-                layer.weights,
-                x,
-                h0,
-                c0,
-                mask=masks[layer.input],
-                backwards=layer.go_backwards,
-                record=keep,
-            )
-            values[layer.name] = run.output
-            masks[layer.name] = masks[layer.input] if layer.return_sequences else None
-            if layer.return_state:
-                values[f"{layer.name}.h"], values[f"{layer.name}.c"] = run.h, run.c
-            _check_finite(model, layer.name, run.output, run.h, run.c, layer=layer, x=x, h0=h0, c0=c0)
-            if run.steps is not None:
-                result.traces.append(LayerTrace(layer, "forward", layer.weights, run.steps))
-    result.values = {ref: value for ref, value in values.items() if ref not in model.inputs}
-    return result
+                run.dense(layer)
+            elif isinstance(layer, MaskingLayer):
+                run.masking(layer)
+            elif isinstance(layer, BidirectionalLayer):
+                run.bidirectional(layer)
+            else:
+                run.lstm(layer)
+    run.result.values = {ref: value for ref, value in run.values.items() if ref not in model.inputs}
+    return run.result
+
+
+class _Run:
+    """The state of one pass over a model: every reference's value and mask, and the traces kept."""
+
+    def __init__(self, model: Model, record: bool | Callable[[str], bool]) -> None:
+        self.model = model
+        self.record = record
+        self.values: dict[str, Array] = {}
+        self.masks: dict[str, Array | None] = {}  # (batch, timesteps), True where a step counts
+        self.result = RunResult(values={})
+
+    def keeps(self, name: str) -> bool:
+        return self.record(name) if callable(self.record) else self.record
+
+    def dense(self, layer: DenseLayer) -> None:
+        self.values[layer.name] = run_dense(layer, self.values[layer.input])
+        self.masks[layer.name] = self.masks[layer.input]  # Dense passes the mask on, as in Keras
+        _check_finite(self.model, layer.name, self.values[layer.name])
+
+    def masking(self, layer: MaskingLayer) -> None:
+        x = self.values[layer.input]
+        valid = np.any(x != layer.mask_value, axis=-1)  # (batch, timesteps)
+        self.values[layer.name] = np.where(valid[..., np.newaxis], x, 0.0).astype(x.dtype)
+        self.masks[layer.name] = valid
+
+    def lstm(self, layer: LstmLayer) -> None:
+        result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)
+        self.values[layer.name] = result.output
+        self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
+        if layer.return_state:
+            self.values[f"{layer.name}.h"], self.values[f"{layer.name}.c"] = result.h, result.c
+
+    def bidirectional(self, layer: BidirectionalLayer) -> None:
+        # Keras 3 zeroes masked steps' outputs inside Bidirectional when it returns sequences.
+        zero = layer.return_sequences
+        forward = self.run_half(layer.forward, False, "forward", zero_output_for_mask=zero)
+        backward = self.run_half(layer.backward, True, "backward", zero_output_for_mask=zero)
+        y, y_rev = forward.output, backward.output
+        if layer.return_sequences:
+            y_rev = y_rev[:, ::-1]  # back to input order before merging
+        if layer.merge_mode is None:
+            self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
+        else:
+            self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
+        self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
+        if layer.return_state:
+            for direction, half in (("forward", forward), ("backward", backward)):
+                self.values[f"{layer.name}.{direction}.h"] = half.h
+                self.values[f"{layer.name}.{direction}.c"] = half.c
+
+    def run_half(
+        self, layer: LstmLayer, backwards: bool, direction: str, zero_output_for_mask: bool
+    ) -> LstmResult:
+        assert layer.weights is not None  # config.require_data has refused weightless layers
+        x = self.values[layer.input]
+        h0, c0 = _initial_state(layer, self.values, x.shape[0], x.dtype)
+        mask = self.masks[layer.input]
+        result = run_lstm(
+            layer,
+            layer.weights,
+            x,
+            h0,
+            c0,
+            mask=mask,
+            backwards=backwards,
+            zero_output_for_mask=zero_output_for_mask,
+            record=self.keeps(layer.name),
+        )
+        if not all(np.isfinite(a).all() for a in (result.output, result.h, result.c)):
+            replay = run_lstm(layer, layer.weights, x, h0, c0, mask=mask, backwards=backwards, record=True)
+            assert replay.steps is not None
+            bad = next(s for s in replay.steps if not (np.isfinite(s.h).all() and np.isfinite(s.c).all()))
+            _overflowed(self.model, layer.name, f" at timestep {bad.t}")
+        if result.steps is not None:
+            self.result.traces.append(LayerTrace(layer, direction, layer.weights, result.steps))
+        return result
+
+
+def _merge(mode: str, y: Array, y_rev: Array) -> Array:
+    if mode == "concat":
+        return np.concatenate([y, y_rev], axis=-1)
+    if mode == "sum":
+        return y + y_rev
+    if mode == "mul":
+        return y * y_rev
+    return (y + y_rev) / 2  # ave
 
 
 def _initial_state(
@@ -265,33 +332,15 @@ def _initial_state(
     return h0, c0
 
 
-def _check_finite(
-    model: Model,
-    name: str,
-    *arrays: Array,
-    layer: LstmLayer | None = None,
-    x: Array | None = None,
-    h0: Array | None = None,
-    c0: Array | None = None,
-) -> None:
+def _check_finite(model: Model, name: str, value: Array) -> None:
+    if not np.isfinite(value).all():
+        _overflowed(model, name, "")
+
+
+def _overflowed(model: Model, name: str, where: str) -> None:
     """Refuse to show inf or NaN as a number: name the layer and, for an LSTM, the first bad step."""
-    if all(np.isfinite(array).all() for array in arrays):
-        return
-    where = ""
-    if (
-        layer is not None
-        and layer.weights is not None
-        and x is not None
-        and h0 is not None
-        and c0 is not None
-    ):
-        replay = run_lstm(layer, layer.weights, x, h0, c0, backwards=layer.go_backwards, record=True)
-        assert replay.steps is not None
-        bad = next(s for s in replay.steps if not (np.isfinite(s.h).all() and np.isfinite(s.c).all()))
-        where = f" at timestep {bad.t}"
-    key_path = model.layer(name).key_path
     raise model.document.error(
-        key_path,
+        model.layer(name).key_path,
         f"layer {name!r} overflowed to inf or NaN{where}; "
         "its values grow without bound (a linear activation?)",
     )

@@ -71,7 +71,44 @@ class DenseLayer:
     type: Literal["dense"] = "dense"
 
 
-Layer = LstmLayer | DenseLayer
+@dataclass(frozen=True)
+class BidirectionalLayer:
+    """Keras 3 Bidirectional(LSTM): the backward half reads the reversed input (SPEC §1)."""
+
+    name: str
+    input: str
+    key_path: KeyPath
+    forward: LstmLayer  # named like the wrapper, so that traces say (name, direction)
+    backward: LstmLayer  # go_backwards=True
+    merge_mode: str | None = "concat"  # concat | sum | mul | ave | None (two outputs, NAME.forward/.backward)
+    type: Literal["bidirectional"] = "bidirectional"
+
+    @property
+    def units(self) -> int:
+        return self.forward.units
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward.return_sequences
+
+    @property
+    def return_state(self) -> bool:
+        return self.forward.return_state
+
+
+@dataclass(frozen=True)
+class MaskingLayer:
+    """Keras Masking: a timestep whose features all equal mask_value is skipped by later recurrent layers."""
+
+    name: str
+    input: str
+    key_path: KeyPath
+    mask_value: float = 0.0
+    type: Literal["masking"] = "masking"
+
+
+Layer = LstmLayer | DenseLayer | BidirectionalLayer | MaskingLayer
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 @dataclass(frozen=True)
