@@ -10,6 +10,7 @@ import difflib
 import math
 import os
 import re
+import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -22,6 +23,7 @@ from .activations import ACTIVATIONS
 from .errors import LstmCliError
 from .model import (
     Array,
+    BidirectionalLayer,
     DenseLayer,
     DType,
     Expectation,
@@ -38,6 +40,7 @@ DTYPES: tuple[DType, ...] = ("float32", "float64")
 LAYER_TYPES = ("lstm", "dense")
 MAX_UNITS = 65_536
 MAX_ARRAY_RANK = 8
+MAX_SHOWN_DIGITS = 30  # a longer number in a message is described, not printed
 TOP_KEYS = ("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab")
 LSTM_OPTIONS = (
     "type",
@@ -55,6 +58,7 @@ LSTM_OPTIONS = (
 KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
+INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 # Relative slack for comparing `expect:` values written as whole numbers or in exponent form.
 EXPECT_RTOL: dict[str, float] = {"float64": 1e-6, "float32": 1e-5}
@@ -102,16 +106,27 @@ def require_data(model: Model) -> None:
                 spec.key_path, f"input {spec.name!r} has a shape but no data; give an array to run it"
             )
     for layer in model.layers:
-        missing = layer.weights is None if isinstance(layer, LstmLayer) else layer.kernel is None
-        if missing:
+        if not has_weights(layer):
             raise error(
                 layer.key_path, f"layer {layer.name!r} has no weights; without them it serves `summary` only"
             )
 
 
+def has_weights(layer: Layer) -> bool:
+    if isinstance(layer, LstmLayer):
+        return layer.weights is not None
+    if isinstance(layer, BidirectionalLayer):
+        return layer.forward.weights is not None and layer.backward.weights is not None
+    if isinstance(layer, DenseLayer):
+        return layer.kernel is not None
+    return True  # masking has none to give
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    """`; did you mean 'lstm'?` for a near miss (`lsmt`, `LSTM`), else nothing."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def expected_shape_message(expected: tuple[int, ...], formula: str, got: tuple[int, ...]) -> str:
@@ -129,12 +144,19 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, str):
-        return f"a string {value!r}"
+        return f"a string {_shorten(value)!r}"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, int) and abs(value) >= 10**MAX_SHOWN_DIGITS:
+        return f"a number of more than {MAX_SHOWN_DIGITS} digits"
     return repr(value)
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    """User text quoted in a one-line message, cut short if it would swamp the line."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Validator:
@@ -155,7 +177,9 @@ class _Validator:
         data = self.doc.data
         if not isinstance(data, Mapping):
             raise self.error((), "a config must be a mapping of keys (input, layers, ...)")
-        self.keys(data, (), TOP_KEYS, required=("layers",))
+        self.keys(data, (), TOP_KEYS)
+        if "layers" not in data:
+            raise self.error((), "missing key 'layers' (a list of layers, each a mapping with a `type`)")
         dtype = self.dtype(data)
         self.np_dtype = np.dtype(dtype)
         inputs = self.inputs(data)
@@ -199,7 +223,7 @@ class _Validator:
                 self.check_name(name, ("inputs", name))
                 specs[name] = self.input_spec(name, value, ("inputs", name))
         else:
-            raise self.error((), "missing key `input` (the input sequence, (batch, timesteps, features))")
+            raise self.error((), "missing key 'input' (the input sequence, (batch, timesteps, features))")
         for name, spec in specs.items():
             self.shapes[name] = (self.batch, *spec.shape)
         return specs
@@ -233,16 +257,24 @@ class _Validator:
 
     def layers(self, data: Mapping[str, Any], inputs: dict[str, InputSpec]) -> tuple[Layer, ...]:
         entries = data["layers"]
-        if not isinstance(entries, list) or not entries:
-            raise self.error(("layers",), "expected a list of layers, each a mapping with a `type`")
-        taken = {entry.get("name") for entry in entries if isinstance(entry, Mapping)} | set(inputs)
+        if not isinstance(entries, list):
+            raise self.error(
+                ("layers",),
+                f"expected a list of layers, each a mapping with a `type`; got {_describe(entries)}",
+            )
+        if not entries:
+            raise self.error(("layers",), "expected at least one layer, got an empty list")
+        given = (entry.get("name") for entry in entries if isinstance(entry, Mapping))
+        taken = {name for name in given if isinstance(name, str)} | set(inputs)
         counters: dict[str, int] = {}
         layers: list[Layer] = []
         previous: str | None = next(iter(inputs)) if len(inputs) == 1 else None
         for index, entry in enumerate(entries):
             path: KeyPath = ("layers", index)
             entry = self.mapping(entry, path)
-            kind = self.choice(entry.get("type"), path + ("type",), LAYER_TYPES, required=True)
+            if "type" not in entry:
+                raise self.error(path, f"missing key 'type' (one of: {', '.join(LAYER_TYPES)})")
+            kind = self.choice(entry["type"], path + ("type",), LAYER_TYPES)
             name = self.layer_name(entry, path, kind, taken, counters)
             source = self.reference_option(entry, path, previous, inputs)
             layer: Layer = (self.lstm if kind == "lstm" else self.dense)(entry, path, name, source)
@@ -292,10 +324,11 @@ class _Validator:
             if states:
                 raise self.error(
                     path,
-                    f"{value!r}: layer {value[:-2]!r} does not return its state; "
-                    "set return_state: true on it",
+                    f"{value!r} needs return_state: true on layer {value[:-2]!r}",
                 )
-            raise self.error(path, f"unknown reference {value!r}{hint} (known so far: {', '.join(known)})")
+            raise self.error(
+                path, f"unknown reference {_shorten(value)!r}{hint} (known so far: {', '.join(known)})"
+            )
         return value
 
     def sequence_input(self, source: str, path: KeyPath) -> tuple[int | None, int | None, int]:
@@ -320,7 +353,7 @@ class _Validator:
                 ("go_backwards", False),
             )
         }
-        weights, use_bias = self.lstm_weights(entry, path, units, features)
+        weights, use_bias = self.lstm_weights(entry, path, units, features, source)
         layer = LstmLayer(
             name=name,
             units=units,
@@ -339,7 +372,7 @@ class _Validator:
         return layer
 
     def lstm_weights(
-        self, entry: Mapping[str, Any], path: KeyPath, units: int, features: int
+        self, entry: Mapping[str, Any], path: KeyPath, units: int, features: int, source: str
     ) -> tuple[LstmWeights | None, bool]:
         keras_keys = [key for key in KERAS_LSTM_WEIGHTS if key in entry]
         torch_keys = [key for key in TORCH_LSTM_WEIGHTS if key in entry]
@@ -353,7 +386,9 @@ class _Validator:
         gates = 4 * units
         if torch_keys:
             self.keys(entry, path, (), required=("weight_ih", "weight_hh"))
-            weight_ih = self.shaped(entry, path, "weight_ih", (gates, features), "(4*units, features)")
+            weight_ih = self.shaped(
+                entry, path, "weight_ih", (gates, features), "(4*units, features)", (1, source)
+            )
             weight_hh = self.shaped(entry, path, "weight_hh", (gates, units), "(4*units, units)")
             biases = [
                 self.shaped(entry, path, key, (gates,), "(4*units,)")
@@ -361,22 +396,25 @@ class _Validator:
                 if key in entry
             ]
             if use_bias is False and biases:
-                raise self.error(path + ("use_bias",), "use_bias is false, but bias_ih/bias_hh are given")
+                given = next(key for key in ("bias_ih", "bias_hh") if key in entry)
+                raise self.error(path + (given,), "use_bias is false, but a bias is given")
             if use_bias and not biases:
-                raise self.error(path, "missing key `bias_ih` (and `bias_hh`): use_bias is true")
+                raise self.error(
+                    path, "missing key 'bias_ih' or 'bias_hh' (4*units values), or set use_bias: false"
+                )
             bias = np.asarray(np.sum(biases, axis=0, dtype=self.np_dtype)) if biases else None
             return LstmWeights(weight_ih.T.copy(), weight_hh.T.copy(), bias), bool(biases)
         if not keras_keys:
             return None, use_bias is not False
         self.keys(entry, path, (), required=("kernel", "recurrent_kernel"))
-        kernel = self.shaped(entry, path, "kernel", (features, gates), "(features, 4*units)")
+        kernel = self.shaped(entry, path, "kernel", (features, gates), "(features, 4*units)", (0, source))
         recurrent_kernel = self.shaped(entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)")
         if use_bias is False:
             if "bias" in entry:
                 raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
             return LstmWeights(kernel, recurrent_kernel, None), False
         if "bias" not in entry:
-            raise self.error(path, "missing key `bias` (4*units values), or set use_bias: false")
+            raise self.error(path, "missing key 'bias' (4*units values), or set use_bias: false")
         bias = self.shaped(entry, path, "bias", (gates,), "(4*units,)")
         return LstmWeights(kernel, recurrent_kernel, bias), True
 
@@ -432,14 +470,14 @@ class _Validator:
         use_bias = self.boolean(entry, path, "use_bias", True)
         kernel = bias = None
         if "kernel" in entry:
-            kernel = self.shaped(entry, path, "kernel", (width, units), "(inputs, units)")
+            kernel = self.shaped(entry, path, "kernel", (width, units), "(inputs, units)", (0, source))
             if use_bias and "bias" not in entry:
-                raise self.error(path, "missing key `bias` (units values), or set use_bias: false")
+                raise self.error(path, "missing key 'bias' (units values), or set use_bias: false")
         if "bias" in entry:
             if not use_bias:
                 raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
             if kernel is None:
-                raise self.error(path, "missing key `kernel`: a bias is given without it")
+                raise self.error(path, "missing key 'kernel' (a bias is given without it)")
             bias = self.shaped(entry, path, "bias", (units,), "(units,)")
         self.shapes[name] = (*shape[:-1], units)
         return DenseLayer(
@@ -479,8 +517,8 @@ class _Validator:
             if not fits:
                 raise self.error(
                     path,
-                    f"{ref} has shape {_shape_text(shape)}, but the expected value has "
-                    f"shape {_shape_text(expected.shape)}",
+                    f"expected shape {_shape_text(shape)} (the shape of {ref}), "
+                    f"got {_shape_text(expected.shape)}",
                 )
             expectations.append(Expectation(ref, expected, self.tolerances(expected, path, dtype), path))
         return tuple(expectations)
@@ -529,13 +567,13 @@ class _Validator:
             raise self.error(path, f"expected a mapping, got {_describe(value)}")
         return value
 
-    def choice(self, value: Any, path: KeyPath, choices: Sequence[str], required: bool = False) -> str:
-        if value is None and required:
-            raise self.error(path[:-1], f"missing key {path[-1]!r} (one of: {', '.join(choices)})")
-        if not isinstance(value, str) or value not in choices:
-            shown = repr(value) if isinstance(value, str) else _describe(value)
-            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-            raise self.error(path, f"unknown {path[-1]} {shown}{hint} (valid: {', '.join(choices)})")
+    def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> str:
+        valid = ", ".join(choices)
+        if not isinstance(value, str):
+            raise self.error(path, f"expected one of: {valid}; got {_describe(value)}")
+        if value not in choices:
+            hint = did_you_mean(value, choices)
+            raise self.error(path, f"unknown {path[-1]} {_shorten(value)!r}{hint} (valid: {valid})")
         return value
 
     def activation(self, entry: Mapping[str, Any], path: KeyPath, key: str, default: str) -> str:
@@ -561,11 +599,26 @@ class _Validator:
     # -- arrays ----------------------------------------------------------------------------------------
 
     def shaped(
-        self, entry: Mapping[str, Any], path: KeyPath, key: str, expected: tuple[int, ...], formula: str
+        self,
+        entry: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        expected: tuple[int, ...],
+        formula: str,
+        reads: tuple[int, str] | None = None,
     ) -> Array:
+        """An array of exactly the `expected` shape. `reads` is (axis, source) for a weight whose axis is the
+        width of what the layer reads: a mismatch there names the source, where that width comes from."""
         array = self.array(entry[key], path + (key,))
         if array.shape != expected:
-            raise self.error(path + (key,), expected_shape_message(expected, formula, array.shape))
+            message = expected_shape_message(expected, formula, array.shape)
+            if len(expected) == 2 and array.shape == expected[::-1]:
+                message += "; it looks transposed"
+            elif reads is not None and array.ndim == len(expected):
+                axis, source = reads
+                if array.shape[axis] != expected[axis]:
+                    message += f"; {source!r} has {expected[axis]} features"
+            raise self.error(path + (key,), message)
         return array
 
     def array(self, value: Any, path: KeyPath) -> Array:
@@ -584,16 +637,26 @@ class _Validator:
         if array.ndim > MAX_ARRAY_RANK:
             raise self.error(path, f"expected at most {MAX_ARRAY_RANK} dimensions, got {array.ndim}")
         if array.size == 0:
-            raise self.error(path, f"the array is empty (shape {_shape_text(array.shape)})")
+            raise self.error(path, f"expected numbers, got an empty array (shape {_shape_text(array.shape)})")
         with np.errstate(over="ignore"):
             converted = array.astype(self.np_dtype)
         if not np.isfinite(converted).all():
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
-            what = "NaN" if np.isnan(array[index]) else "infinity"
-            if np.isfinite(array[index]):
-                what = f"{array[index]!r} (too large for {self.np_dtype})"
+            value = array[index]
+            if np.isfinite(value):  # finite in float64, too large for float32
+                raise self.error(
+                    path + index, f"{self._written(path + index, value)} is out of range for {self.np_dtype}"
+                )
+            what = "NaN" if np.isnan(value) else "infinity"
             raise self.error(path + index, f"{what} is not allowed; every value must be a finite number")
         return converted
+
+    def _written(self, path: KeyPath, value: Any) -> str:
+        """A number as the user wrote it, or as numpy prints it when it came from a file."""
+        mark = self.doc.marks.get(path)
+        if mark and mark.text:
+            return _shorten(mark.text)
+        return _describe(value) if isinstance(value, int) else f"{float(value):g}"
 
     def nested_shape(self, value: Any, path: KeyPath) -> tuple[int, ...]:
         if isinstance(value, list | tuple):
@@ -613,7 +676,13 @@ class _Validator:
             return (len(value), *first)
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise self.error(path, f"expected a number, got {_describe(value)}")
+        if isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise self.error(path, f"{self._written(path, value)} is out of range for float64")
         if not math.isfinite(value):
+            mark = self.doc.marks.get(path)
+            overflowed = mark and mark.text and not INFINITY_TEXT.fullmatch(mark.text)
+            if math.isinf(value) and overflowed:  # 1e400 reads as infinity
+                raise self.error(path, f"{self._written(path, value)} is out of range for float64")
             raise self.error(
                 path,
                 f"{'NaN' if math.isnan(value) else 'infinity'} is not allowed; "
@@ -634,16 +703,27 @@ class _Validator:
             raise self.error(path + ("key",), "`key` picks an array from a .npz file; a .npy holds one")
         if suffix == ".npz" and "key" not in spec:
             raise self.error(path, f"{name}: a .npz file holds several arrays; say which with `key:`")
+        key = spec.get("key")
+        if suffix == ".npz" and not isinstance(key, str):
+            raise self.error(
+                path + ("key",), f"expected the name of an array in {name}, got {_describe(key)}"
+            )
         try:
+            with file.open("rb") as stream:
+                magic = stream.read(6)
+            if suffix == ".npy" and magic != b"\x93NUMPY":
+                raise self.error(path + ("file",), f"{name}: not a .npy file (numpy.save writes them)")
+            if suffix == ".npz" and not magic.startswith(b"PK"):
+                raise self.error(path + ("file",), f"{name}: not a .npz file (numpy.savez writes them)")
             if suffix == ".npy":
                 array = np.load(file, allow_pickle=False)
             else:
                 with np.load(file, allow_pickle=False) as archive:
-                    key = spec["key"]
+                    key = str(key)  # checked above: a .npz key is text
                     if key not in archive.files:
                         raise self.error(
                             path + ("key",),
-                            f"no array {key!r} in {name}{did_you_mean(str(key), archive.files)}"
+                            f"no array {_shorten(key)!r} in {name}{did_you_mean(key, archive.files)}"
                             f" (it holds: {', '.join(archive.files)})",
                         )
                     array = archive[key]

@@ -22,11 +22,13 @@ KeyPath = tuple[str | int, ...]
 
 MAX_BYTES = 64 * 2**20  # YAML is for arrays a person can read; big arrays belong in .npy files
 MAX_DEPTH = 64  # a config nests about 6 deep; 10,000-deep documents must not reach the recursive composer
-MAX_VALUES = 2_000_000  # bounds alias expansion ("billion laughs") before it happens
+MAX_REPEATED = 250_000  # values that aliases may repeat, in all: a "billion laughs" stops here, unbuilt
 MAX_ALIASES = 1_000
 
 _PLAIN = "lstm-cli:plain"  # a plain scalar, resolved below by the YAML 1.2 core schema
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 
 _NULL = re.compile(r"~|null|Null|NULL|")
 _TRUE = re.compile(r"true|True|TRUE")
@@ -109,26 +111,37 @@ def read_config_file(path: Path, source: str | None = None) -> Document:
         raise fail(
             f"larger than {MAX_BYTES // 2**20} MB; put big arrays in .npy files and use {{file: PATH}}"
         )
-    if b"\x00" in raw:
-        raise fail("not a text file (it contains NUL bytes)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise _at_byte(raw, nul, shown, "not a text file (it contains a NUL byte)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise fail(f"not a UTF-8 text file (invalid byte at offset {exc.start})") from None
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise _at_byte(raw, exc.start, shown, f"not UTF-8 text (byte 0x{bad})") from None
     return parse_yaml(text, shown, path.parent)
+
+
+def _at_byte(raw: bytes, offset: int, source: str, message: str) -> LstmCliError:
+    """An error at a byte offset, as line and column (1-based, counting bytes on the line)."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return LstmCliError(
+        message, source=source, line=raw.count(b"\n", 0, offset) + 1, column=offset - line_start + 1
+    )
 
 
 def parse_yaml(text: str, source: str, folder: Path) -> Document:
     document = Document(data=None, source=source, folder=folder)
     try:
         root = yaml.compose(text, Loader=_StrictLoader)
+        if isinstance(root, yaml.MappingNode):
+            _Measure()(root)  # before building, so that an alias bomb costs nothing
     except _Refused as exc:
         raise LstmCliError(exc.message, source=source, line=exc.line, column=exc.column) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "cannot parse"
         raise LstmCliError(
-            f"not valid YAML: {problem}",
+            f"not valid YAML: {_yaml_problem(exc)}",
             source=source,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
@@ -138,9 +151,8 @@ def parse_yaml(text: str, source: str, folder: Path) -> Document:
     except RecursionError:
         raise LstmCliError(f"nested deeper than {MAX_DEPTH} levels", source=source) from None
     if root is None:
-        raise LstmCliError(
-            "the file is empty; a config is a mapping with `input` and `layers`", source=source
-        )
+        what = "the file is empty" if not text.strip() else "the file holds only comments"
+        raise LstmCliError(f"{what}; a config is a mapping with `input` and `layers`", source=source)
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         raise LstmCliError(
@@ -149,9 +161,85 @@ def parse_yaml(text: str, source: str, folder: Path) -> Document:
             line=root.start_mark.line + 1,
             column=root.start_mark.column + 1,
         )
-    builder = _Builder(document)
-    document.data = builder.build(root, (), 0)
+    document.marks[()] = Mark(root.start_mark.line + 1, root.start_mark.column + 1)
+    document.data = _Builder(document).build(root, ())
     return document
+
+
+# PyYAML's token names, in words a user knows.
+_YAML_WORDS = {
+    "'<stream end>'": "the end of the file",
+    "end of stream": "end of the file",
+    "'<scalar>'": "a value",
+    "<block end>": "the end of the indented block",
+    "found '?'": "found a key",
+    "'<document start>'": "the end of the file",
+}
+_OPENERS = {
+    "while parsing a flow sequence": "the '[' at line {line}, column {column} is still open",
+    "while parsing a flow mapping": "the '{{' at line {line}, column {column} is still open",
+    "while scanning a quoted scalar": "in the quoted text that starts at line {line}, column {column}",
+    "while scanning a double-quoted scalar": "in the quoted text that starts at line {line}, column {column}",
+}
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's complaint, said plainly: what was found, and which open bracket or quote it belongs to."""
+    problem = exc.problem or exc.context or "cannot parse"
+    context = exc.context or ""
+    if exc.problem and context and not context.startswith("while"):
+        problem = f"{context}, {problem}"  # "expected a single document in the stream, but found another"
+    for token, words in _YAML_WORDS.items():
+        problem = problem.replace(token, words)
+    opener = _OPENERS.get(context)
+    if opener and exc.context_mark is not None:
+        mark = exc.context_mark
+        problem += f" ({opener.format(line=mark.line + 1, column=mark.column + 1)})"
+    if problem == "mapping values are not allowed here":
+        problem += "; check the indentation, or quote a value that holds ': '"
+    return problem
+
+
+class _Measure:
+    """Bounds a composed document before it is built: its depth, and the values that aliases repeat.
+
+    Aliases make the composed document a graph whose expansion can be exponential (a "billion laughs"),
+    so sizes are memoised per node and the walk takes time linear in the file. A node reached a second
+    time is reached through an alias; the values it holds count against MAX_REPEATED.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, tuple[int, int]] = {}  # id(node) → (values, height); height -1 while open
+        self.repeated = 0
+
+    def __call__(self, node: Any, depth: int = 0) -> tuple[int, int]:
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                f"nested deeper than {MAX_DEPTH} levels (counting through aliases)", node.start_mark
+            )
+        known = self.sizes.get(id(node))
+        if known is not None:
+            if known[1] < 0:
+                raise _Refused("an alias refers to the list or mapping that contains it", node.start_mark)
+            if depth + known[1] > MAX_DEPTH:
+                message = f"nested deeper than {MAX_DEPTH} levels (counting through aliases)"
+                raise _Refused(message, node.start_mark)
+            self.repeated += known[0]
+            if self.repeated > MAX_REPEATED:
+                message = f"aliases repeat more than {MAX_REPEATED:,} values; put big arrays in .npy files"
+                raise _Refused(message, node.start_mark)
+            return known
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        self.sizes[id(node)] = (0, -1)  # open: meeting it again below is a cycle
+        children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
+        count, height = 1, 0
+        for child in children:
+            child_count, child_height = self(child, depth + 1)
+            count += child_count
+            height = max(height, child_height + 1)
+        self.sizes[id(node)] = (count, height)
+        return count, height
 
 
 def document_from_mapping(config: Mapping[str, Any], folder: Path | None = None) -> Document:
@@ -231,45 +319,46 @@ class _Builder:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        self.count = 0
 
-    def build(self, node: Any, path: KeyPath, depth: int) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise self._refuse(node, f"more than {MAX_VALUES:,} values (after expanding aliases)")
-        if depth > MAX_DEPTH:
-            raise self._refuse(node, f"nested deeper than {MAX_DEPTH} levels")
+    def build(self, node: Any, path: KeyPath) -> Any:
+        """Plain data from a node that `_Measure` has bounded (so the recursion is bounded too)."""
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in (_SEQ, _MAP):
+            raise self._at(path, f"unsupported tag {node.tag!r}; write plain lists and mappings")
         if isinstance(node, yaml.SequenceNode):
             items = []
             for index, item in enumerate(node.value):
                 self._remember(path + (index,), item)
-                items.append(self.build(item, path + (index,), depth + 1))
+                items.append(self.build(item, path + (index,)))
             return items
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self._at(key_node, path, "a key must be a plain name, not a list or mapping")
+                raise self._at(path, "a key must be a plain name, not a list or mapping", key_node)
             key = key_node.value
             if key in mapping:
                 first = self.document.marks[path + (key,)]
-                raise self._at(key_node, path + (key,), f"duplicate key (first given on line {first.line})")
+                message = f"duplicate key (first given on line {first.line})"
+                raise self._at(path + (key,), message, key_node)
             self._remember(path + (key,), key_node, value_node)
-            mapping[key] = self.build(value_node, path + (key,), depth + 1)
+            mapping[key] = self.build(value_node, path + (key,))
         return mapping
 
     def _scalar(self, node: Any, path: KeyPath) -> Any:
-        if node.tag == _PLAIN:
-            return resolve_plain_scalar(node.value)
         if node.tag == _STR:
             return node.value
         wanted = _CORE_TAGS.get(node.tag)
-        value = resolve_plain_scalar(node.value) if wanted is not None else None
+        try:
+            value = resolve_plain_scalar(node.value) if node.tag == _PLAIN or wanted else None
+        except ValueError:  # Python refuses to read whole numbers of more than 4,300 digits
+            raise self._at(path, f"a {len(node.value):,}-digit number is out of range") from None
+        if node.tag == _PLAIN:
+            return value
         if wanted is None or type(value) is not wanted:
             if wanted is float and type(value) is int:
                 return float(value)
-            raise self._at(node, path, f"unsupported tag {node.tag!r} on {node.value!r}")
+            raise self._at(path, f"unsupported tag {node.tag!r} on {node.value!r}")
         return value
 
     def _remember(self, path: KeyPath, node: Any, value_node: Any = None) -> None:
@@ -277,14 +366,15 @@ class _Builder:
         text = scalar.value if isinstance(scalar, yaml.ScalarNode) else None
         self.document.marks[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1, text)
 
-    def _at(self, node: Any, path: KeyPath, message: str) -> LstmCliError:
-        return LstmCliError(
-            message,
-            source=self.document.source,
-            line=node.start_mark.line + 1,
-            column=node.start_mark.column + 1,
-            key_path=format_key_path(path) or None,
-        )
-
-    def _refuse(self, node: Any, message: str) -> LstmCliError:
-        return self._at(node, (), message)
+    def _at(self, path: KeyPath, message: str, node: Any = None) -> LstmCliError:
+        """An error at `node`, or where `path` was written (a mapping entry's key)."""
+        if node is not None:
+            mark = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+            return LstmCliError(
+                message,
+                source=self.document.source,
+                line=mark.line,
+                column=mark.column,
+                key_path=format_key_path(path) or None,
+            )
+        return self.document.error(path, message)
