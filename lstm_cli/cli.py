@@ -73,6 +73,22 @@ class DType(StrEnum):
     float64 = "float64"
 
 
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class SummaryStyle(StrEnum):
+    keras = "keras"
+    legacy = "legacy"
+
+
+class InitScheme(StrEnum):
+    keras = "keras"
+    pytorch = "pytorch"
+
+
 ConfigArgument = Annotated[
     Path | None,
     typer.Argument(help="YAML config; without it, the built-in `seed` example runs.", show_default=False),
@@ -85,6 +101,18 @@ DTypeOption = Annotated[
     DType | None, typer.Option(help="Arithmetic precision; overrides the config's dtype.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+SaveSvgOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-svg", metavar="FILE", dir_okay=False, help="Also save what is shown, in colour, as SVG."
+    ),
+]
+SaveHtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-html", metavar="FILE", dir_okay=False, help="Also save what is shown as an HTML page."
+    ),
+]
 
 
 def _say_error(message: str) -> None:
@@ -154,10 +182,35 @@ def _load(config: Path | None, dtype: DType | None) -> Any:
     return model
 
 
-def _console() -> Any:
+def _console(record: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, emoji=False, markup=False)
+    return Console(file=sys.stdout, highlight=False, emoji=False, markup=False, record=record)
+
+
+def _saving(output_format: str, save_svg: Path | None, save_html: Path | None) -> bool:
+    """Check before anything runs that the pictures can be saved: a table view, into a folder that exists."""
+    for option, path in (("--save-svg", save_svg), ("--save-html", save_html)):
+        if path is None:
+            continue
+        if output_format != "table":
+            raise LstmCliError(
+                f"{option} saves the table view; it does not apply to --format {output_format}"
+            )
+        if not path.parent.is_dir():
+            raise LstmCliError(f"{option} {path}: the folder {path.parent} does not exist")
+    return save_svg is not None or save_html is not None
+
+
+def _save(console: Any, save_svg: Path | None, save_html: Path | None, title: str) -> None:
+    """Exactly what the console showed, with its colours (even where NO_COLOR kept them off the screen)."""
+    try:
+        if save_svg is not None:
+            console.save_svg(str(save_svg), title=title, clear=False)
+        if save_html is not None:
+            console.save_html(str(save_html), clear=False)
+    except OSError as exc:
+        raise LstmCliError(f"cannot save {exc.filename}: {exc.strerror}") from None
 
 
 def _exit_for(mismatches: list[Any] | None) -> None:
@@ -172,6 +225,8 @@ def forward(
     output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     precision: PrecisionOption = None,
     dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the model and show every gate (i, f, g, o), c and h at every timestep, then the outputs.
@@ -183,6 +238,7 @@ def forward(
     with _edge(debug):
         from .engine import check_expectations, run_model
 
+        recording = _saving(output_format.value, save_svg, save_html)
         model = _load(config, dtype)
         keep_steps = output_format in (Format.table, Format.csv)
         result = run_model(model, record=keep_steps)
@@ -203,9 +259,323 @@ def forward(
             from .render.forward import DEFAULT_PRECISION, forward_view
 
             shown = DEFAULT_PRECISION if precision is None else precision
-            _console().print(forward_view(model, result.values, result.traces, mismatches, shown))
+            console = _console(record=recording)
+            console.print(forward_view(model, result.values, result.traces, mismatches, shown))
+            _save(console, save_svg, save_html, f"{PROG} forward")
         sys.stdout.flush()
         _exit_for(mismatches)
+
+
+UnitsOption = Annotated[
+    list[int] | None,
+    typer.Option("--units", min=1, max=65_536, help="An LSTM layer of N units; repeat to stack layers."),
+]
+DenseOption = Annotated[
+    list[int] | None,
+    typer.Option("--dense", min=1, max=65_536, help="A Dense layer of N units after the LSTMs; repeatable."),
+]
+ReturnSequencesOption = Annotated[
+    bool, typer.Option("--return-sequences", help="The last LSTM layer returns its whole sequence.")
+]
+
+
+@app.command()
+def summary(
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="YAML config; weights and data may be left out. Without it, the flags describe the model.",
+            show_default=False,
+        ),
+    ] = None,
+    units: UnitsOption = None,
+    features: Annotated[int | None, typer.Option(min=1, help="Input features per timestep.")] = None,
+    timesteps: Annotated[
+        int | None, typer.Option(min=1, help="Sequence length (default: None, any length).")
+    ] = None,
+    batch: Annotated[int | None, typer.Option(min=1, help="Batch size (default: None, any batch).")] = None,
+    return_sequences: ReturnSequencesOption = False,
+    bidirectional: Annotated[
+        bool, typer.Option("--bidirectional", help="Wrap each LSTM layer in Bidirectional (concat).")
+    ] = False,
+    dense: DenseOption = None,
+    style: Annotated[
+        SummaryStyle, typer.Option(help="keras: Keras 3's table; legacy: tf.keras 2's text.")
+    ] = SummaryStyle.keras,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail", help="Add each weight's shape, the formulas, PyTorch's count, multiply-adds."
+        ),
+    ] = False,
+    output_format: Annotated[
+        TableFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = TableFormat.table,
+    debug: DebugOption = False,
+) -> None:
+    """Show layers, output shapes and parameter counts, as Keras's model.summary() does.
+
+    Example: lstm-cli summary --units 3 --features 2 --timesteps 3 --return-sequences --dense 1
+
+    From a config: lstm-cli summary configs/seed.yaml --detail
+    """
+    with _edge(debug):
+        from .summary import CSV_HEADER, csv_rows, from_architecture, from_model, summary_document
+
+        given = _given(
+            {
+                "--units": units,
+                "--features": features,
+                "--timesteps": timesteps,
+                "--return-sequences": return_sequences,
+                "--bidirectional": bidirectional,
+                "--dense": dense,
+            }
+        )
+        if config is not None and given:
+            raise LstmCliError(f"give a CONFIG or flags that describe a model ({', '.join(given)}), not both")
+        if units:
+            if features is None:
+                raise LstmCliError("--units needs --features F, the input's width")
+            arch = _architecture(units, features, timesteps, batch, return_sequences, dense, bidirectional)
+            result = from_architecture(arch)
+        else:
+            if given:
+                raise LstmCliError(f"{given[0]} describes a model together with --units N (or give a CONFIG)")
+            from .config import load_example, load_model
+
+            if config is None:
+                sys.stderr.write(
+                    f"{PROG}: no CONFIG or --units given; summarising the built-in example `seed`\n"
+                )
+            model = load_example("seed") if config is None else load_model(config)
+            result = from_model(model, batch)
+        if output_format is TableFormat.json:
+            from .formats import to_json
+
+            sys.stdout.write(to_json(summary_document(result, detail)))
+        elif output_format is TableFormat.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(CSV_HEADER)
+            writer.writerows(csv_rows(result))
+        else:
+            from .render.summary import detail_view, keras_view, legacy_text
+
+            console = _console()
+            if style is SummaryStyle.legacy:
+                sys.stdout.write(legacy_text(result))
+            else:
+                console.print(keras_view(result, console.width))
+            if detail:
+                console.print(detail_view(result))
+        sys.stdout.flush()
+
+
+def _given(flags: dict[str, Any]) -> list[str]:
+    """The flags the user set (a flag left at its default is None, False or empty)."""
+    return [flag for flag, value in flags.items() if value not in (None, False, [])]
+
+
+def _architecture(
+    units: list[int],
+    features: int,
+    timesteps: int | None,
+    batch: int | None,
+    return_sequences: bool,
+    dense: list[int] | None,
+    bidirectional: bool = False,
+) -> Any:
+    from .architecture import Architecture
+
+    return Architecture(
+        units=tuple(units),
+        features=features,
+        timesteps=timesteps,
+        batch=batch,
+        return_sequences=return_sequences,
+        bidirectional=bidirectional,
+        dense=tuple(dense or ()),
+    )
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    units: UnitsOption = None,
+    features: Annotated[int, typer.Option(min=1, help="Input features per timestep.")] = 2,
+    timesteps: Annotated[int, typer.Option(min=1, help="Timesteps of the random input.")] = 3,
+    batch: Annotated[int, typer.Option(min=1, help="Sequences in the random input.")] = 1,
+    return_sequences: ReturnSequencesOption = False,
+    dense: DenseOption = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Random seed (default: a fresh one); the file records it.")
+    ] = None,
+    scheme: Annotated[
+        InitScheme, typer.Option("--init", help="keras: Keras's default initialisers; pytorch: PyTorch's.")
+    ] = InitScheme.keras,
+    precision: Annotated[int, typer.Option(min=1, max=17, help="Decimal places written.")] = 4,
+    example: Annotated[
+        str | None, typer.Option(help="Write the built-in example NAME instead; `list` lists them.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Write a runnable config: Keras-initialised weights (seeded) and a random input, or an example.
+
+    Example: lstm-cli init --units 3 --features 2 --seed 0 -o model.yaml && lstm-cli forward model.yaml
+
+    Default: one LSTM of 3 units. lstm-cli init --example list shows the built-in examples.
+    """
+    with _edge(debug):
+        from .config import example_text
+        from .init import example_listing, fresh_seed, init_config, write_new_file
+
+        if example is not None:
+            model_options = ("units", "features", "timesteps", "batch", "return_sequences", "dense", "seed")
+            extra = [
+                f"--{name.replace('_', '-')}"
+                for name in (*model_options, "scheme", "precision")
+                if ctx.get_parameter_source(name).name == "COMMANDLINE"  # type: ignore[union-attr]
+            ]
+            extra = ["--init" if flag == "--scheme" else flag for flag in extra]
+            if extra:
+                raise LstmCliError(f"--example writes a built-in example as it is; drop {', '.join(extra)}")
+            text = example_listing() if example == "list" else example_text(example)
+            if example == "list":
+                sys.stdout.write(text)
+                return
+        else:
+            arch = _architecture(units or [3], features, timesteps, batch, return_sequences, dense)
+            chosen = fresh_seed() if seed is None else seed
+            text = init_config(arch, seed=chosen, scheme=scheme.value, precision=precision)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_new_file(output, text, force=force)
+            sys.stderr.write(f"{PROG}: wrote {output}\n")
+        sys.stdout.flush()
+
+
+class View(StrEnum):
+    table = "table"
+    heatmap = "heatmap"
+
+
+@app.command()
+def trace(
+    config: ConfigArgument = None,
+    step: Annotated[
+        bool,
+        typer.Option("--step", help="Pause after each timestep: Enter goes on, q stops (reads a pipe too)."),
+    ] = False,
+    timestep: Annotated[
+        list[str] | None,
+        typer.Option(metavar="T", help="Only timestep T (3, -1) or a range (2:5 is 2, 3, 4); repeatable."),
+    ] = None,
+    layer: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="Only this LSTM layer; repeatable.")
+    ] = None,
+    sample: Annotated[
+        list[int] | None, typer.Option(metavar="B", min=0, help="Only sample B of the batch; repeatable.")
+    ] = None,
+    units: Annotated[
+        str | None, typer.Option(metavar="A:B", help="The units to show: a range such as 0:8, or one unit.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Write out each value's arithmetic with its numbers.")
+    ] = False,
+    view: Annotated[
+        View, typer.Option(help="table: each step's values; heatmap: i, f, g, o, c, h over time.")
+    ] = View.table,
+    output_format: Annotated[
+        TableFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = TableFormat.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Walk the forward pass one timestep at a time: x_t, h_prev, c_prev, z, the gates, c and h.
+
+    Example: lstm-cli trace configs/seed-expect.yaml --explain
+
+    Values under `expect:` that differ are explained first: which step, which term, where they part.
+    Exit codes: 0 ok, 1 values under `expect:` differ, 2 bad input, 130 interrupted.
+    """
+    with _edge(debug):
+        from .tracing import Selection, run_trace
+
+        table_only = {"--step": step, "--explain": explain, "--view heatmap": view is View.heatmap}
+        for option, given in table_only.items():
+            if given and output_format is not TableFormat.table:
+                raise LstmCliError(
+                    f"{option} shows the table format; it does not apply to --format {output_format}"
+                )
+        if view is View.heatmap and (step or explain):
+            raise LstmCliError(
+                f"{'--step' if step else '--explain'} shows the table view, not --view heatmap"
+            )
+        recording = _saving(output_format.value, save_svg, save_html)
+        selection = Selection(tuple(layer or ()), tuple(timestep or ()), tuple(sample or ()), units)
+        run = run_trace(_load(config, dtype), selection)
+        if output_format is TableFormat.json:
+            from .formats import to_json
+            from .tracing import trace_document
+
+            sys.stdout.write(to_json(trace_document(run, precision)))
+        elif output_format is TableFormat.csv:
+            from .tracing import trace_rows
+
+            csv.writer(sys.stdout, lineterminator="\n").writerows(trace_rows(run, precision))
+        else:
+            from .render.forward import DEFAULT_PRECISION
+            from .render.trace import TraceView
+
+            console = _console(record=recording)
+            shown = DEFAULT_PRECISION if precision is None else precision
+            trace_view = TraceView(run, shown, explain, console.width)
+            if view is View.heatmap:
+                console.print(trace_view.heatmap())
+            elif step:
+                _walk(console, trace_view)
+            else:
+                console.print(trace_view.view())
+            _save(console, save_svg, save_html, f"{PROG} trace")
+        sys.stdout.flush()
+        _exit_for(run.mismatches)
+
+
+def _walk(console: Any, trace_view: Any) -> None:
+    """`--step`: each timestep, then a pause. Enter goes on, q stops; at the end of input, run to the end."""
+    for part in trace_view.intro():
+        console.print(part)
+    last = len(trace_view.run.blocks) - 1
+    for position, (page, label) in enumerate(trace_view.pages()):
+        console.print(page)
+        if position == last:
+            break
+        answer = _ask(f"{label}. Enter: next step, q: stop ")
+        if answer is None:
+            console.print(trace_view.rest(position))
+            break
+        if answer in ("q", "quit"):
+            sys.stderr.write(f"{PROG}: stopped after {label}\n")
+            break
+
+
+def _ask(prompt: str) -> str | None:
+    """One answer from stdin, a terminal or a pipe, after a prompt on stderr; None at the end of input."""
+    sys.stdout.flush()
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line or not sys.stdin.isatty():
+        sys.stderr.write("\n")  # a terminal echoes the Enter; a pipe does not
+    return line.strip().lower() if line else None
 
 
 def main() -> None:

@@ -1,0 +1,466 @@
+"""Model summaries: layers, output shapes and parameter counts, as Keras's `model.summary()` reports them.
+
+Pure data, no printing. A `ModelSummary` is a list of `LayerInfo`: name, Keras class, output shapes, weights
+with their shapes, and the tensors the layer reads. It is built from a validated config (`from_model`) or
+from command-line flags (`from_architecture`). `render/summary.py` lays it out as Keras 3 or tf.keras 2 do.
+
+The counts, with f input features and u units (Keras: keras/src/layers/rnn/lstm.py, PyTorch: nn.LSTM):
+
+    LSTM      kernel (f, 4u) + recurrent_kernel (u, 4u) + bias (4u,)  = 4u(f + u + 1)
+    nn.LSTM   weight_ih (4u, f) + weight_hh (4u, u) + two biases      = 4u(f + u) + 8u
+    Dense     kernel (in, n) + bias (n,)                              = n(in + 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .architecture import Architecture
+from .errors import LstmCliError
+from .model import Layer, Model
+
+Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
+Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
+
+# A layer's outputs in Keras's order, by reference suffix: an LSTM returns [output, h, c]; a
+# bidirectional layer [output, forward h, forward c, backward h, backward c], or with merge_mode None
+# [forward output, backward output, forward h, ...]. `encoder.c` is therefore Keras's `encoder[0][2]`.
+OUTPUT_ORDER = ("", "forward", "backward", "h", "c", "forward.h", "forward.c", "backward.h", "backward.c")
+KERAS_CLASS = {"lstm": "LSTM", "dense": "Dense", "bidirectional": "Bidirectional", "masking": "Masking"}
+FLOAT32_BYTES = 4  # Keras stores weights as float32 unless told otherwise
+
+
+@dataclass(frozen=True)
+class Weight:
+    name: str  # as Keras names it: kernel, recurrent_kernel, bias (forward.kernel, ... when bidirectional)
+    shape: tuple[int, ...]
+    formula: str  # what the shape is made of, e.g. "(features, 4*units)"
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    kind: str  # the Keras class: InputLayer, LSTM, Bidirectional, Dense, Masking
+    output_shapes: tuple[Shape, ...]  # one per output tensor, in Keras's order
+    weights: tuple[Weight, ...] = ()
+    inbound: tuple[Tensor, ...] = ()  # the tensors it reads, in Keras's call order (input, then h, c)
+    units: int | None = None
+    inputs: int | None = None  # the width of the last input axis (features, for an LSTM)
+    timesteps: int | None = None  # of its input sequence, when known; None for a 2-D input or unknown
+    sequence_input: bool = False  # whether it reads (batch, timesteps, width) rather than (batch, width)
+    use_bias: bool = True
+    directions: int = 1  # 2 for Bidirectional
+
+    @property
+    def params(self) -> int:
+        return sum(weight.count for weight in self.weights)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str  # "sequential", or "functional" for several inputs or named references
+    layers: tuple[LayerInfo, ...]  # in Keras's display order; a functional model lists its inputs too
+    connected: bool = False  # whether Keras would add the `Connected to` column
+    bytes_per_param: int = FLOAT32_BYTES
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return self.total_params  # every weight an LSTM or Dense has is trainable
+
+    @property
+    def non_trainable_params(self) -> int:
+        return 0
+
+
+# -- counting ----------------------------------------------------------------------------------------------
+
+
+def lstm_weights(features: int, units: int, use_bias: bool = True, prefix: str = "") -> tuple[Weight, ...]:
+    weights = [
+        Weight(f"{prefix}kernel", (features, 4 * units), "(features, 4*units)"),
+        Weight(f"{prefix}recurrent_kernel", (units, 4 * units), "(units, 4*units)"),
+    ]
+    if use_bias:
+        weights.append(Weight(f"{prefix}bias", (4 * units,), "(4*units,)"))
+    return tuple(weights)
+
+
+def dense_weights(inputs: int, units: int, use_bias: bool = True) -> tuple[Weight, ...]:
+    kernel = Weight("kernel", (inputs, units), "(inputs, units)")
+    return (kernel, Weight("bias", (units,), "(units,)")) if use_bias else (kernel,)
+
+
+def lstm_params(features: int, units: int, use_bias: bool = True) -> int:
+    """Keras's count: 4u(f + u + 1), one bias."""
+    return 4 * units * (features + units + (1 if use_bias else 0))
+
+
+def torch_lstm_params(features: int, units: int, use_bias: bool = True) -> int:
+    """PyTorch nn.LSTM's count: 4u(f + u) + 8u, two biases (bias_ih and bias_hh)."""
+    return 4 * units * (features + units) + (8 * units if use_bias else 0)
+
+
+def readable_size(size: float) -> str:
+    """Bytes as Keras 3 writes them: `304.00 B`, `2.74 MB` (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+# -- from the command-line flags ---------------------------------------------------------------------------
+
+
+def from_architecture(arch: Architecture) -> ModelSummary:
+    """LSTM layers stacked on one input, then Dense layers: a Keras Sequential model."""
+    names = _KerasNames()
+    shape: Shape = (arch.batch, arch.timesteps, arch.features)
+    features = arch.features  # the width of the last axis of `shape`
+    previous = "input"
+    layers: list[LayerInfo] = []
+    for index, units in enumerate(arch.units):
+        width = 2 * units if arch.bidirectional else units
+        output: Shape = (
+            (arch.batch, arch.timesteps, width) if arch.returns_sequences(index) else (arch.batch, width)
+        )
+        if arch.bidirectional:
+            name = names.next("bidirectional")
+            weights = lstm_weights(features, units, prefix="forward.") + lstm_weights(
+                features, units, prefix="backward."
+            )
+        else:
+            name = names.next("lstm")
+            weights = lstm_weights(features, units)
+        layers.append(
+            LayerInfo(
+                name=name,
+                kind="Bidirectional" if arch.bidirectional else "LSTM",
+                output_shapes=(output,),
+                weights=weights,
+                inbound=((previous, 0),),
+                units=units,
+                inputs=features,
+                timesteps=arch.timesteps,
+                sequence_input=True,
+                directions=2 if arch.bidirectional else 1,
+            )
+        )
+        shape, features, previous = output, width, name
+    for units in arch.dense:
+        name = names.next("dense")
+        output = (*shape[:-1], units)
+        layers.append(_dense_info(name, features, units, True, shape, output, ((previous, 0),)))
+        shape, features, previous = output, units, name
+    return ModelSummary("sequential", tuple(layers))
+
+
+class _KerasNames:
+    """lstm, lstm_1, lstm_2, ...: Keras's automatic names, counted per layer class."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def next(self, prefix: str) -> str:
+        count = self.counts.get(prefix, 0)
+        self.counts[prefix] = count + 1
+        return prefix if count == 0 else f"{prefix}_{count}"
+
+
+# -- from a config ----------------------------------------------------------------------------------------
+
+
+def from_model(model: Model, batch: int | None = None) -> ModelSummary:
+    """Summarise a validated config (architecture-only ones too). `batch` replaces the batch axis (None)."""
+    shapes = {ref: (batch, *shape[1:]) for ref, shape in model.shapes.items()}
+    tensors: dict[str, Tensor] = {name: (name, 0) for name in model.inputs}
+    for layer in model.layers:
+        tensors.update(
+            {ref: (layer.name, index) for index, ref in enumerate(_output_refs(layer.name, shapes))}
+        )
+    layers = [_layer_info(layer, shapes, tensors) for layer in model.layers]
+    bytes_per_param = 8 if _says_float64(model) else FLOAT32_BYTES
+    if _is_sequential(model):
+        return ModelSummary("sequential", tuple(layers), bytes_per_param=bytes_per_param)
+    inputs = [LayerInfo(name, "InputLayer", (shapes[name],)) for name in model.inputs]
+    ordered, sequential_like = keras_order(inputs + layers, [tensors[ref] for ref in model.outputs])
+    return ModelSummary("functional", tuple(ordered), not sequential_like, bytes_per_param)
+
+
+def _says_float64(model: Model) -> bool:
+    """Keras sizes weights by their dtype; ours are float32 as in Keras unless the config asks for float64."""
+    data = model.document.data
+    return isinstance(data, Mapping) and data.get("dtype") == "float64"
+
+
+def _is_sequential(model: Model) -> bool:
+    """One input, each layer reading the one before, no state passed in, the last layer the output."""
+    if len(model.inputs) != 1:
+        return False
+    previous = next(iter(model.inputs))
+    for layer in model.layers:
+        if layer.input != previous or _state_refs(layer):
+            return False
+        previous = layer.name
+    return model.outputs == (model.layers[-1].name,)
+
+
+def _state_refs(layer: Layer) -> list[str]:
+    """References a layer starts its state from (a bidirectional layer: forward h, c, then backward h, c)."""
+    halves = [getattr(layer, "forward", None), getattr(layer, "backward", None)]
+    refs = []
+    for part in [layer, *halves]:
+        state = getattr(part, "initial_state", None)
+        if state is not None:
+            refs += [value for value in (state.h, state.c) if isinstance(value, str) and value not in refs]
+    return refs
+
+
+def _output_refs(name: str, shapes: Mapping[str, Shape]) -> list[str]:
+    """The layer's outputs in Keras's order (OUTPUT_ORDER), then anything else it names."""
+    known = [ref for suffix in OUTPUT_ORDER if (ref := f"{name}.{suffix}" if suffix else name) in shapes]
+    others = [ref for ref in shapes if ref.startswith(f"{name}.") and ref not in known]
+    return known + others
+
+
+def _layer_info(layer: Layer, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor]) -> LayerInfo:
+    kind = str(layer.type)
+    source = shapes[layer.input]
+    width = source[-1]
+    if width is None:
+        raise LstmCliError(f"layer {layer.name!r}: the width of its input {layer.input!r} is unknown")
+    outputs = tuple(shapes[ref] for ref in _output_refs(layer.name, shapes))
+    inbound = tuple(tensors[ref] for ref in [layer.input, *_state_refs(layer)])
+    units: int | None = getattr(layer, "units", None)
+    cell = getattr(layer, "forward", layer)  # a bidirectional layer's options live on its halves
+    use_bias = bool(getattr(cell, "use_bias", True))
+    if kind not in KERAS_CLASS or (units is None and kind != "masking"):
+        raise LstmCliError(f"summary does not know layer type {kind!r} (layer {layer.name!r})")
+    weights: tuple[Weight, ...] = ()
+    directions = 1
+    if kind == "dense" and units is not None:
+        return _dense_info(layer.name, width, units, use_bias, source, outputs[0], inbound)
+    if kind == "lstm" and units is not None:
+        weights = lstm_weights(width, units, use_bias)
+    elif kind == "bidirectional" and units is not None:
+        directions = 2
+        weights = lstm_weights(width, units, use_bias, "forward.") + lstm_weights(
+            width, units, use_bias, "backward."
+        )
+    return LayerInfo(
+        name=layer.name,
+        kind=KERAS_CLASS[kind],
+        output_shapes=outputs,
+        weights=weights,
+        inbound=inbound,
+        units=units,
+        inputs=width,
+        timesteps=source[1] if len(source) == 3 else None,
+        sequence_input=len(source) == 3,
+        use_bias=use_bias,
+        directions=directions,
+    )
+
+
+def _dense_info(
+    name: str,
+    width: int,
+    units: int,
+    use_bias: bool,
+    source: Shape,
+    output: Shape,
+    inbound: tuple[Tensor, ...],
+) -> LayerInfo:
+    return LayerInfo(
+        name=name,
+        kind="Dense",
+        output_shapes=(output,),
+        weights=dense_weights(width, units, use_bias),
+        inbound=inbound,
+        units=units,
+        inputs=width,
+        timesteps=source[1] if len(source) == 3 else None,
+        sequence_input=len(source) == 3,
+        use_bias=use_bias,
+    )
+
+
+def keras_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) -> tuple[list[LayerInfo], bool]:
+    """Keras's functional layer order, and whether its summary would call the graph sequential-like.
+
+    As keras/src/ops/function.py `map_graph`: a depth-first walk from the outputs numbers each layer when
+    first seen; a layer's depth is its longest distance from an output; layers are listed deepest first,
+    ties in walk order. A layer nothing reads counts as an output here (Keras would drop it; we show it).
+    Sequential-like (no `Connected to` column): no two layers at one depth, none reading two tensors.
+    """
+    by_name = {layer.name: layer for layer in layers}
+    read = {source for layer in layers for source, _ in layer.inbound}
+    sinks = [layer.name for layer in layers if layer.name not in read and layer.kind != "InputLayer"]
+    index: dict[str, int] = {}
+    finished: list[str] = []  # post-order: every layer after the layers it reads
+    for root in dict.fromkeys([name for name, _ in outputs] + sinks):
+        if root in index:
+            continue
+        index[root] = len(index)
+        stack = [(root, iter(by_name[root].inbound))]
+        while stack:
+            name, sources = stack[-1]
+            for source, _ in sources:
+                if source not in index:
+                    index[source] = len(index)
+                    stack.append((source, iter(by_name[source].inbound)))
+                    break
+            else:
+                stack.pop()
+                finished.append(name)
+    depth: dict[str, int] = {}
+    for name in reversed(finished):
+        here = depth.setdefault(name, 0)
+        for source, _ in by_name[name].inbound:
+            depth[source] = max(here + 1, depth.get(source, 0))
+    for layer in layers:  # inputs that nothing reads: Keras puts them first at depth 0
+        if layer.name not in depth:
+            depth[layer.name], index[layer.name] = 0, -1
+    ordered = sorted((by_name[name] for name in depth), key=lambda lay: (-depth[lay.name], index[lay.name]))
+    at_depth: dict[int, list[LayerInfo]] = {}
+    for layer in ordered:
+        at_depth.setdefault(depth[layer.name], []).append(layer)
+    sequential_like = all(len(group) == 1 and len(group[0].inbound) <= 1 for group in at_depth.values())
+    return ordered, sequential_like
+
+
+# -- beyond Keras: --detail --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerDetail:
+    """How a layer's count is made up, PyTorch's count beside it, and its multiply-adds."""
+
+    formula: str  # "4·units·(features + units + 1)"
+    worked: str  # "4·3·(2 + 3 + 1) = 72"
+    torch_formula: str
+    torch_worked: str
+    torch_params: int
+    torch_note: str | None  # why PyTorch's count differs, when it does
+    multiply_adds: int  # per timestep of one sample (per sample when the input is not a sequence)
+    per: str  # "timestep" or "sample"
+    multiply_adds_sequence: int | None  # per sequence of one sample, when the length is known
+    multiply_adds_formula: str
+
+
+def layer_detail(layer: LayerInfo) -> LayerDetail | None:
+    """The arithmetic behind one layer's count; None for layers without weights."""
+    u, f, bias = layer.units, layer.inputs, layer.use_bias
+    if u is None or f is None or layer.kind not in ("LSTM", "Bidirectional", "Dense"):
+        return None
+    if layer.kind == "Dense":  # nn.Linear counts the same
+        formula = "units·(inputs + 1)" if bias else "units·inputs"
+        worked = f"{u}·({f} + 1)" if bias else f"{u}·{f}"
+        torch_params, torch_formula, torch_worked, note = layer.params, formula, worked, None
+        macs, macs_formula = f * u, "inputs·units"
+    else:
+        two = "2·" if layer.directions == 2 else ""
+        plus_one = " + 1" if bias else ""
+        formula = f"{two}4·units·(features + units{plus_one})"
+        worked = f"{two}4·{u}·({f} + {u}{plus_one})"
+        torch_params = layer.directions * torch_lstm_params(f, u, bias)
+        torch_formula, torch_worked, note = formula, worked, None
+        if bias:
+            torch_formula = _times(layer.directions, "4·units·(features + units) + 8·units")
+            torch_worked = _times(layer.directions, f"4·{u}·({f} + {u}) + 8·{u}")
+            note = (
+                "nn.LSTM keeps two bias vectors, bias_ih and bias_hh, of 4·units each; Keras keeps one, "
+                f"their sum: {torch_params - layer.params:,} parameters fewer"
+            )
+        macs, macs_formula = layer.directions * 4 * u * (f + u), f"{two}4·units·(features + units)"
+    if layer.sequence_input:
+        per, sequence = "timestep", None if layer.timesteps is None else macs * layer.timesteps
+    else:
+        per, sequence = "sample", macs
+    return LayerDetail(
+        formula=formula,
+        worked=f"{worked} = {layer.params:,}",
+        torch_formula=torch_formula,
+        torch_worked=f"{torch_worked} = {torch_params:,}",
+        torch_params=torch_params,
+        torch_note=note,
+        multiply_adds=macs,
+        per=per,
+        multiply_adds_sequence=sequence,
+        multiply_adds_formula=macs_formula,
+    )
+
+
+def _times(directions: int, sum_text: str) -> str:
+    return f"2·({sum_text})" if directions == 2 else sum_text
+
+
+# -- machine-readable --------------------------------------------------------------------------------------
+
+
+def summary_document(summary: ModelSummary, detail: bool = False) -> dict[str, Any]:
+    """SPEC §4: {"layers": [{"name", "type", "output_shape", "params", "weights"}], totals}."""
+    layers = []
+    for layer in summary.layers:
+        shapes = [list(shape) for shape in layer.output_shapes]
+        entry: dict[str, Any] = {
+            "name": layer.name,
+            "type": layer.kind,
+            "output_shape": shapes[0] if len(shapes) == 1 else shapes,
+            "params": layer.params,
+            "weights": {weight.name: list(weight.shape) for weight in layer.weights},
+        }
+        extra = layer_detail(layer) if detail else None
+        if extra is not None:
+            entry["detail"] = {
+                "formula": f"{extra.formula} = {extra.worked}",
+                "torch_params": extra.torch_params,
+                "torch_formula": f"{extra.torch_formula} = {extra.torch_worked}",
+                "multiply_adds": {
+                    "per": extra.per,
+                    "count": extra.multiply_adds,
+                    "per_sequence": extra.multiply_adds_sequence,
+                },
+            }
+        layers.append(entry)
+    return {
+        "layers": layers,
+        "total_params": summary.total_params,
+        "trainable_params": summary.trainable_params,
+        "non_trainable_params": summary.non_trainable_params,
+    }
+
+
+CSV_HEADER = ("layer", "type", "output_shape", "params", "weight", "shape", "count")
+
+
+def csv_rows(summary: ModelSummary) -> Iterable[tuple[Any, ...]]:
+    """One row per weight (a layer without weights gets one row with the weight fields empty)."""
+    for layer in summary.layers:
+        head = (layer.name, layer.kind, keras_shape_text(layer.output_shapes), layer.params)
+        if not layer.weights:
+            yield (*head, "", "", 0)
+        for weight in layer.weights:
+            yield (*head, weight.name, shape_text(weight.shape), weight.count)
+
+
+def keras_shape_text(shapes: Sequence[Shape]) -> str:
+    """Keras 3's Output Shape cell: `(None, 3, 3)`, or a list of them for several outputs."""
+    texts = [f"({', '.join(str(n) for n in shape)})" for shape in shapes]
+    return texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
+
+
+def shape_text(shape: Sequence[int | None]) -> str:
+    """A weight's shape as Python writes a tuple: `(2, 12)`, `(12,)`."""
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"
