@@ -32,12 +32,13 @@ from .model import (
     Layer,
     LstmLayer,
     LstmWeights,
+    MaskingLayer,
     Model,
 )
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
 DTYPES: tuple[DType, ...] = ("float32", "float64")
-LAYER_TYPES = ("lstm", "dense")
+LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking")
 MAX_UNITS = 65_536
 MAX_ARRAY_RANK = 8
 MAX_SHOWN_DIGITS = 30  # a longer number in a message is described, not printed
@@ -58,6 +59,22 @@ LSTM_OPTIONS = (
 KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
+BIDIRECTIONAL_OPTIONS = (
+    "type",
+    "name",
+    "input",
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "return_sequences",
+    "return_state",
+    "merge_mode",
+    "forward",
+    "backward",
+)
+MASKING_KEYS = ("type", "name", "input", "mask_value")
+MERGE_MODE_NAMES = ("concat", "sum", "mul", "ave")
 INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 # Relative slack for comparing `expect:` values written as whole numbers or in exponent form.
@@ -167,6 +184,7 @@ class _Validator:
         self.np_dtype: np.dtype[Any] = np.dtype("float64")
         self.shapes: dict[str, tuple[int | None, ...]] = {}  # reference → shape, batch first
         self.batch: int | None = None
+        self.pending: set[str] = set()
 
     def error(self, path: KeyPath, message: str) -> LstmCliError:
         return self.doc.error(path, message)
@@ -266,6 +284,7 @@ class _Validator:
             raise self.error(("layers",), "expected at least one layer, got an empty list")
         given = (entry.get("name") for entry in entries if isinstance(entry, Mapping))
         taken = {name for name in given if isinstance(name, str)} | set(inputs)
+        self.pending = taken - set(inputs)  # names of this layer and later ones: not readable yet
         counters: dict[str, int] = {}
         layers: list[Layer] = []
         previous: str | None = next(iter(inputs)) if len(inputs) == 1 else None
@@ -277,8 +296,17 @@ class _Validator:
             kind = self.choice(entry["type"], path + ("type",), LAYER_TYPES)
             name = self.layer_name(entry, path, kind, taken, counters)
             source = self.reference_option(entry, path, previous, inputs)
-            layer: Layer = (self.lstm if kind == "lstm" else self.dense)(entry, path, name, source)
+            layer: Layer
+            if kind == "lstm":
+                layer = self.lstm(entry, path, name, source)
+            elif kind == "dense":
+                layer = self.dense(entry, path, name, source)
+            elif kind == "bidirectional":
+                layer = self.bidirectional(entry, path, name, source)
+            else:
+                layer = self.masking(entry, path, name, source)
             layers.append(layer)
+            self.pending.discard(name)
             previous = name
         return tuple(layers)
 
@@ -320,6 +348,13 @@ class _Validator:
         if value not in self.shapes:
             known = list(self.shapes)
             hint = did_you_mean(value, known)
+            layer_name = value.split(".")[0]
+            if layer_name in self.pending:
+                raise self.error(
+                    path,
+                    f"{value!r} refers to layer {layer_name!r}, which comes later; a layer reads only inputs "
+                    "and earlier layers (layers run in the order written, so there are no cycles)",
+                )
             states = value.endswith((".h", ".c")) and value[:-2] in self.shapes
             if states:
                 raise self.error(
@@ -336,7 +371,7 @@ class _Validator:
         if len(shape) != 3 or shape[2] is None:
             raise self.error(
                 path,
-                f"an LSTM reads a sequence (batch, timesteps, features), but {source!r} "
+                f"this layer reads a sequence (batch, timesteps, features), but {source!r} "
                 f"has shape {_shape_text(shape)}",
             )
         return shape[0], shape[1], shape[2]
@@ -353,7 +388,8 @@ class _Validator:
                 ("go_backwards", False),
             )
         }
-        weights, use_bias = self.lstm_weights(entry, path, units, features, source)
+        use_bias = self.boolean(entry, path, "use_bias", None)
+        weights, use_bias = self.lstm_weights(entry, path, units, features, source, use_bias)
         layer = LstmLayer(
             name=name,
             units=units,
@@ -372,7 +408,13 @@ class _Validator:
         return layer
 
     def lstm_weights(
-        self, entry: Mapping[str, Any], path: KeyPath, units: int, features: int, source: str
+        self,
+        entry: Mapping[str, Any],
+        path: KeyPath,
+        units: int,
+        features: int,
+        source: str,
+        use_bias: bool | None,
     ) -> tuple[LstmWeights | None, bool]:
         keras_keys = [key for key in KERAS_LSTM_WEIGHTS if key in entry]
         torch_keys = [key for key in TORCH_LSTM_WEIGHTS if key in entry]
@@ -382,7 +424,6 @@ class _Validator:
                 "both Keras weights (kernel, recurrent_kernel, bias) and "
                 "PyTorch weights (weight_ih, weight_hh, bias_ih, bias_hh) given; use one layout",
             )
-        use_bias = self.boolean(entry, path, "use_bias", None)
         gates = 4 * units
         if torch_keys:
             self.keys(entry, path, (), required=("weight_ih", "weight_hh"))
@@ -417,6 +458,71 @@ class _Validator:
             raise self.error(path, "missing key 'bias' (4*units values), or set use_bias: false")
         bias = self.shaped(entry, path, "bias", (gates,), "(4*units,)")
         return LstmWeights(kernel, recurrent_kernel, bias), True
+
+    def bidirectional(
+        self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str
+    ) -> BidirectionalLayer:
+        self.keys(entry, path, BIDIRECTIONAL_OPTIONS, required=("units",))
+        units = self.units(entry, path)
+        batch, timesteps, features = self.sequence_input(source, path)
+        merge_mode = entry.get("merge_mode", "concat")
+        if merge_mode is not None:
+            merge_mode = self.choice(merge_mode, path + ("merge_mode",), MERGE_MODE_NAMES)
+        given = [direction for direction in ("forward", "backward") if direction in entry]
+        if len(given) == 1:
+            missing = "backward" if given == ["forward"] else "forward"
+            raise self.error(path, f"missing key {missing!r}: give the weights of both directions")
+        use_bias = self.boolean(entry, path, "use_bias", None)
+        halves: dict[str, LstmWeights | None] = {"forward": None, "backward": None}
+        used: set[bool] = set()
+        for direction in given:
+            half_path = path + (direction,)
+            half = self.mapping(entry[direction], half_path)
+            self.keys(half, half_path, KERAS_LSTM_WEIGHTS + TORCH_LSTM_WEIGHTS)
+            halves[direction], bias_used = self.lstm_weights(
+                half, half_path, units, features, source, use_bias
+            )
+            used.add(bias_used)
+        if len(used) > 1:
+            raise self.error(path + ("backward",), "one direction has a bias and the other has none")
+        common = {
+            "name": name,
+            "units": units,
+            "input": source,
+            "key_path": path,
+            "activation": self.activation(entry, path, "activation", "tanh"),
+            "recurrent_activation": self.activation(entry, path, "recurrent_activation", "sigmoid"),
+            "use_bias": used.pop() if used else use_bias is not False,
+            "return_sequences": self.boolean(entry, path, "return_sequences", False),
+            "return_state": self.boolean(entry, path, "return_state", False),
+        }
+        layer = BidirectionalLayer(
+            name=name,
+            input=source,
+            key_path=path,
+            forward=LstmLayer(weights=halves["forward"], **common),
+            backward=LstmLayer(weights=halves["backward"], go_backwards=True, **common),
+            merge_mode=merge_mode,
+        )
+        half_shape = (batch, timesteps, units) if layer.return_sequences else (batch, units)
+        if merge_mode is None:  # Keras returns the two halves as two outputs
+            self.shapes[f"{name}.forward"] = self.shapes[f"{name}.backward"] = half_shape
+        else:
+            width = 2 * units if merge_mode == "concat" else units
+            self.shapes[name] = (*half_shape[:-1], width)
+        if layer.return_state:
+            for ref in ("forward.h", "forward.c", "backward.h", "backward.c"):
+                self.shapes[f"{name}.{ref}"] = (batch, units)
+        return layer
+
+    def masking(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str) -> MaskingLayer:
+        self.keys(entry, path, MASKING_KEYS)
+        self.sequence_input(source, path)
+        value = entry.get("mask_value", 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.error(path + ("mask_value",), f"expected a finite number, got {_describe(value)}")
+        self.shapes[name] = self.shapes[source]
+        return MaskingLayer(name=name, input=source, key_path=path, mask_value=float(value))
 
     def initial_state(
         self, entry: Mapping[str, Any], path: KeyPath, units: int, batch: int | None
