@@ -7,13 +7,15 @@ A layer's `key_path` says where it was written, so that later errors can point b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from .yamlio import Document, KeyPath
 
-Array = np.ndarray
+if TYPE_CHECKING:
+    import numpy as np
+
+# Annotation only: `summary` and `--help` must not pay numpy's import time for this module.
+Array: TypeAlias = "np.ndarray"
 DType = Literal["float32", "float64"]
 GATES = ("i", "f", "g", "o")  # Keras's order along the last axis of every LSTM weight
 
