@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -15,17 +15,24 @@ CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")
 STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
 
 
-def _listed(value: Array, precision: int | None) -> Any:
+def listed(value: Array, precision: int | None) -> Any:
+    """An array as nested lists of Python floats, rounded to `precision` decimals when given."""
     data = value.astype(np.float64)
     return (np.round(data, precision) if precision is not None else data).tolist()
 
 
 def forward_document(
-    dtype: str, values: dict[str, Array], mismatches: list[Mismatch] | None, precision: int | None = None
+    dtype: str,
+    values: dict[str, Array],
+    mismatches: list[Mismatch] | None,
+    precision: int | None = None,
+    *,
+    lists: bool = True,
 ) -> dict[str, Any]:
+    """The `forward --format json` document; with `lists=False` arrays stay numpy, for `write_json`."""
     document: dict[str, Any] = {
         "dtype": dtype,
-        "outputs": {ref: _listed(value, precision) for ref, value in values.items()},
+        "outputs": {ref: listed(value, precision) if lists else value for ref, value in values.items()},
     }
     if mismatches is not None:
         document["mismatches"] = [
@@ -37,6 +44,39 @@ def forward_document(
 
 def to_json(document: dict[str, Any]) -> str:
     return json.dumps(document, allow_nan=False) + "\n"
+
+
+def write_json(stream: TextIO, document: Any, precision: int | None = None) -> None:
+    """The same text as `to_json`, written in pieces: numpy arrays go out a row at a time, never whole."""
+    for chunk in _json_chunks(document, precision):
+        stream.write(chunk)
+    stream.write("\n")
+
+
+def _json_chunks(value: Any, precision: int | None) -> Iterator[str]:
+    if isinstance(value, np.ndarray):
+        if value.ndim <= 1 or value.size <= 4096:
+            yield json.dumps(listed(value, precision), allow_nan=False)
+            return
+        yield "["
+        for index, row in enumerate(value):
+            yield ", " if index else ""
+            yield from _json_chunks(row, precision)
+        yield "]"
+    elif isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (", " if index else "") + json.dumps(str(key)) + ": "
+            yield from _json_chunks(item, precision)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        yield "["
+        for index, item in enumerate(value):
+            yield ", " if index else ""
+            yield from _json_chunks(item, precision)
+        yield "]"
+    else:
+        yield json.dumps(value, allow_nan=False)
 
 
 def to_yaml(document: dict[str, Any]) -> str:

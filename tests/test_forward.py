@@ -166,3 +166,14 @@ def test_overflow_is_an_error_not_a_row_of_inf(tmp_path) -> None:
     assert run.stdout == ""
     assert "layer 'lstm' overflowed to inf or NaN at timestep" in run.stderr
     assert "Infinity" not in run.stdout
+
+
+def test_streamed_json_equals_the_whole_document() -> None:
+    from lstm_cli.formats import forward_document, to_json, write_json
+
+    rng = np.random.default_rng(0)
+    values = {"big": rng.normal(size=(3, 700, 5)), "small": rng.normal(size=(2, 3)), "one": rng.normal(size=4)}
+    for precision in (None, 3):
+        stream = io.StringIO()
+        write_json(stream, forward_document("float64", values, [], lists=False), precision)
+        assert stream.getvalue() == to_json(forward_document("float64", values, [], precision))
