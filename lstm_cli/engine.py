@@ -7,7 +7,7 @@ when asked; tests hold the two equal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +72,7 @@ class LayerTrace:
     direction: str  # "forward", or "backward" for the reversed half of a bidirectional layer
     weights: LstmWeights
     steps: list[StepRecord]
+    timesteps: int | None = None  # steps run, when only a window of them was kept (see run_model)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def run_lstm(
     backwards: bool = False,
     zero_output_for_mask: bool = False,
     record: bool = False,
+    keep_step: Callable[[int], bool] | None = None,  # with record: which steps (processing order) to keep
 ) -> LstmResult:
     """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order.
 
@@ -162,10 +164,11 @@ def run_lstm(
     steps: list[StepRecord] | None = [] if record else None
     output = np.zeros_like(h)  # Keras emits zeros for masked steps before the first valid one
     for k, (t, x_projected) in enumerate(_input_projections(x, reordered, backwards)):
-        h_prev, c_prev = (h.copy(), c.copy()) if record or mask is not None else (h, c)
+        keep = steps is not None and (keep_step is None or keep_step(k))
+        h_prev, c_prev = (h.copy(), c.copy()) if keep or mask is not None else (h, c)
         np.matmul(h, reordered.recurrent_kernel, out=z)
         z += x_projected  # z = x_t @ kernel + bias + h_prev @ recurrent_kernel
-        z_keras = z[:, keras_order] if record else None  # a copy, before activation
+        z_keras = z[:, keras_order] if keep else None  # a copy, before activation
         _activate_in_place(layer.recurrent_activation, z[:, : 3 * u], u)
         _activate_in_place(layer.activation, g, u)
         c *= f  # c_t = f * c_prev + i * g
@@ -183,8 +186,7 @@ def run_lstm(
             c_step, h_step = c.copy(), h.copy()
             np.copyto(c, c_prev, where=~valid)  # a masked row carries its state unchanged
             np.copyto(h, h_prev, where=~valid)
-        if steps is not None:
-            assert z_keras is not None
+        if steps is not None and z_keras is not None:
             computed = (c_step, h_step) if mask is not None else (c.copy(), h.copy())
             step = Step(z_keras, i.copy(), f.copy(), g.copy(), o.copy(), *computed)
             steps.append(StepRecord(t, x[:, t], h_prev, c_prev, step, h.copy(), c.copy(), masked))
@@ -210,10 +212,22 @@ class RunResult:
     traces: list[LayerTrace] = field(default_factory=list)
 
 
-def run_model(model: Model, *, record: bool | Callable[[str], bool] = False) -> RunResult:
-    """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts."""
+def run_model(
+    model: Model,
+    *,
+    record: bool | Callable[[str], bool] = False,
+    known: Mapping[str, Array] | None = None,
+    window: tuple[int, int] | None = None,
+) -> RunResult:
+    """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts;
+    `window=(first, last)` keeps only the first and last steps of each, so that a bounded view of a long
+    run holds bounded memory. `known` holds references computed before, read as they are (decode runs
+    its encoder only once)."""
     dtype = np.dtype(model.dtype)
-    run = _Run(model, record)
+    run = _Run(model, record, window)
+    for ref, value in (known or {}).items():
+        run.values[ref] = value
+        run.masks[ref] = None
     for name, spec in model.inputs.items():
         assert spec.data is not None  # config.require_data has refused shape-only inputs
         run.values[name] = spec.data.astype(dtype, copy=False)
@@ -235,9 +249,12 @@ def run_model(model: Model, *, record: bool | Callable[[str], bool] = False) -> 
 class _Run:
     """The state of one pass over a model: every reference's value and mask, and the traces kept."""
 
-    def __init__(self, model: Model, record: bool | Callable[[str], bool]) -> None:
+    def __init__(
+        self, model: Model, record: bool | Callable[[str], bool], window: tuple[int, int] | None
+    ) -> None:
         self.model = model
         self.record = record
+        self.window = window
         self.values: dict[str, Array] = {}
         self.masks: dict[str, Array | None] = {}  # (batch, timesteps), True where a step counts
         self.result = RunResult(values={})
@@ -288,6 +305,11 @@ class _Run:
         x = self.values[layer.input]
         h0, c0 = _initial_state(layer, self.values, x.shape[0], x.dtype)
         mask = self.masks[layer.input]
+        timesteps = x.shape[1]
+        keep_step = None
+        if self.window is not None:
+            first, last = self.window
+            keep_step = lambda k: k < first or k >= timesteps - last  # noqa: E731
         result = run_lstm(
             layer,
             layer.weights,
@@ -298,6 +320,7 @@ class _Run:
             backwards=backwards,
             zero_output_for_mask=zero_output_for_mask,
             record=self.keeps(layer.name),
+            keep_step=keep_step,
         )
         if not all(np.isfinite(a).all() for a in (result.output, result.h, result.c)):
             replay = run_lstm(layer, layer.weights, x, h0, c0, mask=mask, backwards=backwards, record=True)
@@ -305,7 +328,7 @@ class _Run:
             bad = next(s for s in replay.steps if not (np.isfinite(s.h).all() and np.isfinite(s.c).all()))
             _overflowed(self.model, layer.name, f" at timestep {bad.t}")
         if result.steps is not None:
-            self.result.traces.append(LayerTrace(layer, direction, layer.weights, result.steps))
+            self.result.traces.append(LayerTrace(layer, direction, layer.weights, result.steps, timesteps))
         return result
 
 

@@ -172,8 +172,51 @@ def test_streamed_json_equals_the_whole_document() -> None:
     from lstm_cli.formats import forward_document, to_json, write_json
 
     rng = np.random.default_rng(0)
-    values = {"big": rng.normal(size=(3, 700, 5)), "small": rng.normal(size=(2, 3)), "one": rng.normal(size=4)}
+    values = {
+        "big": rng.normal(size=(3, 700, 5)),
+        "small": rng.normal(size=(2, 3)),
+        "one": rng.normal(size=4),
+    }
     for precision in (None, 3):
         stream = io.StringIO()
         write_json(stream, forward_document("float64", values, [], lists=False), precision)
         assert stream.getvalue() == to_json(forward_document("float64", values, [], precision))
+
+
+def test_a_long_run_shows_a_bounded_table_and_says_what_it_left_out(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    timesteps, features, units = 300, 3, 20
+    for name, array in {
+        "x": rng.normal(size=(2, timesteps, features)),
+        "k": rng.normal(size=(features, 4 * units)),
+        "r": rng.normal(size=(units, 4 * units)) / 5,
+        "b": np.zeros(4 * units),
+    }.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    (tmp_path / "long.yaml").write_text(
+        "input: {file: x.npy}\nlayers:\n  - type: lstm\n    units: 20\n    kernel: {file: k.npy}\n"
+        "    recurrent_kernel: {file: r.npy}\n    bias: {file: b.npy}\n"
+    )
+    run = run_cli("forward", str(tmp_path / "long.yaml"))
+    assert run.exit_code == 0
+    assert (
+        "560 of 600 rows left out; units 8 to 19 left out; --format json or csv gives every value"
+        in run.stdout
+    )
+    assert run.stdout.count("⋮") == 7
+    lines = [line for line in run.stdout.splitlines() if line.startswith("│ ")]
+    assert lines[0].startswith("│   0 │      0 │") and any(
+        line.startswith("│ 299 │      1 │") for line in lines
+    )
+
+
+def test_window_keeps_only_the_steps_a_table_shows() -> None:
+    from lstm_cli.config import load_model
+    from lstm_cli.engine import run_model
+
+    model = load_model(str(CONFIGS / "stacked.yaml"))
+    result = run_model(model, record=True, window=(1, 1))
+    assert [[record.t for record in trace.steps] for trace in result.traces] == [[0, 3], [0, 3]]
+    assert all(trace.timesteps == 4 for trace in result.traces)
+    full = run_model(model, record=True)
+    np.testing.assert_array_equal(result.traces[1].steps[-1].h, full.traces[1].steps[-1].h)

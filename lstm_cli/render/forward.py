@@ -52,12 +52,18 @@ def _shape_text(shape: Sequence[int]) -> str:
     return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"
 
 
-def _bounded(count: int) -> tuple[list[int], int]:
-    """Row indexes to show out of `count`, and how many were left out (shown as one ⋮ row)."""
-    if count <= MAX_ROWS:
-        return list(range(count)), 0
-    tail = MAX_ROWS - HEAD_ROWS
-    return [*range(HEAD_ROWS), *range(count - tail, count)], count - MAX_ROWS
+def table_window(batch: int) -> tuple[int, int]:
+    """How many first and last steps a bounded table can show; `run_model(window=...)` keeps only those."""
+    return -(-HEAD_ROWS // batch), -(-(MAX_ROWS - HEAD_ROWS) // batch)
+
+
+def _bounded(records: list[StepRecord], batch: int) -> tuple[list[tuple[StepRecord, int]], int | None]:
+    """The (record, sample) rows to show, and where a ⋮ row stands for those left out (None: none were)."""
+    rows = [(record, sample) for record in records for sample in range(batch)]
+    if len(rows) > MAX_ROWS:
+        return rows[:HEAD_ROWS] + rows[len(rows) - (MAX_ROWS - HEAD_ROWS) :], HEAD_ROWS
+    skipped = next((i for i in range(1, len(records)) if abs(records[i].t - records[i - 1].t) > 1), None)
+    return rows, None if skipped is None else skipped * batch
 
 
 def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION) -> Table:
@@ -76,16 +82,15 @@ def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION) -> Table:
         table.add_column("sample", justify="right")
     for quantity in ("i", "f", "g", "o", "c", "h"):
         table.add_column(quantity)
-    rows = [(record, sample) for record in trace.steps for sample in range(batch)]
-    shown, left_out = _bounded(len(rows))
-    for position, index in enumerate(shown):
-        if left_out and position == HEAD_ROWS:
+    shown, gap = _bounded(trace.steps, batch)
+    for position, (record, sample) in enumerate(shown):
+        if position == gap:
             table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * 6)
-        record, sample = rows[index]
         table.add_row(*_step_cells(record, sample, batch, precision))
+    total = (trace.timesteps or len(trace.steps)) * batch
     notes = []
-    if left_out:
-        notes.append(f"{left_out} of {len(rows)} rows left out")
+    if len(shown) < total:
+        notes.append(f"{total - len(shown)} of {total} rows left out")
     if layer.units > MAX_VECTOR_ITEMS:
         notes.append(f"units {MAX_VECTOR_ITEMS} to {layer.units - 1} left out")
     if notes:
