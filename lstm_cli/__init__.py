@@ -1,6 +1,7 @@
 """lstm-cli: a command-line LSTM calculator that shows every gate, exactly as Keras 3 computes it.
 
-The Python API (SPEC §6) mirrors the commands: `forward` returns every reference's value as numpy arrays.
+The Python API (SPEC §6) mirrors the commands: `forward` returns every reference's value as numpy arrays,
+and `trace` the per-step records behind `lstm-cli trace --format json`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
     from .config import ConfigSource
 
-__all__ = ["LstmCliError", "forward"]
+__all__ = ["LstmCliError", "forward", "trace"]
 
 from .errors import LstmCliError
 
@@ -29,6 +30,21 @@ def forward(config: ConfigSource, *, dtype: str | None = None) -> dict[str, np.n
     model = load_model(config, dtype=dtype)
     require_data(model)
     return run_model(model).values
+
+
+def trace(config: ConfigSource, *, dtype: str | None = None) -> dict[str, Any]:
+    """The data behind `lstm-cli trace --format json`, with numpy arrays where the JSON has lists.
+
+    `{"dtype", "outputs", "mismatches" (only with expect:), "layers": [{"name", "direction", "steps": [
+    {"t", "masked", "x", "h_prev", "c_prev", "z": {"i", "f", "g", "o"}, "gates": {...}, "c", "h"}]}]}`;
+    every per-step array is (batch, units), except x (batch, features).
+    """
+    from .config import load_model, require_data
+    from .tracing import run_trace, trace_document
+
+    model = load_model(config, dtype=dtype)
+    require_data(model)
+    return trace_document(run_trace(model))
 
 
 def __getattr__(name: str) -> Any:

@@ -240,14 +240,21 @@ def forward(
 
         recording = _saving(output_format.value, save_svg, save_html)
         model = _load(config, dtype)
-        keep_steps = output_format in (Format.table, Format.csv)
-        result = run_model(model, record=keep_steps)
+        window = None
+        if output_format is Format.table:  # a bounded table keeps only the steps it shows
+            from .render.forward import table_window
+
+            window = table_window(model.shapes[next(iter(model.inputs))][0] or 1)
+        result = run_model(model, record=output_format in (Format.table, Format.csv), window=window)
         mismatches = check_expectations(model, result.values) if model.expect else None
         if output_format in (Format.json, Format.yaml):
-            from .formats import forward_document, to_json, to_yaml
+            from .formats import forward_document, to_yaml, write_json
 
-            document = forward_document(model.dtype, result.values, mismatches, precision)
-            sys.stdout.write(to_json(document) if output_format is Format.json else to_yaml(document))
+            if output_format is Format.json:  # streamed: long sequences never become one big string
+                document = forward_document(model.dtype, result.values, mismatches, lists=False)
+                write_json(sys.stdout, document, precision)
+            else:
+                sys.stdout.write(to_yaml(forward_document(model.dtype, result.values, mismatches, precision)))
         elif output_format is Format.csv:
             from .formats import CSV_HEADER, output_rows, step_rows
 
@@ -469,7 +476,7 @@ def trace(
     config: ConfigArgument = None,
     step: Annotated[
         bool,
-        typer.Option("--step", help="Pause after each timestep: Enter goes on, q stops (reads a pipe too)."),
+        typer.Option("--step", help="Pause after each timestep: Enter goes on, e explains, q stops."),
     ] = False,
     timestep: Annotated[
         list[str] | None,
@@ -523,10 +530,10 @@ def trace(
         selection = Selection(tuple(layer or ()), tuple(timestep or ()), tuple(sample or ()), units)
         run = run_trace(_load(config, dtype), selection)
         if output_format is TableFormat.json:
-            from .formats import to_json
+            from .formats import write_json
             from .tracing import trace_document
 
-            sys.stdout.write(to_json(trace_document(run, precision)))
+            write_json(sys.stdout, trace_document(run), precision)  # streamed, a row at a time
         elif output_format is TableFormat.csv:
             from .tracing import trace_rows
 
@@ -550,20 +557,26 @@ def trace(
 
 
 def _walk(console: Any, trace_view: Any) -> None:
-    """`--step`: each timestep, then a pause. Enter goes on, q stops; at the end of input, run to the end."""
+    """`--step`: each timestep, then a pause. Enter goes on, e explains the step, q stops; at the end of
+    input the rest runs without pausing."""
     for part in trace_view.intro():
         console.print(part)
     last = len(trace_view.run.blocks) - 1
-    for position, (page, label) in enumerate(trace_view.pages()):
-        console.print(page)
-        if position == last:
-            break
-        answer = _ask(f"{label}. Enter: next step, q: stop ")
+    choices = "q: stop" if trace_view.explain else "e: explain, q: stop"
+    for position, page in enumerate(trace_view.pages()):
+        console.print(page.view)
+        enter = "Enter: finish" if position == last else "Enter: next step"
+        answer = _ask(f"{page.label}. {enter}, {choices} ")
+        while answer == "e" and not trace_view.explain:
+            console.print(trace_view.explanation(page.block))
+            answer = _ask(f"{page.label}. {enter}, q: stop ")
         if answer is None:
-            console.print(trace_view.rest(position))
+            if position < last:
+                console.print(trace_view.rest(position))
             break
         if answer in ("q", "quit"):
-            sys.stderr.write(f"{PROG}: stopped after {label}\n")
+            if position < last:
+                sys.stderr.write(f"{PROG}: stopped after {page.label}\n")
             break
 
 
@@ -576,6 +589,88 @@ def _ask(prompt: str) -> str | None:
     if not line or not sys.stdin.isatty():
         sys.stderr.write("\n")  # a terminal echoes the Enter; a pipe does not
     return line.strip().lower() if line else None
+
+
+class DecodeFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def decode(
+    config: Annotated[
+        Path,
+        typer.Argument(help="YAML config with a `vocab:`, an encoder and a decoder.", show_default=False),
+    ],
+    feed: Annotated[
+        str,
+        typer.Option(
+            metavar="INPUT", help="The input fed one token at a time: the decoder's.", show_default=False
+        ),
+    ],
+    start: Annotated[str, typer.Option(metavar="TOKEN", help="The token fed first.", show_default=False)],
+    stop: Annotated[
+        str | None, typer.Option(metavar="TOKEN", help="End after this token (it is kept, as in Keras).")
+    ] = None,
+    max_steps: Annotated[int, typer.Option(metavar="N", min=1, help="At most N tokens.")] = 20,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            metavar="B", min=0, help="Which sequence of the batch to decode (needed for a batch > 1)."
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option(metavar="K", min=1, help="Probabilities shown per step in the table.")
+    ] = 3,
+    show_trace: Annotated[
+        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each decoding step.")
+    ] = False,
+    output_format: Annotated[
+        DecodeFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DecodeFormat.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Greedy seq2seq decoding: run the encoder once, then feed INPUT one token at a time, each the argmax.
+
+    Example: lstm-cli decode configs/seq2seq.yaml --feed decoder_inputs --start '<s>' --stop '</s>'
+
+    The decoder's LSTMs carry (h, c) from step to step. --format json gives {tokens, indices, probabilities}.
+    """
+    with _edge(debug):
+        from .decoding import decode as decode_greedily
+
+        if show_trace and output_format is not DecodeFormat.table:
+            raise LstmCliError(
+                f"--trace shows the table format; it does not apply to --format {output_format}"
+            )
+        recording = _saving(output_format.value, save_svg, save_html)
+        from .config import load_model
+
+        model = load_model(config, dtype=dtype.value if dtype else None)
+        decoding = decode_greedily(
+            model, feed, start, stop=stop, max_steps=max_steps, sample=sample, record=show_trace
+        )
+        if output_format is DecodeFormat.json:
+            from .decoding import decode_document
+            from .formats import to_json
+
+            sys.stdout.write(to_json(decode_document(decoding, precision)))
+        else:
+            from .render.decode import decode_view
+            from .render.forward import DEFAULT_PRECISION
+
+            shown = DEFAULT_PRECISION if precision is None else precision
+            console = _console(record=recording)
+            view = decode_view(
+                decoding, description=model.description, top=top, precision=shown, trace=show_trace
+            )
+            console.print(view)
+            _save(console, save_svg, save_html, f"{PROG} decode")
+        sys.stdout.flush()
 
 
 def main() -> None:
