@@ -43,7 +43,7 @@ MAX_UNITS = 65_536
 MAX_ARRAY_RANK = 8
 MAX_SHOWN_DIGITS = 30  # a longer number in a message is described, not printed
 TOP_KEYS = ("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab")
-LSTM_OPTIONS = (
+RECURRENT_OPTIONS = (
     "type",
     "name",
     "input",
@@ -53,26 +53,12 @@ LSTM_OPTIONS = (
     "use_bias",
     "return_sequences",
     "return_state",
-    "go_backwards",
-    "initial_state",
 )
+LSTM_OPTIONS = (*RECURRENT_OPTIONS, "go_backwards", "initial_state")
+BIDIRECTIONAL_OPTIONS = (*RECURRENT_OPTIONS, "merge_mode", "forward", "backward")
 KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
-BIDIRECTIONAL_OPTIONS = (
-    "type",
-    "name",
-    "input",
-    "units",
-    "activation",
-    "recurrent_activation",
-    "use_bias",
-    "return_sequences",
-    "return_state",
-    "merge_mode",
-    "forward",
-    "backward",
-)
 MASKING_KEYS = ("type", "name", "input", "mask_value")
 MERGE_MODE_NAMES = ("concat", "sum", "mul", "ave")
 INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
