@@ -641,6 +641,7 @@ def decode(
     The decoder's LSTMs carry (h, c) from step to step. --format json gives {tokens, indices, probabilities}.
     """
     with _edge(debug):
+        from .config import load_model
         from .decoding import decode as decode_greedily
 
         if show_trace and output_format is not DecodeFormat.table:
@@ -648,8 +649,6 @@ def decode(
                 f"--trace shows the table format; it does not apply to --format {output_format}"
             )
         recording = _saving(output_format.value, save_svg, save_html)
-        from .config import load_model
-
         model = load_model(config, dtype=dtype.value if dtype else None)
         decoding = decode_greedily(
             model, feed, start, stop=stop, max_steps=max_steps, sample=sample, record=show_trace
