@@ -69,10 +69,13 @@ EXPECT_RTOL: dict[str, float] = {"float64": 1e-6, "float32": 1e-5}
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any]
 
 
-def load_model(config: ConfigSource, *, dtype: str | None = None) -> Model:
-    """Read and validate a config: a path to YAML, or a mapping with the same schema."""
+def load_model(config: ConfigSource, *, dtype: str | None = None, source: str | None = None) -> Model:
+    """Read and validate a config: a path to YAML, or a mapping with the same schema. `source` names a
+    mapping in messages (the model file it was converted from) instead of `<config>`."""
     if isinstance(config, Mapping):
         document = document_from_mapping(config)
+        if source is not None:
+            document.source = source
     elif isinstance(config, str | os.PathLike):
         document = read_config_file(Path(config), os.fspath(config))
     else:

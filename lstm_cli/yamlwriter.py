@@ -33,20 +33,29 @@ def dump_yaml(
     return "\n".join(writer.lines) + "\n"
 
 
-def format_number(value: float, precision: int | None = None) -> str:
-    """Whole numbers as whole numbers; others rounded to `precision` decimals, or as short as round-trips."""
+class Flow(dict[str, Any]):
+    """A small mapping written on one line: `{file: model.npz, key: layers/lstm/kernel}`."""
+
+
+def format_number(value: float, precision: int | None = None, *, float32: bool = False) -> str:
+    """Whole numbers as whole numbers; others rounded to `precision` decimals, or as short as round-trips
+    (in float32 for a float32 value: 0.1 rather than 0.10000000149011612)."""
     number = float(value) if precision is None else round(float(value), precision)
     if number.is_integer():
         return str(int(number))
-    return repr(number) if precision is None else f"{number:.{precision}f}"
+    if precision is not None:
+        return f"{number:.{precision}f}"
+    return str(np.float32(number)) if float32 else repr(number)
 
 
 def flow_array(values: Any, column: int, precision: int | None = None) -> str:
-    """An array in flow style, starting at `column`; each row on its own line, aligned under the first."""
+    """An array in flow style, starting at `column`; each row on its own line, aligned under the first.
+    A float32 array is written in float32's shortest digits, which read back to the same float32 values."""
+    float32 = isinstance(values, np.ndarray) and values.dtype == np.float32
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 0:
-        return format_number(float(array), precision)
-    texts = [format_number(v, precision) for v in array.ravel()]
+        return format_number(float(array), precision, float32=float32)
+    texts = [format_number(v, precision, float32=float32) for v in array.ravel()]
     width = max(map(len, texts)) if array.ndim > 1 else 0
     cells = np.array([text.rjust(width) for text in texts], dtype=object).reshape(array.shape)
     return _nested(cells, column)
@@ -83,6 +92,19 @@ def _scalar(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
+def _flow_mapping(data: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{key}: {_flow_value(value)}" for key, value in data.items()) + "}"
+
+
+def _flow_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow_value(item) for item in value) + "]"
+    text = _scalar(value)
+    if isinstance(value, str) and any(mark in text for mark in ",[]{}"):
+        return json.dumps(value, ensure_ascii=False)  # a comma or bracket would end a plain scalar here
+    return text
+
+
 class _Writer:
     def __init__(self, comments: Mapping[KeyPath, str], precision: int | None) -> None:
         self.comments = comments
@@ -98,6 +120,8 @@ class _Writer:
             head = f"{prefix}{key}:"
             if _is_array(value):
                 self.lines.append(f"{head} {flow_array(value, len(head) + 1, self.precision)}")
+            elif isinstance(value, Flow):
+                self.lines.append(f"{head} {_flow_mapping(value)}")
             elif isinstance(value, Mapping):
                 self.lines.append(head)
                 self.mapping(value, indent + 2, path + (key,))

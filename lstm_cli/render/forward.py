@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
-from lstm_cli.model import Array, Model
+from lstm_cli.model import Array, BidirectionalLayer, Model
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
@@ -66,13 +66,13 @@ def _bounded(records: list[StepRecord], batch: int) -> tuple[list[tuple[StepReco
     return rows, None if skipped is None else skipped * batch
 
 
-def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION) -> Table:
+def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION, half: str = "") -> Table:
     """Every gate, c and h at every timestep of one LSTM layer (rows in processing order)."""
     layer = trace.layer
     batch = trace.steps[0].h.shape[0] if trace.steps else 1
     order = ", go_backwards" if layer.go_backwards else ""
     title = Text(
-        f"{layer.name} (LSTM{'' if trace.direction == 'forward' else ', backward'}): "
+        f"{layer.name} (LSTM{half}): "
         f"{layer.units} units, activation {layer.activation}, "
         f"recurrent_activation {layer.recurrent_activation}{order}"
     )
@@ -151,7 +151,9 @@ def forward_view(
     parts: list[RenderableType] = []
     if model.description:
         parts.append(Text(model.description, style="italic"))
-    parts.extend(layer_table(trace, precision) for trace in traces)
+    for trace in traces:  # the halves of a bidirectional layer say which half they are
+        wrapped = isinstance(model.layer(trace.layer.name), BidirectionalLayer)
+        parts.append(layer_table(trace, precision, f", {trace.direction} half" if wrapped else ""))
     parts.append(outputs_table(values, precision))
     if mismatches is not None:
         parts.append(mismatch_view(model, mismatches, precision))
