@@ -9,14 +9,13 @@ import itertools
 import json
 import os
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIGS, ROOT, assert_golden, run_cli
+from conftest import CONFIGS, assert_golden, run_cli
 
 from lstm_cli.config import load_model
 from lstm_cli.decoding import decode
@@ -575,31 +574,3 @@ def test_missing_config_file() -> None:
     assert run.stdout == ""
     assert run.stderr.startswith("lstm-cli: error: nowhere.yaml")
     assert run.stderr.count("\n") == 1
-
-
-# -- the docs: every console example in docs/decode.md runs as shown ------------------------------------
-
-DOCS = ROOT / "docs" / "decode.md"
-
-
-def doc_examples() -> list[tuple[str, str]]:
-    if not DOCS.exists():
-        return []
-    text = DOCS.read_text(encoding="utf-8")
-    examples = []
-    for block in re.findall(r"```console\n(.*?)```", text, re.S):
-        for chunk in re.split(r"^(?=\$ )", block, flags=re.M):
-            if chunk.startswith("$ "):
-                command, _, shown = chunk.partition("\n")
-                examples.append((command[2:], shown))
-    return examples
-
-
-@pytest.mark.parametrize(("command", "shown"), doc_examples(), ids=lambda value: value[:60])
-def test_docs_example_runs_as_shown(command: str, shown: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    argv = shlex.split(command)
-    assert argv[0] == "lstm-cli"
-    run = run_cli(*argv[1:])
-    assert run.exit_code == 0, run.stderr
-    assert [line.rstrip() for line in run.stdout.splitlines()] == shown.splitlines()

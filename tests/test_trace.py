@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import re
-import shlex
 import tempfile
 import time
 from dataclasses import replace
@@ -700,26 +699,3 @@ def test_help_fits_and_has_an_example() -> None:
         "--save-svg",
     ):
         assert option in run.stdout
-
-
-# -- the README section for trace (docs/trace.md until it is merged into README.md) --------------------------
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "trace.md"
-
-
-def doc_examples() -> list[tuple[str, str]]:
-    if not DOC.exists():
-        return []
-    examples = []
-    for block in re.findall(r"```console\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
-        command, _, shown = block.partition("\n")
-        examples.append((command.removeprefix("$ "), shown))
-    return examples
-
-
-@pytest.mark.parametrize(("command", "shown"), doc_examples(), ids=lambda value: value[:60])
-def test_doc_examples_run_as_shown(command: str, shown: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(CONFIGS.parent)
-    run = run_cli(*shlex.split(command)[1:])
-    assert run.exit_code in (0, 1), run.stderr
-    assert [line.rstrip() for line in run.stdout.splitlines()] == shown.splitlines()
