@@ -49,11 +49,16 @@ class _Group(TyperGroup):
             sys.exit(code)
         return code
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        """In the order a user meets them, not the order they were written."""
+        order = ["forward", "trace", "summary", "init", "decode", "convert"]
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: order.index(name) if name in order else len(order))
+
 
 app = typer.Typer(
     cls=_Group,
     name=PROG,
-    help="A command-line LSTM calculator: every gate, cell state and hidden state, exactly as Keras 3.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -91,7 +96,11 @@ class InitScheme(StrEnum):
 
 ConfigArgument = Annotated[
     Path | None,
-    typer.Argument(help="YAML config; without it, the built-in `seed` example runs.", show_default=False),
+    typer.Argument(
+        metavar="CONFIG",
+        help="YAML config; without it, the built-in `seed` example runs.",
+        show_default=False,
+    ),
 ]
 PrecisionOption = Annotated[
     int | None,
@@ -116,7 +125,9 @@ SaveHtmlOption = Annotated[
 
 
 def _say_error(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    # One line, whatever the user's text held: a newline or terminal escape in a file name shows escaped.
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+    sys.stderr.write(f"{PROG}: error: {shown}\n")
 
 
 def _version(value: bool) -> None:
@@ -291,6 +302,7 @@ def summary(
     config: Annotated[
         Path | None,
         typer.Argument(
+            metavar="CONFIG",
             help="YAML config; weights and data may be left out. Without it, the flags describe the model.",
             show_default=False,
         ),
@@ -600,7 +612,11 @@ class DecodeFormat(StrEnum):
 def decode(
     config: Annotated[
         Path,
-        typer.Argument(help="YAML config with a `vocab:`, an encoder and a decoder.", show_default=False),
+        typer.Argument(
+            metavar="CONFIG",
+            help="YAML config with a `vocab:`, an encoder and a decoder.",
+            show_default=False,
+        ),
     ],
     feed: Annotated[
         str,
@@ -670,6 +686,84 @@ def decode(
             console.print(view)
             _save(console, save_svg, save_html, f"{PROG} decode")
         sys.stdout.flush()
+
+
+@app.command()
+def convert(
+    src: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SRC",
+            help="Model file: .keras, .weights.h5, .h5 (tf.keras 2), .pt/.pth, .npz or a YAML config.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DST",
+            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (nn.LSTM) or .npz.",
+            show_default=False,
+        ),
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="ARCH.yaml",
+            help="The architecture of a file that holds weights only (.weights.h5, .npz).",
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="The nn.LSTM inside a state_dict (e.g. lstm, for keys lstm.weight_ih_l0)."
+        ),
+    ] = None,
+    input_data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            metavar="[NAME=]FILE.npy",
+            help="Data for the model's input (NAME= for one of several).",
+        ),
+    ] = None,
+    inline_limit: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=0, help="YAML holds up to N values inline; beyond, they go to DST.npz."
+        ),
+    ] = 10_000,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite DST if it exists.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch nn.LSTM, .npz, YAML.
+
+    Example: lstm-cli convert model.keras -o model.yaml --input x.npy && lstm-cli forward model.yaml
+
+    Back to a framework: lstm-cli convert model.yaml -o model.weights.h5 (or -o lstm.pt).
+    Keras files need h5py and .pt files need torch: install lstm-cli with the keras or torch extra.
+    """
+    with _edge(debug):
+        from .modelfiles import convert as convert_file
+
+        report = convert_file(
+            src,
+            output,
+            config=config,
+            prefix=prefix,
+            inputs=input_data or (),
+            inline_limit=inline_limit,
+            force=force,
+        )
+        for note in report.notes:
+            sys.stderr.write(f"{PROG}: note: {note}\n")
+        if report.text is not None:
+            sys.stdout.write(report.text)
+            sys.stdout.flush()
+        for path in report.written:
+            sys.stderr.write(f"{PROG}: wrote {path}\n")
 
 
 def main() -> None:

@@ -37,6 +37,10 @@ class Flow(dict[str, Any]):
     """A small mapping written on one line: `{file: model.npz, key: layers/lstm/kernel}`."""
 
 
+class FlowList(list[Any]):
+    """A short list written on one line: `initial_state: [encoder.h, encoder.c]`."""
+
+
 def format_number(value: float, precision: int | None = None, *, float32: bool = False) -> str:
     """Whole numbers as whole numbers; others rounded to `precision` decimals, or as short as round-trips
     (in float32 for a float32 value: 0.1 rather than 0.10000000149011612)."""
@@ -122,6 +126,8 @@ class _Writer:
                 self.lines.append(f"{head} {flow_array(value, len(head) + 1, self.precision)}")
             elif isinstance(value, Flow):
                 self.lines.append(f"{head} {_flow_mapping(value)}")
+            elif isinstance(value, FlowList):
+                self.lines.append(f"{head} {_flow_value(value)}")
             elif isinstance(value, Mapping):
                 self.lines.append(head)
                 self.mapping(value, indent + 2, path + (key,))

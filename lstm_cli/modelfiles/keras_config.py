@@ -1,0 +1,420 @@
+"""A Keras model's config (JSON) → an lstm-cli config without weights, and where each layer's weights live.
+
+Both Keras 3 (`config.json` in a `.keras` archive) and tf.keras 2 (the `model_config` attribute of a legacy
+`.h5`) describe a model the same way: `Sequential` with a list of layers, or `Functional` (`Model` in
+Keras 2) with `inbound_nodes` that say which tensor each layer reads. Keras 3 writes a node as
+`{"args": [tensor], "kwargs": {...}}` with `keras_history: [layer, node, tensor]`; Keras 2 writes a list of
+`[layer, node, tensor, kwargs]`, an RNN's `initial_state` tensors following its input in the same list.
+
+Converted layers keep their Keras names. A tensor becomes a reference: an LSTM's outputs 0, 1, 2 are
+`NAME`, `NAME.h`, `NAME.c`; a Bidirectional's are `NAME` and then `NAME.forward.h`, `NAME.forward.c`,
+`NAME.backward.h`, `NAME.backward.c` (with `merge_mode: null`, `NAME.forward` and `NAME.backward` first).
+Dropout-like layers do nothing at inference and are left out; whatever read them reads their input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lstm_cli.activations import ACTIVATIONS
+from lstm_cli.errors import LstmCliError
+from lstm_cli.modelfiles.common import file_error
+
+Flavour = Literal["keras2", "keras3"]
+WeightKind = Literal["lstm", "bidirectional", "dense"]
+
+LAYER_KIND = {"LSTM": "lstm", "Bidirectional": "bidirectional", "Dense": "dense", "Masking": "masking"}
+# Layers that are the identity at inference (training=False): skipped, their readers rewired.
+PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
+SUPPORTED = "LSTM, Bidirectional(LSTM), Dense, Masking and InputLayer (Dropout is skipped)"
+STATE_REFS = ("forward.h", "forward.c", "backward.h", "backward.c")
+
+
+@dataclass
+class WeightedLayer:
+    """A layer whose weights the file holds: its config entry, filled in place once they are read."""
+
+    entry: dict[str, Any]
+    kind: WeightKind
+    name: str
+    group: str  # Keras 3's group in model.weights.h5: class and position (lstm, lstm_1, ...), not the name
+    use_bias: bool
+
+
+@dataclass
+class Skeleton:
+    mapping: dict[str, Any]  # an lstm-cli config, weights missing
+    weighted: list[WeightedLayer] = field(default_factory=list)
+
+
+class _Reader:
+    def __init__(self, source: Path, flavour: Flavour) -> None:
+        self.source = source
+        self.flavour = flavour
+        self.refs: dict[tuple[str, int], str] = {}  # (Keras layer, output index) → lstm-cli reference
+        self.kinds: dict[str, str] = {}  # Keras layer name → class name
+        self.counters: dict[str, int] = {}
+        self.weighted: list[WeightedLayer] = []
+        self.has_masking = False
+        self.zero_output: list[str] = []  # LSTMs with zero_output_for_mask, which matters under a mask
+
+    def fail(self, message: str) -> LstmCliError:
+        return file_error(self.source, message)
+
+    # -- the model -------------------------------------------------------------------------------------
+
+    def model(self, data: Any) -> Skeleton:
+        if not isinstance(data, Mapping) or "class_name" not in data:
+            raise self.fail("the model config is not a Keras model (no class_name)")
+        cls = data["class_name"]
+        config = data.get("config")
+        if cls == "Sequential":
+            mapping = self.sequential(config, data)
+        elif cls in ("Functional", "Model"):
+            mapping = self.functional(config)
+        else:
+            raise self.fail(
+                f"the model is a {_text(cls)}; lstm-cli reads Sequential and Functional models "
+                "(a subclassed model has no config to read: save its weights and give --config)"
+            )
+        self.check_masking()
+        name = config.get("name") if isinstance(config, Mapping) else None
+        keras = "tf.keras 2" if self.flavour == "keras2" else "Keras 3"
+        label = f"{keras} {cls} {name!r}" if isinstance(name, str) else f"{keras} {cls}"
+        return Skeleton(
+            {"description": f"{label}, converted from {self.source.name}", **mapping}, self.weighted
+        )
+
+    def sequential(self, config: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+        layers = config.get("layers") if isinstance(config, Mapping) else config  # Keras 2.2: a bare list
+        if not isinstance(layers, list) or not layers:
+            raise self.fail("the Sequential model has no layers")
+        shape = None
+        entries: list[dict[str, Any]] = []
+        previous = "input"
+        for index, layer in enumerate(layers):
+            cls, name, layer_config = self.layer_head(layer, index)
+            if shape is None:
+                shape = _batch_shape(layer_config) or _built_shape(layer) or _built_shape(data)
+            if cls == "InputLayer":
+                continue
+            entry = self.layer(cls, name, layer_config)
+            self.kinds[name] = cls
+            if entry is None:
+                self.refs[(name, 0)] = previous
+                continue
+            entries.append(entry)
+            previous = name
+            self.refs[(name, 0)] = name
+        if shape is None:
+            raise self.fail("the model's input shape is unknown: it was saved before it was built")
+        if not entries:
+            raise self.fail("the model has no layers to convert")
+        return {"input": self.input_shape(shape, "the model's input"), "layers": entries}
+
+    def functional(self, config: Any) -> dict[str, Any]:
+        if not isinstance(config, Mapping) or not isinstance(config.get("layers"), list):
+            raise self.fail("the Functional model has no layers")
+        inputs: dict[str, Any] = {}
+        entries: list[dict[str, Any]] = []
+        for index, layer in enumerate(config["layers"]):
+            cls, name, layer_config = self.layer_head(layer, index)
+            self.kinds[name] = cls
+            if cls == "InputLayer":
+                shape = _batch_shape(layer_config)
+                if shape is None:
+                    raise self.fail(f"input {name!r} has no shape")
+                inputs[name] = self.input_shape(shape, f"input {name!r}")
+                self.refs[(name, 0)] = name
+                continue
+            tensors, state = self.inbound(layer, name)
+            source = self.reference(tensors[0], name)
+            entry = self.layer(cls, name, layer_config, source)
+            if entry is None:
+                self.refs[(name, 0)] = source
+                continue
+            self.refs[(name, 0)] = (
+                name if entry.get("merge_mode", "concat") is not None else f"{name}.forward"
+            )
+            if state:
+                if cls != "LSTM" or len(state) != 2:
+                    raise self.fail(f"layer {name!r}: only an LSTM takes an initial state, as [h, c]")
+                entry["initial_state"] = [self.reference(tensor, name) for tensor in state]
+            entries.append(entry)
+        if not inputs:
+            raise self.fail("the Functional model has no InputLayer")
+        if not entries:
+            raise self.fail("the model has no layers to convert")
+        outputs = [self.reference(tensor, "the model's outputs") for tensor in _tensor_list(config)]
+        mapping: dict[str, Any] = {"inputs": inputs, "layers": entries}
+        if outputs and outputs != [entries[-1]["name"]]:
+            mapping["outputs"] = outputs
+        return mapping
+
+    def layer_head(self, layer: Any, index: int) -> tuple[str, str, Mapping[str, Any]]:
+        if not isinstance(layer, Mapping) or not isinstance(layer.get("class_name"), str):
+            raise self.fail(f"layer {index} of the model config has no class_name")
+        layer_config = layer.get("config")
+        if not isinstance(layer_config, Mapping):
+            raise self.fail(f"layer {index} ({layer['class_name']}) has no config")
+        name = layer.get("name", layer_config.get("name"))
+        if not isinstance(name, str):
+            raise self.fail(f"layer {index} ({layer['class_name']}) has no name")
+        return layer["class_name"], name, layer_config
+
+    def input_shape(self, shape: list[Any], what: str) -> dict[str, Any]:
+        if len(shape) != 3 or not all(n is None or isinstance(n, int) for n in shape) or shape[2] is None:
+            raise self.fail(
+                f"{what} has shape {_shape(shape)}; lstm-cli reads sequences (batch, timesteps, features)"
+            )
+        return {"shape": [shape[1], shape[2]]}
+
+    # -- layers ----------------------------------------------------------------------------------------
+
+    def layer(
+        self, cls: str, name: str, config: Mapping[str, Any], source: str | None = None
+    ) -> dict[str, Any] | None:
+        """The config entry of one layer (None for a pass-through layer); counts its Keras 3 group.
+        `source` is the reference it reads in a Functional model (in a Sequential, the previous layer)."""
+        if cls in PASS_THROUGH:
+            return None
+        if cls not in LAYER_KIND:
+            raise self.fail(f"layer {name!r} is a {_text(cls)}; lstm-cli converts {SUPPORTED}")
+        kind = LAYER_KIND[cls]
+        count = self.counters.get(kind, 0)
+        self.counters[kind] = count + 1
+        group = kind if count == 0 else f"{kind}_{count}"
+        entry: dict[str, Any] = {"type": kind, "name": name}
+        if source is not None:
+            entry["input"] = source
+        if kind == "masking":
+            self.has_masking = True
+            entry["mask_value"] = _number(config.get("mask_value", 0.0), f"layer {name!r}: mask_value", self)
+            return entry
+        if kind == "dense":
+            entry["units"] = self.units(config, name)
+            entry["activation"] = self.activation(config.get("activation"), name)
+            use_bias = self.flag(config, "use_bias", True, name)
+            if not use_bias:
+                entry["use_bias"] = False
+            self.weighted.append(WeightedLayer(entry, "dense", name, group, use_bias))
+            return entry
+        if kind == "lstm":
+            entry.update(self.lstm_options(config, name))
+            self.check_zero_output(config, name)
+            use_bias = entry.get("use_bias", True)
+            self.weighted.append(WeightedLayer(entry, "lstm", name, group, use_bias))
+            return entry
+        entry.update(self.bidirectional_options(config, name))
+        use_bias = entry.get("use_bias", True)
+        self.weighted.append(WeightedLayer(entry, "bidirectional", name, group, use_bias))
+        return entry
+
+    def lstm_options(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
+        if config.get("time_major"):
+            raise self.fail(f"layer {name!r} is time_major; lstm-cli reads (batch, timesteps, features)")
+        options: dict[str, Any] = {
+            "units": self.units(config, name),
+            "activation": self.activation(config.get("activation", "tanh"), name),
+            "recurrent_activation": self.activation(config.get("recurrent_activation", "sigmoid"), name),
+        }
+        for key, default in (
+            ("use_bias", True),
+            ("return_sequences", False),
+            ("return_state", False),
+            ("go_backwards", False),
+        ):
+            value = self.flag(config, key, default, name)
+            if value != default:
+                options[key] = value
+        return options
+
+    def bidirectional_options(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
+        inner = config.get("layer")
+        if not isinstance(inner, Mapping) or inner.get("class_name") != "LSTM":
+            wrapped = inner.get("class_name") if isinstance(inner, Mapping) else None
+            raise self.fail(f"layer {name!r} wraps a {_text(wrapped)}; lstm-cli converts Bidirectional(LSTM)")
+        inner_config = inner.get("config")
+        if not isinstance(inner_config, Mapping):
+            raise self.fail(f"layer {name!r}: the wrapped LSTM has no config")
+        options = self.lstm_options(inner_config, name)
+        if options.pop("go_backwards", False):
+            raise self.fail(f"layer {name!r}: a Bidirectional whose forward layer goes backwards")
+        backward = config.get("backward_layer")
+        if isinstance(backward, Mapping) and isinstance(backward.get("config"), Mapping):
+            other = self.lstm_options(backward["config"], name)
+            other.pop("go_backwards", None)
+            if backward.get("class_name") != "LSTM" or other != options:
+                raise self.fail(
+                    f"layer {name!r}: its backward layer differs from the forward one; lstm-cli converts "
+                    "a Bidirectional whose halves share units, activations and flags"
+                )
+        merge_mode = config.get("merge_mode", "concat")
+        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+            raise self.fail(f"layer {name!r}: unknown merge_mode {_text(merge_mode)}")
+        if merge_mode != "concat":
+            options["merge_mode"] = merge_mode
+        return options
+
+    def check_zero_output(self, config: Mapping[str, Any], name: str) -> None:
+        if config.get("zero_output_for_mask"):
+            self.zero_output.append(name)
+
+    def check_masking(self) -> None:
+        if self.has_masking and self.zero_output:
+            raise self.fail(
+                f"layer {self.zero_output[0]!r} has zero_output_for_mask: true, which lstm-cli does not "
+                "compute for an LSTM outside Bidirectional"
+            )
+
+    def units(self, config: Mapping[str, Any], name: str) -> int:
+        units = config.get("units")
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise self.fail(f"layer {name!r}: expected a whole number of units, got {_text(units)}")
+        return units
+
+    def flag(self, config: Mapping[str, Any], key: str, default: bool, name: str) -> bool:
+        value = config.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"layer {name!r}: {key} should be true or false, got {_text(value)}")
+        return value
+
+    def activation(self, value: Any, name: str) -> str:
+        """A Keras activation by lstm-cli's name. tf.keras 2's hard_sigmoid is clip(0.2x + 0.5)."""
+        if isinstance(value, Mapping):  # Keras 3 may write a built-in function as {class_name, config}
+            value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+        if value is None:
+            return "linear"
+        if not isinstance(value, str):
+            raise self.fail(f"layer {name!r}: activation {_text(value)} is not one lstm-cli computes")
+        if value == "hard_sigmoid" and self.flavour == "keras2":
+            return "hard_sigmoid_tf2"
+        if value not in ACTIVATIONS:
+            raise self.fail(
+                f"layer {name!r}: activation {value!r} is not one lstm-cli computes "
+                f"(it has: {', '.join(ACTIVATIONS)})"
+            )
+        return value
+
+    # -- the graph -------------------------------------------------------------------------------------
+
+    def inbound(self, layer: Mapping[str, Any], name: str) -> tuple[list[Any], list[Any]]:
+        """The tensors a Functional layer reads, and its initial state (if any), as Keras histories."""
+        nodes = layer.get("inbound_nodes")
+        if not isinstance(nodes, list) or not nodes:
+            raise self.fail(f"layer {name!r} is not connected to the model's inputs")
+        if len(nodes) > 1:
+            raise self.fail(
+                f"layer {name!r} is called {len(nodes)} times; lstm-cli converts layers used once"
+            )
+        node = nodes[0]
+        if isinstance(node, Mapping):  # Keras 3
+            kwargs = node.get("kwargs") or {}
+            tensors = _keras3_tensors(node.get("args", []))
+            state = _keras3_tensors(kwargs.get("initial_state") or [])
+            for key in ("mask", "constants"):
+                if kwargs.get(key) is not None:
+                    raise self.fail(f"layer {name!r} is called with {key}=, which lstm-cli does not convert")
+        elif isinstance(node, list) and node and all(isinstance(item, list) for item in node):  # Keras 2
+            tensors = [item[:3] for item in node]
+            kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], Mapping) else {}
+            given = kwargs.get("initial_state")
+            state = [item[:3] for item in given] if isinstance(given, list) else tensors[1:]
+            tensors = tensors[:1]
+        else:
+            raise self.fail(f"layer {name!r}: cannot read its inbound node {_text(node)}")
+        if len(tensors) != 1:
+            raise self.fail(f"layer {name!r} reads {len(tensors)} tensors; lstm-cli's layers read one")
+        return tensors, state
+
+    def reference(self, tensor: Any, reader: str) -> str:
+        if not (isinstance(tensor, list) and len(tensor) == 3 and isinstance(tensor[0], str)):
+            raise self.fail(f"{reader}: cannot read the tensor reference {_text(tensor)}")
+        layer, node, index = tensor
+        if node != 0 or layer not in self.kinds:
+            raise self.fail(f"{reader} reads {layer!r}, which is not an earlier layer called once")
+        ref = self.refs.get((layer, 0)) if index == 0 else None
+        if ref is not None:
+            return ref
+        cls = self.kinds[layer]
+        if isinstance(index, int) and cls == "LSTM" and index in (1, 2):
+            return f"{layer}.{'hc'[index - 1]}"
+        if isinstance(index, int) and cls == "Bidirectional":
+            return self.bidirectional_ref(layer, index)
+        raise self.fail(f"{reader} reads output {index} of {layer!r}, which has no such output")
+
+    def bidirectional_ref(self, layer: str, index: int) -> str:
+        entry = next(w.entry for w in self.weighted if w.name == layer)
+        outputs = ["forward", "backward"] if "merge_mode" in entry and entry["merge_mode"] is None else [""]
+        names = [f"{layer}.{half}" if half else layer for half in outputs]
+        names += [f"{layer}.{ref}" for ref in STATE_REFS]
+        if not 0 <= index < len(names):
+            raise self.fail(f"a layer reads output {index} of {layer!r}, which has no such output")
+        return names[index]
+
+
+def read_keras_config(data: Any, source: Path, flavour: Flavour) -> Skeleton:
+    """The lstm-cli config of a Keras model config, weights missing (see `WeightedLayer`)."""
+    try:
+        return _Reader(source, flavour).model(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a config made by hand
+        raise file_error(source, f"cannot read the model config ({type(exc).__name__}: {exc})") from None
+
+
+def _keras3_tensors(value: Any) -> list[Any]:
+    """Every `__keras_tensor__` in a Keras 3 node's args, in order, as [layer, node, index]."""
+    found: list[Any] = []
+    if isinstance(value, Mapping):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config")
+            history = config.get("keras_history") if isinstance(config, Mapping) else None
+            found.append(list(history) if isinstance(history, list | tuple) else None)
+        else:
+            for item in value.values():
+                found.extend(_keras3_tensors(item))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found.extend(_keras3_tensors(item))
+    return found
+
+
+def _tensor_list(config: Mapping[str, Any]) -> list[Any]:
+    """`output_layers`: one [layer, node, index], or a list of them (a dict of them in Keras 3)."""
+    value = config.get("output_layers") or []
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if value and isinstance(value[0], str):
+        return [list(value)]
+    return [list(item) if isinstance(item, list | tuple) else item for item in value]
+
+
+def _batch_shape(config: Mapping[str, Any]) -> list[Any] | None:
+    for key in ("batch_shape", "batch_input_shape"):
+        shape = config.get(key)
+        if isinstance(shape, list | tuple):
+            return list(shape)
+    return None
+
+
+def _built_shape(layer: Any) -> list[Any] | None:
+    build = layer.get("build_config") if isinstance(layer, Mapping) else None
+    shape = build.get("input_shape") if isinstance(build, Mapping) else None
+    return list(shape) if isinstance(shape, list | tuple) else None
+
+
+def _number(value: Any, what: str, reader: _Reader) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise reader.fail(f"{what}: expected a number, got {_text(value)}")
+    return float(value)
+
+
+def _shape(shape: list[Any]) -> str:
+    return "(" + ", ".join("None" if n is None else str(n) for n in shape) + ")"
+
+
+def _text(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

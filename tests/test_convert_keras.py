@@ -1,0 +1,532 @@
+"""Oracle: `lstm-cli convert` against Keras 3 itself, both ways.
+
+In: real models are saved by Keras 3 inside each test (`.keras`, `.weights.h5`), converted with the CLI,
+run with `lstm_cli.forward` in float32 and compared with Keras's own `predict`. Out: each built-in example
+config is converted to `.weights.h5`, loaded into the same layers built with Keras (`load_weights`), and
+Keras's prediction is compared with lstm-cli's.
+
+tf.keras 2 `.h5` files cannot be written here (TensorFlow is not installed), so the tests build them with
+h5py, following the format tf.keras 2 writes: the `model_config` attribute (JSON), `model_weights/<layer>/
+<weight name>` datasets whose names end in `:0`, and the `weight_names` attribute, whole or chunked into
+`weight_names0`, `weight_names1`. Keras 3's own legacy loader (`load_weights` of an `.h5`) reads the
+Sequential one too, so the hand-built layout is checked by Keras as well as by lstm-cli. (Keras 3 cannot
+load these models whole: tf.keras 2's LSTM config has `time_major`, which Keras 3 refuses.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_cli
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+h5py = pytest.importorskip("h5py")
+
+import lstm_cli  # noqa: E402
+from lstm_cli.config import example_names, load_model  # noqa: E402
+from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, MaskingLayer  # noqa: E402
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+    pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
+
+TOLERANCE = 2e-5  # float32 against float32, relative to the largest magnitude (see tests/oracle_cases.py)
+
+
+def assert_close(actual: np.ndarray, expected: Any, what: str) -> None:
+    expected = np.asarray(expected)
+    scale = max(1.0, float(np.abs(expected).max()))
+    assert actual.shape == expected.shape, what
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE * scale, err_msg=what)
+
+
+def convert(*args: str) -> None:
+    run = run_cli("convert", *args)
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == ""
+
+
+def data(seed: int, *shape: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def randomise(model: Any, seed: int) -> None:
+    """Weights other than Keras's initial ones: a nonzero bias everywhere, so that no slot hides."""
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype(np.float32) for w in model.get_weights()])
+
+
+# -- .keras in ---------------------------------------------------------------------------------------------
+
+
+def sequential() -> Any:
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            layers.Masking(0.0),
+            layers.LSTM(4, return_sequences=True, recurrent_activation="hard_sigmoid"),
+            layers.Dropout(0.5),
+            layers.Bidirectional(layers.LSTM(2, use_bias=False, return_sequences=True), merge_mode="ave"),
+            layers.LSTM(3, activation="relu", go_backwards=True),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("inline_limit", ["10000", "0"], ids=["inline", "npz-beside"])
+def test_keras_sequential_converts_and_predicts_as_keras(tmp_path: Path, inline_limit: str) -> None:
+    model = sequential()
+    randomise(model, 1)
+    model.save(tmp_path / "m.keras")
+    x = data(2, 2, 5, 3)
+    x[0, 3:] = 0.0  # masked steps at the end of sample 0
+    np.save(tmp_path / "x.npy", x)
+    convert(
+        str(tmp_path / "m.keras"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--inline-limit",
+        inline_limit,
+    )
+    assert (tmp_path / "m.npz").exists() == (inline_limit == "0")
+    text = (tmp_path / "m.yaml").read_text()
+    assert "dtype: float32" in text
+    assert "dropout" not in text  # the identity at inference: left out
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    assert_close(out[model.layers[-1].name], model.predict(x, verbose=0), "the model's output")
+
+
+def test_keras_functional_seq2seq_with_states_and_every_merge_mode(tmp_path: Path) -> None:
+    layers = keras.layers
+    encoder_inputs = keras.Input((None, 3), name="encoder_inputs")
+    decoder_inputs = keras.Input((None, 2), name="decoder_inputs")
+    _, h, c = layers.LSTM(4, return_state=True, name="encoder")(encoder_inputs)
+    sequence, _, _ = layers.LSTM(4, return_sequences=True, return_state=True, name="decoder")(
+        decoder_inputs, initial_state=[h, c]
+    )
+    probabilities = layers.Dense(3, activation="softmax", name="head")(sequence)
+    both = layers.Bidirectional(layers.LSTM(2, return_state=True), merge_mode=None, name="both")(
+        encoder_inputs
+    )
+    summed = layers.Bidirectional(layers.LSTM(2, return_sequences=True), merge_mode="sum", name="summed")(
+        encoder_inputs
+    )
+    model = keras.Model([encoder_inputs, decoder_inputs], [probabilities, h, *both, summed])
+    randomise(model, 3)
+    model.save(tmp_path / "s2s.keras")
+    x, y = data(4, 2, 5, 3), data(5, 2, 4, 2)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    convert(
+        str(tmp_path / "s2s.keras"),
+        "-o",
+        str(tmp_path / "s2s.yaml"),
+        "--input",
+        f"encoder_inputs={tmp_path / 'x.npy'}",
+        "--input",
+        f"decoder_inputs={tmp_path / 'y.npy'}",
+    )
+    out = lstm_cli.forward(tmp_path / "s2s.yaml")
+    expected = model.predict([x, y], verbose=0)
+    refs = ["head", "encoder.h", "both.forward", "both.backward", "both.forward.h", "both.forward.c",
+            "both.backward.h", "both.backward.c", "summed"]  # fmt: skip
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(out[ref], value, ref)
+    assert (
+        "\noutputs: [head, encoder.h, both.forward, both.backward, both.forward.h, both.forward.c, "
+        in (tmp_path / "s2s.yaml").read_text()
+    )
+
+
+def test_keras_weights_h5_with_an_architecture_config(tmp_path: Path) -> None:
+    model = sequential()
+    randomise(model, 6)
+    model.save_weights(tmp_path / "m.weights.h5")
+    architecture = """\
+input: {shape: [null, 3]}
+layers:
+  - type: masking
+  - type: lstm
+    units: 4
+    recurrent_activation: hard_sigmoid
+    return_sequences: true
+  - type: bidirectional
+    units: 2
+    use_bias: false
+    return_sequences: true
+    merge_mode: ave
+  - type: lstm
+    units: 3
+    activation: relu
+    go_backwards: true
+  - type: dense
+    units: 5
+    activation: softmax
+"""
+    (tmp_path / "arch.yaml").write_text(architecture)
+    x = data(7, 3, 6, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(
+        str(tmp_path / "m.weights.h5"),
+        "--config",
+        str(tmp_path / "arch.yaml"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+    )
+    assert_close(lstm_cli.forward(tmp_path / "m.yaml")["dense"], model.predict(x, verbose=0), "dense")
+
+
+def test_a_weights_file_that_does_not_fit_the_config_is_named(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4)])
+    model.save_weights(tmp_path / "m.weights.h5")
+    (tmp_path / "arch.yaml").write_text("input: {shape: [null, 3]}\nlayers:\n  - {type: lstm, units: 5}\n")
+    run = run_cli(
+        "convert",
+        str(tmp_path / "m.weights.h5"),
+        "--config",
+        str(tmp_path / "arch.yaml"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+    )
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'm.weights.h5'}: layers[0].kernel: expected shape (3, 20) = "
+        "(features, 4*units), got (3, 16)\n"
+    )
+    (tmp_path / "arch.yaml").write_text("input: {shape: [null, 3]}\nlayers:\n  - {type: dense, units: 4}\n")
+    run = run_cli(
+        "convert",
+        str(tmp_path / "m.weights.h5"),
+        "--config",
+        str(tmp_path / "arch.yaml"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+    )
+    assert run.exit_code == 2
+    assert "no layers/dense for the config's layer 'dense'" in run.stderr
+    assert "the file holds: layers/lstm" in run.stderr
+
+
+# -- YAML out to .weights.h5, into Keras --------------------------------------------------------------
+
+
+KERAS_ACTIVATIONS: dict[str, Any] = {
+    "hard_sigmoid_tf2": lambda y: keras.ops.clip(0.2 * y + 0.5, 0.0, 1.0),  # tf.keras 2's
+}
+
+
+def keras_activation(name: str) -> Any:
+    return KERAS_ACTIVATIONS.get(name, name)
+
+
+def build_keras(config: Path) -> tuple[Any, list[str], list[np.ndarray]]:
+    """The config's layers built with Keras's functional API (weights left to load_weights), the
+    references it outputs, and the config's input data in the model's input order."""
+    model = load_model(config)
+    tensors: dict[str, Any] = {}
+    inputs = []
+    for name, spec in model.inputs.items():
+        tensors[name] = keras.Input(spec.shape, name=name)
+        inputs.append(tensors[name])
+    for layer in model.layers:
+        source = tensors[layer.input]
+        if isinstance(layer, MaskingLayer):
+            tensors[layer.name] = keras.layers.Masking(layer.mask_value, name=layer.name)(source)
+        elif isinstance(layer, DenseLayer):
+            dense = keras.layers.Dense(
+                layer.units, keras_activation(layer.activation), layer.use_bias, name=layer.name
+            )
+            tensors[layer.name] = dense(source)
+        elif isinstance(layer, LstmLayer):
+            kwargs = {}
+            if layer.initial_state is not None:
+                state = layer.initial_state
+                if not isinstance(state.h, str) or not isinstance(state.c, str):
+                    pytest.skip("an initial state given as an array")
+                kwargs["initial_state"] = [tensors[state.h], tensors[state.c]]
+            result = _lstm(layer, layer.name)(source, **kwargs)
+            _record(tensors, layer.name, result, layer.return_state, ["h", "c"])
+        else:
+            assert isinstance(layer, BidirectionalLayer)
+            wrapper = keras.layers.Bidirectional(
+                _lstm(layer.forward, None), layer.merge_mode, name=layer.name
+            )
+            halves = ("forward", "backward") if layer.merge_mode is None else ()
+            states = ["forward.h", "forward.c", "backward.h", "backward.c"]
+            _record(tensors, layer.name, wrapper(source), layer.return_state, states, halves)
+    refs = [ref for ref in tensors if ref not in model.inputs]
+    keras_model = keras.Model(inputs, [tensors[ref] for ref in refs])
+    data = [spec.data.astype(np.float32) for spec in model.inputs.values() if spec.data is not None]
+    return keras_model, refs, data
+
+
+def _lstm(layer: LstmLayer, name: str | None) -> Any:
+    return keras.layers.LSTM(
+        layer.units,
+        activation=keras_activation(layer.activation),
+        recurrent_activation=keras_activation(layer.recurrent_activation),
+        use_bias=layer.use_bias,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        name=name,
+    )
+
+
+def _record(
+    tensors: dict[str, Any],
+    name: str,
+    result: Any,
+    has_states: bool,
+    states: list[str],
+    halves: tuple[str, ...] = (),
+) -> None:
+    results = list(result) if isinstance(result, list | tuple) else [result]
+    outputs = [f"{name}.{half}" for half in halves] or [name]
+    names = outputs + ([f"{name}.{state}" for state in states] if has_states else [])
+    tensors.update(zip(names, results, strict=True))
+
+
+WITH_WEIGHTS = [name for name in example_names() if "architecture" not in name]
+
+
+@pytest.mark.parametrize("example", WITH_WEIGHTS)
+def test_every_example_goes_to_weights_h5_and_keras_predicts_as_lstm_cli(
+    example: str, tmp_path: Path
+) -> None:
+    config = ROOT / "configs" / f"{example}.yaml"
+    convert(str(config), "-o", str(tmp_path / "m.weights.h5"))
+    keras_model, refs, inputs = build_keras(config)
+    keras_model.load_weights(tmp_path / "m.weights.h5")
+    expected = keras_model.predict(inputs, verbose=0)
+    expected = expected if isinstance(expected, list) else [expected]
+    out = lstm_cli.forward(config, dtype="float32")
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(out[ref], value, f"{example}: {ref}")
+
+
+# -- tf.keras 2 .h5 in ------------------------------------------------------------------------------------
+
+
+def keras2_layer(cls: str, name: str, **config: Any) -> dict[str, Any]:
+    """A layer as tf.keras 2.12 writes it into model_config (options it adds that change nothing left out,
+    but `time_major` and `implementation` kept: Keras 3 itself cannot read them back)."""
+    if cls == "LSTM":
+        config = {"time_major": False, "implementation": 2, "unroll": False, "stateful": False, **config}
+    return {"class_name": cls, "config": {"name": name, "trainable": True, "dtype": "float32", **config}}
+
+
+def write_attribute(group: Any, name: str, items: list[str], chunks: int = 1) -> None:
+    """A list attribute as Keras writes it: whole, or split into NAME0, NAME1, ... (past HDF5's limit)."""
+    array = np.array([item.encode("utf-8") for item in items])
+    if chunks == 1:
+        group.attrs[name] = array
+    else:
+        for index, part in enumerate(np.array_split(array, chunks)):
+            group.attrs[f"{name}{index}"] = part
+
+
+def write_keras2_h5(
+    path: Path,
+    model_config: dict[str, Any] | None,
+    weights: dict[str, list[tuple[str, np.ndarray]]],
+    chunks: int = 1,
+) -> None:
+    """A tf.keras 2 `model.save("m.h5")` (or, without model_config, `save_weights`) file."""
+    with h5py.File(path, "w") as store:
+        root = store
+        if model_config is not None:
+            store.attrs["keras_version"] = b"2.12.0"
+            store.attrs["backend"] = b"tensorflow"
+            store.attrs["model_config"] = json.dumps(model_config).encode("utf-8")
+            root = store.create_group("model_weights")
+        root.attrs["keras_version"] = b"2.12.0"
+        root.attrs["backend"] = b"tensorflow"
+        write_attribute(root, "layer_names", list(weights))
+        for layer, named in weights.items():
+            group = root.create_group(layer)
+            write_attribute(group, "weight_names", [name for name, _ in named], chunks)
+            for name, array in named:
+                group.create_dataset(name, data=array)
+
+
+def lstm_weights(prefix: str, arrays: list[np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    names = ("kernel", "recurrent_kernel", "bias")[: len(arrays)]
+    return [(f"{prefix}/lstm_cell/{name}:0", a) for name, a in zip(names, arrays, strict=True)]
+
+
+@pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid"])
+def test_tf_keras_2_sequential_h5(tmp_path: Path, recurrent_activation: str) -> None:
+    """Keras 2's hard_sigmoid is clip(0.2x + 0.5): the oracle LSTM gets that function, not Keras 3's."""
+    layers = keras.layers
+    recurrent = (
+        recurrent_activation if recurrent_activation == "sigmoid" else KERAS_ACTIVATIONS["hard_sigmoid_tf2"]
+    )
+    oracle = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            layers.LSTM(4, recurrent_activation=recurrent, return_sequences=True),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    randomise(oracle, 8)
+    kernel, recurrent_kernel, bias, dense_kernel, dense_bias = oracle.get_weights()
+    model_config = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "sequential",
+            "layers": [
+                {"class_name": "InputLayer",
+                 "config": {"batch_input_shape": [None, 5, 3], "dtype": "float32", "sparse": False,
+                            "ragged": False, "name": "lstm_input"}},
+                keras2_layer("LSTM", "lstm", units=4, activation="tanh",
+                             recurrent_activation=recurrent_activation, use_bias=True, return_sequences=True,
+                             return_state=False, go_backwards=False),
+                keras2_layer("Dense", "dense", units=2, activation="softmax", use_bias=True),
+            ],
+        },
+    }  # fmt: skip
+    weights = {
+        "lstm": lstm_weights("lstm", [kernel, recurrent_kernel, bias]),
+        "dense": [("dense/kernel:0", dense_kernel), ("dense/bias:0", dense_bias)],
+    }
+    write_keras2_h5(tmp_path / "m.h5", model_config, weights, chunks=2)
+    check = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            layers.LSTM(4, recurrent_activation=recurrent, return_sequences=True),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    check.load_weights(tmp_path / "m.h5")  # Keras's own legacy loader reads the hand-built file
+    x = data(9, 2, 5, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "m.h5"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    text = (tmp_path / "m.yaml").read_text()
+    mapped = "hard_sigmoid_tf2" if recurrent_activation == "hard_sigmoid" else "sigmoid"
+    assert f"recurrent_activation: {mapped}\n" in text
+    out = lstm_cli.forward(tmp_path / "m.yaml")["dense"]
+    assert_close(out, oracle.predict(x, verbose=0), "dense")
+    assert_close(out, check.predict(x, verbose=0), "dense, read by Keras")
+
+
+def test_tf_keras_2_functional_h5_with_initial_state_and_bidirectional(tmp_path: Path) -> None:
+    """Keras 2 writes an RNN's initial_state tensors after its input, in one inbound node."""
+    layers = keras.layers
+    encoder_inputs = keras.Input((None, 3), name="encoder_inputs")
+    decoder_inputs = keras.Input((None, 2), name="decoder_inputs")
+    _, h, c = layers.LSTM(4, return_state=True, name="encoder")(encoder_inputs)
+    sequence = layers.LSTM(4, return_sequences=True, name="decoder")(decoder_inputs, initial_state=[h, c])
+    both = layers.Bidirectional(layers.LSTM(3, return_sequences=True), name="bidirectional")(sequence)
+    head = layers.Dense(2, name="head")(both)
+    oracle = keras.Model([encoder_inputs, decoder_inputs], head)
+    randomise(oracle, 10)
+    weights = {layer.name: layer.get_weights() for layer in oracle.layers if layer.get_weights()}
+
+    def node(*tensors: tuple[str, int]) -> list[list[Any]]:
+        return [[[name, 0, index, {}] for name, index in tensors]]
+
+    lstm = {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "go_backwards": False}
+    model_config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "model",
+            "layers": [
+                {"class_name": "InputLayer", "name": "encoder_inputs", "inbound_nodes": [],
+                 "config": {"batch_input_shape": [None, None, 3], "name": "encoder_inputs"}},
+                {"class_name": "InputLayer", "name": "decoder_inputs", "inbound_nodes": [],
+                 "config": {"batch_input_shape": [None, None, 2], "name": "decoder_inputs"}},
+                {**keras2_layer("LSTM", "encoder", units=4, return_sequences=False, return_state=True,
+                                **lstm),
+                 "name": "encoder", "inbound_nodes": node(("encoder_inputs", 0))},
+                {**keras2_layer("LSTM", "decoder", units=4, return_sequences=True, return_state=False,
+                                **lstm),
+                 "name": "decoder",
+                 "inbound_nodes": node(("decoder_inputs", 0), ("encoder", 1), ("encoder", 2))},
+                {**keras2_layer("Bidirectional", "bidirectional", merge_mode="concat",
+                                layer=keras2_layer("LSTM", "lstm", units=3, return_sequences=True, **lstm)),
+                 "name": "bidirectional", "inbound_nodes": node(("decoder", 0))},
+                {**keras2_layer("Dense", "head", units=2, activation="linear", use_bias=True),
+                 "name": "head", "inbound_nodes": node(("bidirectional", 0))},
+            ],
+            "input_layers": [["encoder_inputs", 0, 0], ["decoder_inputs", 0, 0]],
+            "output_layers": [["head", 0, 0]],
+        },
+    }  # fmt: skip
+    names = {
+        "encoder": lstm_weights("encoder", weights["encoder"]),
+        "decoder": lstm_weights("decoder", weights["decoder"]),
+        "bidirectional": lstm_weights("bidirectional/forward_lstm", weights["bidirectional"][:3])
+        + lstm_weights("bidirectional/backward_lstm", weights["bidirectional"][3:]),
+        "head": [("head/kernel:0", weights["head"][0]), ("head/bias:0", weights["head"][1])],
+    }
+    write_keras2_h5(tmp_path / "m.h5", model_config, names)
+    x, y = data(11, 2, 4, 3), data(12, 2, 5, 2)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    convert(
+        str(tmp_path / "m.h5"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+        "--input",
+        f"encoder_inputs={tmp_path / 'x.npy'}",
+        "--input",
+        f"decoder_inputs={tmp_path / 'y.npy'}",
+    )
+    assert "    initial_state: [encoder.h, encoder.c]\n" in (tmp_path / "m.yaml").read_text()
+    assert_close(lstm_cli.forward(tmp_path / "m.yaml")["head"], oracle.predict([x, y], verbose=0), "head")
+
+    # The same weights saved by save_weights (no model_config), read into a config given with --config.
+    write_keras2_h5(tmp_path / "w.h5", None, names)
+    convert(str(tmp_path / "w.h5"), "--config", str(tmp_path / "m.yaml"), "-o", str(tmp_path / "w.yaml"))
+    assert_close(lstm_cli.forward(tmp_path / "w.yaml")["head"], oracle.predict([x, y], verbose=0), "head")
+
+
+def test_keras_layers_lstm_cli_does_not_compute_are_named(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(2)])
+    model.save(tmp_path / "gru.keras")
+    run = run_cli("convert", str(tmp_path / "gru.keras"), "-o", str(tmp_path / "gru.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'gru.keras'}: layer 'gru' is a 'GRU'; lstm-cli converts LSTM, "
+        "Bidirectional(LSTM), Dense, Masking and InputLayer (Dropout is skipped)\n"
+    )
+    assert not (tmp_path / "gru.yaml").exists()
+
+
+def test_a_converted_keras_model_round_trips_through_yaml_back_to_keras(tmp_path: Path) -> None:
+    model = sequential()
+    randomise(model, 13)
+    model.save(tmp_path / "m.keras")
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = sequential()
+    again.load_weights(tmp_path / "back.weights.h5")
+    # float32 written in its shortest digits reads back exactly
+    for before, after in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_a_legacy_h5_written_by_keras_3_keeps_keras_3s_hard_sigmoid(tmp_path: Path) -> None:
+    model = sequential()
+    randomise(model, 14)
+    model.save(tmp_path / "m.h5")  # Keras 3's legacy format: keras_version 3.x, Keras 3's config
+    x = data(15, 2, 5, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "m.h5"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    assert "recurrent_activation: hard_sigmoid\n" in (tmp_path / "m.yaml").read_text()
+    last = model.layers[-1].name  # Keras numbers its names across the session: dense, dense_1, ...
+    assert_close(lstm_cli.forward(tmp_path / "m.yaml")[last], model.predict(x, verbose=0), last)

@@ -1,0 +1,255 @@
+"""Oracle: `lstm-cli convert` against `torch.nn.LSTM`, both ways, and the refusal of booby-trapped files.
+
+In: state_dicts saved by torch inside each test (a bare nn.LSTM, or one inside a Module), converted,
+run with `lstm_cli.forward` in float32 and compared with torch's `output`, `h_n` and `c_n` under the
+documented naming: layer k is `lstm`, `lstm_1`, ... (`bidirectional`, `bidirectional_1`, ...), and
+`h_n[k*D + d]` is layer k's `.h` (`.forward.h`, `.backward.h`). Out: configs go to `.pt`, which
+`nn.LSTM.load_state_dict` reads, and torch predicts as lstm-cli does.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_cli
+
+torch = pytest.importorskip("torch")
+
+import lstm_cli  # noqa: E402
+
+TOLERANCE = 2e-5  # float32 against float32 (see tests/oracle_cases.py)
+
+
+def assert_close(actual: np.ndarray, expected: Any, what: str) -> None:
+    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
+    scale = max(1.0, float(np.abs(expected).max()))
+    assert actual.shape == expected.shape, what
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE * scale, err_msg=what)
+
+
+def convert(*args: str) -> str:
+    run = run_cli("convert", *args)
+    assert run.exit_code == 0, run.stderr
+    return run.stderr
+
+
+def data(seed: int, *shape: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def layer_names(num_layers: int, bidirectional: bool) -> list[str]:
+    kind = "bidirectional" if bidirectional else "lstm"
+    return [kind if k == 0 else f"{kind}_{k}" for k in range(num_layers)]
+
+
+@pytest.mark.parametrize(
+    ("num_layers", "bidirectional", "bias"),
+    [(1, False, True), (2, False, False), (1, True, True), (3, True, False)],
+)
+def test_nn_lstm_state_dict_converts_and_predicts_as_torch(
+    tmp_path: Path, num_layers: int, bidirectional: bool, bias: bool
+) -> None:
+    torch.manual_seed(num_layers)
+    lstm = torch.nn.LSTM(
+        3, 4, num_layers=num_layers, bias=bias, bidirectional=bidirectional, batch_first=True
+    )
+    torch.save(lstm.state_dict(), tmp_path / "lstm.pt")
+    x = data(1, 2, 5, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "lstm.pt"), "-o", str(tmp_path / "lstm.yaml"), "--input", str(tmp_path / "x.npy"))
+    out = lstm_cli.forward(tmp_path / "lstm.yaml")
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(torch.from_numpy(x))
+    names = layer_names(num_layers, bidirectional)
+    assert_close(out[names[-1]], output, "output")
+    for k, name in enumerate(names):
+        halves = [(f"{name}.forward", 0), (f"{name}.backward", 1)] if bidirectional else [(name, 0)]
+        for ref, d in halves:
+            index = k * (2 if bidirectional else 1) + d
+            assert_close(out[f"{ref}.h"], h_n[index], f"h_n[{index}]")
+            assert_close(out[f"{ref}.c"], c_n[index], f"c_n[{index}]")
+
+
+class Tagger(torch.nn.Module):
+    """A Module holding an nn.LSTM beside other layers, as a real model does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Linear(5, 3)
+        self.rnn = torch.nn.LSTM(3, 4, batch_first=True)
+        self.head = torch.nn.Linear(4, 2)
+
+
+def test_a_module_state_dict_is_read_at_its_prefix_and_the_rest_is_noted(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    module = Tagger()
+    torch.save(module.state_dict(), tmp_path / "tagger.pt")
+    x = data(2, 1, 4, 3)
+    np.save(tmp_path / "x.npy", x)
+    notes = convert(
+        str(tmp_path / "tagger.pt"), "-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "x.npy")
+    )
+    assert notes.splitlines()[0] == (
+        "lstm-cli: note: left out 4 arrays that are not this nn.LSTM's: embed.weight, embed.bias, "
+        "head.weight, head.bias"
+    )
+    with torch.no_grad():
+        output, _ = module.rnn(torch.from_numpy(x))
+    assert_close(lstm_cli.forward(tmp_path / "t.yaml")["lstm"], output, "output")
+    assert "nn.LSTM(input_size=3, hidden_size=4, num_layers=1) at 'rnn'" in (tmp_path / "t.yaml").read_text()
+
+
+def test_several_lstms_need_a_prefix(tmp_path: Path) -> None:
+    module = torch.nn.ModuleDict({"encoder": torch.nn.LSTM(3, 4), "decoder": torch.nn.LSTM(2, 4)})
+    torch.save(module.state_dict(), tmp_path / "s2s.pt")
+    run = run_cli("convert", str(tmp_path / "s2s.pt"), "-o", str(tmp_path / "s2s.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 's2s.pt'}: it holds several nn.LSTM modules ('decoder', 'encoder'); "
+        "choose one with --prefix\n"
+    )
+    convert(str(tmp_path / "s2s.pt"), "--prefix", "decoder", "-o", str(tmp_path / "s2s.yaml"))
+    assert "input: {shape: [null, 2]}" in (tmp_path / "s2s.yaml").read_text()
+    run = run_cli("convert", str(tmp_path / "s2s.pt"), "--prefix", "nope", "-o", str(tmp_path / "x.yaml"))
+    assert run.stderr.endswith("no nn.LSTM at --prefix 'nope' (found: 'decoder', 'encoder')\n")
+
+
+def test_proj_size_is_refused_with_the_reason(tmp_path: Path) -> None:
+    torch.save(torch.nn.LSTM(3, 4, proj_size=2).state_dict(), tmp_path / "proj.pt")
+    run = run_cli("convert", str(tmp_path / "proj.pt"), "-o", str(tmp_path / "proj.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'proj.pt'}: weight_hr_l0: this nn.LSTM has proj_size > 0 (a "
+        "projection "
+        "of h), which lstm-cli does not compute (Keras has no such layer)\n"
+    )
+
+
+def test_a_training_checkpoint_and_a_torch_style_npz_read_too(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(3, 2, batch_first=True)
+    torch.save({"epoch": 7, "state_dict": lstm.state_dict()}, tmp_path / "ckpt.pth")
+    np.savez(tmp_path / "sd.npz", **{k: v.numpy() for k, v in lstm.state_dict().items()})
+    convert(str(tmp_path / "ckpt.pth"), "-o", str(tmp_path / "a.yaml"))
+    convert(str(tmp_path / "sd.npz"), "-o", str(tmp_path / "b.yaml"))
+    text_a = (tmp_path / "a.yaml").read_text().split("\n", 4)[4]
+    text_b = (tmp_path / "b.yaml").read_text().split("\n", 4)[4]
+    assert text_a.replace("ckpt.pth", "X") == text_b.replace("sd.npz", "X")
+
+
+# -- out: YAML to .pt, into nn.LSTM ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["keras", "torch"])
+def test_yaml_to_pt_loads_into_nn_lstm_and_predicts_as_lstm_cli(tmp_path: Path, layout: str) -> None:
+    torch.manual_seed(5)
+    source = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    torch.save(source.state_dict(), tmp_path / "src.pt")
+    x = data(6, 2, 5, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "src.pt"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    config = tmp_path / "m.yaml"
+    if layout == "keras":  # through the Keras layout: kernel, recurrent_kernel, bias
+        convert(str(config), "-o", str(tmp_path / "m.weights.h5"))
+        convert(str(tmp_path / "m.weights.h5"), "--config", str(config), "-o", str(tmp_path / "k.yaml"))
+        config = tmp_path / "k.yaml"
+        assert "weight_ih" not in config.read_text()
+    convert(str(config), "-o", str(tmp_path / "back.pt"))
+    target = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    target.load_state_dict(torch.load(tmp_path / "back.pt", weights_only=True))
+    with torch.no_grad():
+        output, (h_n, _) = target(torch.from_numpy(x))
+    out = lstm_cli.forward(config)
+    assert_close(out["bidirectional_1"], output, "output")
+    assert_close(out["bidirectional_1.backward.h"], h_n[3], "h_n[3]")
+
+
+def test_pytorch_layout_example_to_pt_keeps_the_bias_split(tmp_path: Path) -> None:
+    config = ROOT / "configs" / "pytorch-layout.yaml"
+    convert(str(config), "-o", str(tmp_path / "m.pt"), "--prefix", "rnn")
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert list(state) == ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"]
+    assert state["rnn.bias_hh_l0"].tolist()[:2] == pytest.approx([-0.06, 0.1])
+    lstm = torch.nn.LSTM(3, 2, batch_first=True, dtype=torch.float64)
+    lstm.load_state_dict({key.removeprefix("rnn."): value for key, value in state.items()})
+    model = lstm_cli.forward(config)
+    x = torch.tensor([[[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]]], dtype=torch.float64)
+    with torch.no_grad():
+        _, (h_n, c_n) = lstm(x)
+    np.testing.assert_allclose(model["lstm.h"], h_n[0].numpy(), atol=1e-12)
+    np.testing.assert_allclose(model["lstm.c"], c_n[0].numpy(), atol=1e-12)
+
+
+def test_a_config_that_is_no_nn_lstm_is_refused_for_pt(tmp_path: Path) -> None:
+    run = run_cli("convert", str(ROOT / "configs" / "stacked.yaml"), "-o", str(tmp_path / "m.pt"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "lstm-cli: error: layer 'summariser' has other units than the first layer; "
+        "a .pt holds one nn.LSTM, a plain stack of LSTM layers\n"
+    )
+    run = run_cli("convert", str(ROOT / "configs" / "seed.yaml"), "-o", str(tmp_path / "m.pt"))
+    assert run.stderr == (
+        "lstm-cli: error: layer 'lstm' has activation linear (nn.LSTM: tanh); "
+        "a .pt holds one nn.LSTM, a plain stack of LSTM layers\n"
+    )
+    assert not (tmp_path / "m.pt").exists()
+
+
+# -- files that must not run code ------------------------------------------------------------------------
+
+
+class Trap:
+    """Unpickling this creates a file: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["torch-zip", "raw-pickle"])
+def test_a_booby_trapped_pt_is_refused_and_runs_nothing(tmp_path: Path, legacy: bool) -> None:
+    marker = tmp_path / "PWNED"
+    state = {"payload": Trap(marker), "weight_ih_l0": torch.zeros(8, 3)}
+    path = tmp_path / "evil.pt"
+    if legacy:
+        with path.open("wb") as stream:
+            pickle.dump(state, stream, protocol=2)
+    else:
+        torch.save(state, path)
+    assert not marker.exists()
+    run = run_cli("convert", str(path), "-o", str(tmp_path / "evil.yaml"))
+    assert run.exit_code == 2
+    assert not marker.exists(), "unpickling ran code"
+    assert run.stderr == (
+        f"lstm-cli: error: {path}: refused: unpickling it would call getattr, which a state_dict never "
+        "needs; lstm-cli reads tensors only, as saved by torch.save(model.state_dict(), PATH)\n"
+    )
+    assert not (tmp_path / "evil.yaml").exists()
+    if legacy:  # the trap is armed: trusting the file runs it
+        pickle.loads(path.read_bytes())
+    else:
+        torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_a_whole_pickled_module_is_refused(tmp_path: Path) -> None:
+    torch.save(torch.nn.LSTM(3, 2), tmp_path / "module.pt")
+    run = run_cli("convert", str(tmp_path / "module.pt"), "-o", str(tmp_path / "m.yaml"))
+    assert run.exit_code == 2
+    assert "refused" in run.stderr and "torch.save(model.state_dict(), PATH)" in run.stderr
+
+
+def test_a_truncated_pt_gives_one_line(tmp_path: Path) -> None:
+    torch.save(torch.nn.LSTM(3, 2).state_dict(), tmp_path / "whole.pt")
+    raw = (tmp_path / "whole.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(raw[: len(raw) // 2])
+    run = run_cli("convert", str(tmp_path / "cut.pt"), "-o", str(tmp_path / "m.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr.startswith(f"lstm-cli: error: {tmp_path / 'cut.pt'}: ")
+    assert run.stderr.count("\n") == 1
