@@ -8,8 +8,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .engine import LayerTrace, Mismatch
-from .model import Array
+from .engine import LayerTrace, Mismatch, StepRecord
+from .model import GATES, Array
 
 CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")
 STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
@@ -85,27 +85,31 @@ def to_yaml(document: dict[str, Any]) -> str:
     return str(yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100))
 
 
+def step_quantities(record: StepRecord) -> dict[str, Array]:
+    """Every quantity of one step by name, each (batch, units) except x (batch, features)."""
+    step = record.step
+    z = dict(zip(GATES, np.split(step.z, 4, axis=-1), strict=True))
+    return {
+        "x": record.x,
+        "h_prev": record.h_prev,
+        "c_prev": record.c_prev,
+        **{f"z_{gate}": z[gate] for gate in GATES},
+        "i": step.i,
+        "f": step.f,
+        "g": step.g,
+        "o": step.o,
+        "c": record.c,  # the state carried on: on a masked row, c_prev unchanged
+        "h": record.h,
+    }
+
+
 def step_rows(
     traces: list[LayerTrace], quantities: tuple[str, ...] = STEP_QUANTITIES, precision: int | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """One row per value of every recorded step: `layer,direction,t,sample,unit,quantity,value`."""
     for trace in traces:
         for record in trace.steps:
-            arrays = {
-                "x": record.x,
-                "h_prev": record.h_prev,
-                "c_prev": record.c_prev,
-                **{
-                    f"z_{gate}": z
-                    for gate, z in zip("ifgo", np.split(record.step.z, 4, axis=-1), strict=True)
-                },
-                "i": record.step.i,
-                "f": record.step.f,
-                "g": record.step.g,
-                "o": record.step.o,
-                "c": record.c,
-                "h": record.h,
-            }
+            arrays = step_quantities(record)
             for quantity in quantities:
                 yield from _array_rows(
                     trace.layer.name, trace.direction, record.t, quantity, arrays[quantity], precision
@@ -113,15 +117,18 @@ def step_rows(
 
 
 def output_rows(values: dict[str, Array], precision: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """Outputs as tidy rows: a sequence axis goes in the `t` column; `lstm.h` is layer lstm, quantity h."""
+    """Outputs as tidy rows. `lstm.h` is layer lstm, quantity h; `bi.backward.c` adds direction backward;
+    a sequence's time axis goes in `t`, as the output holds it (processing order under go_backwards)."""
     for ref, value in values.items():
-        layer, _, state = ref.partition(".")
-        quantity = state or "output"
+        layer, *rest = ref.split(".")
+        direction = rest.pop(0) if rest and rest[0] in ("forward", "backward") else ""
+        quantity = rest[0] if rest else "output"
         if value.ndim == 3:
             for t in range(value.shape[1]):
-                yield from _array_rows(layer, "", t, quantity, value[:, t], precision)
+                yield from _array_rows(layer, direction, t, quantity, value[:, t], precision)
         else:
-            yield from _array_rows(layer, "", "", quantity, value.reshape(value.shape[0], -1), precision)
+            rows = value.reshape(value.shape[0], -1)
+            yield from _array_rows(layer, direction, "", quantity, rows, precision)
 
 
 def _array_rows(
