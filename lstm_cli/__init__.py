@@ -33,18 +33,19 @@ def forward(config: ConfigSource, *, dtype: str | None = None) -> dict[str, np.n
 
 
 def trace(config: ConfigSource, *, dtype: str | None = None) -> dict[str, Any]:
-    """The data behind `lstm-cli trace --format json`, with numpy arrays where the JSON has lists.
+    """The data behind `lstm-cli trace --format json`: the same document, as Python lists and numbers.
 
     `{"dtype", "outputs", "mismatches" (only with expect:), "layers": [{"name", "direction", "steps": [
     {"t", "masked", "x", "h_prev", "c_prev", "z": {"i", "f", "g", "o"}, "gates": {...}, "c", "h"}]}]}`;
     every per-step array is (batch, units), except x (batch, features).
     """
     from .config import load_model, require_data
+    from .formats import plain
     from .tracing import run_trace, trace_document
 
     model = load_model(config, dtype=dtype)
     require_data(model)
-    return trace_document(run_trace(model))
+    return dict(plain(trace_document(run_trace(model))))
 
 
 def __getattr__(name: str) -> Any:

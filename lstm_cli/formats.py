@@ -46,6 +46,17 @@ def to_json(document: dict[str, Any]) -> str:
     return json.dumps(document, allow_nan=False) + "\n"
 
 
+def plain(value: Any) -> Any:
+    """A document with its numpy arrays turned into nested lists, as `json.loads` of its JSON would give."""
+    if isinstance(value, np.ndarray):
+        return listed(value, None)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
 def write_json(stream: TextIO, document: Any, precision: int | None = None) -> None:
     """The same text as `to_json`, written in pieces: numpy arrays go out a row at a time, never whole."""
     for chunk in _json_chunks(document, precision):
