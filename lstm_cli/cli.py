@@ -169,6 +169,11 @@ def _edge(debug: bool) -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except (typer.Exit, typer.TyperException):
         raise
+    except MemoryError:  # the failed allocation is freed: there is room to say so
+        if debug:
+            raise
+        _say_error("out of memory: the model or its input is too large for this machine")
+        raise typer.Exit(ExitCode.USAGE) from None
     except Exception as exc:
         if debug:
             raise
@@ -330,6 +335,10 @@ def summary(
     output_format: Annotated[
         TableFormat, typer.Option("--format", "-f", help="Output format.")
     ] = TableFormat.table,
+    precision: Annotated[
+        int | None,
+        typer.Option(min=0, max=17, help="Decimal places of the byte sizes (default 2, as Keras)."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Show layers, output shapes and parameter counts, as Keras's model.summary() does.
@@ -351,6 +360,18 @@ def summary(
                 "--dense": dense,
             }
         )
+        if output_format is not TableFormat.table:
+            table_only = _given(
+                {
+                    "--style": style is SummaryStyle.legacy,
+                    "--precision": precision,
+                    "--detail": detail and output_format is TableFormat.csv,  # json carries the detail
+                }
+            )
+            if table_only:
+                raise LstmCliError(
+                    f"{table_only[0]} belongs to the table format, not --format {output_format}"
+                )
         if config is not None and given:
             raise LstmCliError(f"give a CONFIG or flags that describe a model ({', '.join(given)}), not both")
         if units:
@@ -384,7 +405,7 @@ def summary(
             if style is SummaryStyle.legacy:
                 sys.stdout.write(legacy_text(result))
             else:
-                console.print(keras_view(result, console.width))
+                console.print(keras_view(result, console.width, 2 if precision is None else precision))
             if detail:
                 console.print(detail_view(result))
         sys.stdout.flush()

@@ -111,13 +111,13 @@ def torch_lstm_params(features: int, units: int, use_bias: bool = True) -> int:
     return 4 * units * (features + units) + (8 * units if use_bias else 0)
 
 
-def readable_size(size: float) -> str:
-    """Bytes as Keras 3 writes them: `304.00 B`, `2.74 MB` (powers of 1024)."""
+def readable_size(size: float, decimals: int = 2) -> str:
+    """Bytes as Keras 3 writes them: `304.00 B`, `2.74 MB` (powers of 1024, two decimals by default)."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if size / 1024 < 1:
-            return f"{size:.2f} {unit}"
+            return f"{size:.{decimals}f} {unit}"
         size /= 1024
-    return f"{size:.2f} PB"
+    return f"{size:.{decimals}f} PB"
 
 
 # -- from the command-line flags ---------------------------------------------------------------------------
@@ -442,17 +442,19 @@ def summary_document(summary: ModelSummary, detail: bool = False) -> dict[str, A
     }
 
 
-CSV_HEADER = ("layer", "type", "output_shape", "params", "weight", "shape", "count")
+CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")  # SPEC §4, as formats'
 
 
 def csv_rows(summary: ModelSummary) -> Iterable[tuple[Any, ...]]:
-    """One row per weight (a layer without weights gets one row with the weight fields empty)."""
+    """Tidy rows, one a value: each layer's `params`, each weight's count (a bidirectional layer's under
+    its direction), then the model's totals under an empty layer name."""
     for layer in summary.layers:
-        head = (layer.name, layer.kind, keras_shape_text(layer.output_shapes), layer.params)
-        if not layer.weights:
-            yield (*head, "", "", 0)
+        yield (layer.name, "", "", "", "", "params", layer.params)
         for weight in layer.weights:
-            yield (*head, weight.name, shape_text(weight.shape), weight.count)
+            direction, _, name = weight.name.rpartition(".")
+            yield (layer.name, direction, "", "", "", name, weight.count)
+    for quantity in ("total_params", "trainable_params", "non_trainable_params"):
+        yield ("", "", "", "", "", quantity, getattr(summary, quantity))
 
 
 def keras_shape_text(shapes: Sequence[Shape]) -> str:

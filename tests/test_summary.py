@@ -412,17 +412,40 @@ def test_json_of_several_outputs_and_of_the_detail() -> None:
     assert layer["detail"]["multiply_adds"] == {"per": "timestep", "count": 60, "per_sequence": 60}
 
 
-def test_csv_has_one_row_per_weight() -> None:
+def test_csv_is_tidy_with_the_spec_header() -> None:
+    from lstm_cli.formats import CSV_HEADER
+
     run = run_cli("summary", *SEED_FLAGS, "--format", "csv")
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["layer", "type", "output_shape", "params", "weight", "shape", "count"]
+    assert tuple(rows[0]) == CSV_HEADER
     assert rows[1:] == [
-        ["lstm", "LSTM", "(None, 3, 3)", "72", "kernel", "(2, 12)", "24"],
-        ["lstm", "LSTM", "(None, 3, 3)", "72", "recurrent_kernel", "(3, 12)", "36"],
-        ["lstm", "LSTM", "(None, 3, 3)", "72", "bias", "(12,)", "12"],
-        ["dense", "Dense", "(None, 3, 1)", "4", "kernel", "(3, 1)", "3"],
-        ["dense", "Dense", "(None, 3, 1)", "4", "bias", "(1,)", "1"],
+        ["lstm", "", "", "", "", "params", "72"],
+        ["lstm", "", "", "", "", "kernel", "24"],
+        ["lstm", "", "", "", "", "recurrent_kernel", "36"],
+        ["lstm", "", "", "", "", "bias", "12"],
+        ["dense", "", "", "", "", "params", "4"],
+        ["dense", "", "", "", "", "kernel", "3"],
+        ["dense", "", "", "", "", "bias", "1"],
+        ["", "", "", "", "", "total_params", "76"],
+        ["", "", "", "", "", "trainable_params", "76"],
+        ["", "", "", "", "", "non_trainable_params", "0"],
     ]
+
+
+def test_table_only_options_are_refused_with_machine_formats() -> None:
+    for args in (
+        ("--style", "legacy", "-f", "json"),
+        ("--precision", "1", "-f", "csv"),
+        ("--detail", "-f", "csv"),
+    ):
+        run = run_cli("summary", *SEED_FLAGS, *args)
+        assert run.exit_code == 2 and run.stdout == ""
+        assert run.stderr.startswith("lstm-cli: error: ") and "belongs to the table format" in run.stderr
+
+
+def test_precision_sets_the_decimals_of_the_sizes() -> None:
+    run = run_cli("summary", *SEED_FLAGS, "--precision", "0")
+    assert " Total params: 76 (304 B)" in run.stdout
 
 
 # -- sizes, configs, errors --------------------------------------------------------------------------------

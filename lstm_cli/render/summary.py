@@ -44,7 +44,7 @@ def keras_line_length(summary: ModelSummary, terminal_width: int) -> int:
     return max(MIN_LINE_LENGTH, min(default, terminal_width - 4))
 
 
-def keras_view(summary: ModelSummary, terminal_width: int) -> Group:
+def keras_view(summary: ModelSummary, terminal_width: int, decimals: int = 2) -> Group:
     line_length = keras_line_length(summary, terminal_width)
     positions = (KERAS_FUNCTIONAL if summary.connected else KERAS_SEQUENTIAL)[1]
     justify: tuple[JustifyMethod, ...] = ("left", "left", "right", "left")
@@ -68,7 +68,7 @@ def keras_view(summary: ModelSummary, terminal_width: int) -> Group:
         ("Non-trainable params", summary.non_trainable_params),
     )
     lines = [
-        Text.assemble((f" {label}: ", "bold"), f"{count:,} ({readable_size(count * size)})")
+        Text.assemble((f" {label}: ", "bold"), f"{count:,} ({readable_size(count * size, decimals)})")
         for label, count in totals
     ]
     return Group(Text(f'Model: "{summary.name}"', style="bold"), table, *lines)
