@@ -107,9 +107,11 @@ def _architecture_text(arch: Architecture) -> str:
 def _gate_comment(units: int, scheme: Scheme) -> str:
     spans = [(k * units, (k + 1) * units - 1) for k in range(4)]
     cols = [f"{a}-{b}" if a != b else f"{a}" for a, b in spans]
-    axis = "the last axis" if scheme == "keras" else "the first axis (PyTorch layout)"
+    axis, lines = (
+        ("the last axis", "columns") if scheme == "keras" else ("the first axis (PyTorch layout)", "rows")
+    )
     i, f, g, o = cols
-    return f"Gates side by side along {axis}: i (columns {i}), f ({f}), g ({g}), o ({o})."
+    return f"Gates side by side along {axis}: i ({lines} {i}), f ({f}), g ({g}), o ({o})."
 
 
 def _lstm_weights(rng: np.random.Generator, scheme: Scheme, features: int, units: int) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION, half: str
     order = ", go_backwards" if layer.go_backwards else ""
     title = Text(
         f"{layer.name} (LSTM{half}): "
-        f"{layer.units} units, activation {layer.activation}, "
+        f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
         f"recurrent_activation {layer.recurrent_activation}{order}"
     )
     table = Table(title=title, title_justify="left")
