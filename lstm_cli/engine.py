@@ -7,8 +7,9 @@ when asked; tests hold the two equal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class LayerTrace:
     layer: LstmLayer
     direction: str  # "forward", or "backward" for the reversed half of a bidirectional layer
     weights: LstmWeights
-    steps: list[StepRecord]
+    steps: Sequence[StepRecord]
     timesteps: int | None = None  # steps run, when only a window of them was kept (see run_model)
 
 
@@ -80,7 +81,7 @@ class LstmResult:
     output: Array  # (batch, timesteps, units) with return_sequences, else (batch, units)
     h: Array  # (batch, units)
     c: Array  # (batch, units)
-    steps: list[StepRecord] | None = None
+    steps: Sequence[StepRecord] | None = None
 
 
 def _input_projections(x: Array, weights: LstmWeights, backwards: bool) -> Iterator[tuple[int, Array]]:
@@ -142,59 +143,127 @@ def run_lstm(
 
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
     are reordered to (i, f, o, g) so that one call activates the three recurrent gates; every step works
-    in preallocated buffers. Per-step records are copies taken only when `record` is set. Tests hold it
-    equal to `lstm_step` for every activation and option.
+    in place, in preallocated buffers. A recorded step's buffers are its record (no copies are taken), so
+    keeping every gate costs little more than the plain pass. Tests hold it equal to `lstm_step` for every
+    activation and option.
     """
     batch, timesteps, _ = x.shape
     u = layer.units
     order = np.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]  # Keras (i, f, g, o) → (i, f, o, g)
-    keras_order = np.argsort(order)
     # Column-major weights: OpenBLAS multiplies by a transposed row-major matrix up to 5x faster here.
     reordered = LstmWeights(
         np.asfortranarray(weights.kernel[:, order]),
         np.asfortranarray(weights.recurrent_kernel[:, order]),
         None if weights.bias is None else weights.bias[order],
     )
-    z = np.empty((batch, 4 * u), x.dtype)  # pre-activations, then gates, in place
-    i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-    h = np.array(h0, dtype=x.dtype)  # copies: the state is updated in place
-    c = np.array(c0, dtype=x.dtype)
-    i_times_g = np.empty_like(c)
+    kept = [k for k in range(timesteps) if keep_step is None or keep_step(k)] if record else []
+    slot_of = {k: slot for slot, k in enumerate(kept)}
+    spare = len(kept)  # slots spare and spare + 1 hold the steps not kept, in turn
+    gates = np.empty((spare + 1, batch, 4 * u), x.dtype)  # z, activated in place; the last slot is scratch
+    cs = np.empty((spare + 2, batch, u), x.dtype)  # c_t of each slot
+    hs = np.empty((spare + 2, batch, u), x.dtype)  # h_t of each slot
+    pre = np.empty((spare, batch, 4 * u), x.dtype)  # kept steps' pre-activations, in Keras's gate order
+    computed = np.empty((spare, 2, batch, u), x.dtype) if mask is not None else None  # c, h before masking
+    i_times_g = np.empty((batch, u), x.dtype)
     sequence = np.empty((batch, timesteps, u), x.dtype) if layer.return_sequences else None
-    steps: list[StepRecord] | None = [] if record else None
-    output = np.zeros_like(h)  # Keras emits zeros for masked steps before the first valid one
+    starts: dict[int, tuple[Array, Array]] = {}  # (h_prev, c_prev) of kept steps that follow a spare one
+    h_prev, c_prev = np.asarray(h0, x.dtype), np.asarray(c0, x.dtype)
+    output = np.zeros_like(h_prev)  # Keras emits zeros for masked steps before the first valid one
     for k, (t, x_projected) in enumerate(_input_projections(x, reordered, backwards)):
-        keep = steps is not None and (keep_step is None or keep_step(k))
-        h_prev, c_prev = (h.copy(), c.copy()) if keep or mask is not None else (h, c)
-        np.matmul(h, reordered.recurrent_kernel, out=z)
+        slot = slot_of.get(k, spare + (k & 1))
+        if slot < spare and k - 1 not in slot_of:
+            starts[k] = (h_prev.copy(), c_prev.copy())
+        z = gates[min(slot, spare)]  # (batch, 4*units)
+        np.matmul(h_prev, reordered.recurrent_kernel, out=z)
         z += x_projected  # z = x_t @ kernel + bias + h_prev @ recurrent_kernel
-        z_keras = z[:, keras_order] if keep else None  # a copy, before activation
+        if slot < spare:
+            pre[slot][:, order] = z  # back to Keras's gate order, before activation
+        i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
         _activate_in_place(layer.recurrent_activation, z[:, : 3 * u], u)
         _activate_in_place(layer.activation, g, u)
-        c *= f  # c_t = f * c_prev + i * g
+        c, h = cs[slot], hs[slot]
+        np.multiply(f, c_prev, out=c)  # c_t = f * c_prev + i * g
         np.multiply(i, g, out=i_times_g)
         c += i_times_g
         _activate_into(layer.activation, c, out=h)  # h_t = o * activation(c_t)
         h *= o
-        masked = None
         if mask is None:
             output = h
         else:
             valid = mask[:, t, np.newaxis]  # (batch, 1)
-            masked = ~mask[:, t]
             output = np.where(valid, h, 0.0 if zero_output_for_mask else output)
-            c_step, h_step = c.copy(), h.copy()
+            if computed is not None and slot < spare:
+                computed[slot] = c, h
             np.copyto(c, c_prev, where=~valid)  # a masked row carries its state unchanged
             np.copyto(h, h_prev, where=~valid)
-        if steps is not None and z_keras is not None:
-            computed = (c_step, h_step) if mask is not None else (c.copy(), h.copy())
-            step = Step(z_keras, i.copy(), f.copy(), g.copy(), o.copy(), *computed)
-            steps.append(StepRecord(t, x[:, t], h_prev, c_prev, step, h.copy(), c.copy(), masked))
         if sequence is not None:
             sequence[:, k] = output
-    if sequence is not None:
-        return LstmResult(sequence, h, c, steps)
-    return LstmResult(output.copy() if output is h else output, h, c, steps)
+        h_prev, c_prev = h, c
+    steps = None
+    if record:
+        steps = _Records(kept, slot_of, starts, x, mask, backwards, gates, pre, cs, hs, computed)
+    final_output = sequence if sequence is not None else (output.copy() if output is h_prev else output)
+    return LstmResult(final_output, h_prev.copy(), c_prev.copy(), steps)
+
+
+def _shown(step: Step) -> tuple[Array, ...]:
+    return step.i, step.f, step.g, step.o, step.c, step.h
+
+
+class _Records(Sequence[StepRecord]):
+    """The kept steps of one run, built on demand from the run's own buffers (views, not copies)."""
+
+    def __init__(
+        self,
+        kept: list[int],
+        slot_of: dict[int, int],
+        starts: dict[int, tuple[Array, Array]],
+        x: Array,
+        mask: Array | None,
+        backwards: bool,
+        gates: Array,
+        pre: Array,
+        cs: Array,
+        hs: Array,
+        computed: Array | None,
+    ) -> None:
+        self.kept, self.slot_of, self.starts = kept, slot_of, starts
+        self.x, self.mask, self.backwards = x, mask, backwards
+        self.gates, self.pre, self.cs, self.hs, self.computed = gates, pre, cs, hs, computed
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def finite(self) -> bool:
+        """Whether every gate, c and h kept is a finite number (checked on the buffers, not step by step)."""
+        spare = len(self.kept)
+        buffers = [self.gates[:spare], self.cs[:spare], self.hs[:spare]]
+        buffers += [] if self.computed is None else [self.computed]
+        return all(np.isfinite(buffer).all() for buffer in buffers)
+
+    @overload
+    def __getitem__(self, index: int) -> StepRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StepRecord]: ...
+    def __getitem__(self, index: int | slice) -> StepRecord | list[StepRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        k = self.kept[index]
+        slot = self.slot_of[k]
+        t = self.x.shape[1] - 1 - k if self.backwards else k
+        if k in self.starts:  # the first step, or one after steps that were not kept
+            h_prev, c_prev = self.starts[k]
+        else:
+            previous = self.slot_of[k - 1]
+            h_prev, c_prev = self.hs[previous], self.cs[previous]
+        u = self.hs.shape[-1]
+        z = self.gates[slot]
+        c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
+        step = Step(
+            self.pre[slot], z[:, :u], z[:, u : 2 * u], z[:, 3 * u :], z[:, 2 * u : 3 * u], c_step, h_step
+        )
+        masked = None if self.mask is None else ~self.mask[:, t]
+        return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
 
 
 def run_dense(layer: DenseLayer, x: Array) -> Array:
@@ -292,6 +361,8 @@ class _Run:
             self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
+            if not np.isfinite(self.values[layer.name]).all():  # finite halves can overflow as they merge
+                _overflowed(self.model, layer.name, f" as merge_mode {layer.merge_mode} joined its halves")
         self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
         if layer.return_state:
             for direction, half in (("forward", forward), ("backward", backward)):
@@ -326,6 +397,10 @@ class _Run:
             replay = run_lstm(layer, layer.weights, x, h0, c0, mask=mask, backwards=backwards, record=True)
             assert replay.steps is not None
             bad = next(s for s in replay.steps if not (np.isfinite(s.h).all() and np.isfinite(s.c).all()))
+            _overflowed(self.model, layer.name, f" at timestep {bad.t}")
+        if isinstance(result.steps, _Records) and not result.steps.finite():
+            # a masked row's discarded step is still shown in the tables
+            bad = next(r for r in result.steps if not all(np.isfinite(a).all() for a in _shown(r.step)))
             _overflowed(self.model, layer.name, f" at timestep {bad.t}")
         if result.steps is not None:
             self.result.traces.append(LayerTrace(layer, direction, layer.weights, result.steps, timesteps))

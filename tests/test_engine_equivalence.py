@@ -15,7 +15,7 @@ def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_ma
     recurrent_activation = get_activation(layer.recurrent_activation)
     h, c = h0, c0
     output = np.zeros_like(h0)
-    outputs = []
+    outputs, states = [], []
     order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
     for t in order:
         projected = x[:, t] @ weights.kernel + (0 if weights.bias is None else weights.bias)
@@ -27,7 +27,8 @@ def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_ma
             output = np.where(valid, step.h, 0.0 if zero_output_for_mask else output)
             h, c = np.where(valid, step.h, h), np.where(valid, step.c, c)
         outputs.append(output)
-    return np.stack(outputs, axis=1), h, c
+        states.append((step, h, c))
+    return np.stack(outputs, axis=1), h, c, states
 
 
 @settings(max_examples=150, deadline=None)
@@ -90,7 +91,9 @@ def test_fast_engine_equals_the_reference_cell(
             zero_output_for_mask=zero_output_for_mask,
             record=record,
         )
-        sequence, h, c = reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask)
+        sequence, h, c, states = reference_run(
+            layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask
+        )
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
     expected_output = sequence if return_sequences else sequence[:, -1]
     for actual, expected in ((fast.output, expected_output), (fast.h, h), (fast.c, c)):
@@ -98,7 +101,47 @@ def test_fast_engine_equals_the_reference_cell(
         np.testing.assert_allclose(actual, expected, **tolerance)
     if record:
         assert fast.steps is not None and len(fast.steps) == timesteps
-        np.testing.assert_allclose(fast.steps[-1].h, h, **tolerance)
-        assert [s.t for s in fast.steps] == (
+        previous = (h0, c0)
+        for record_, (step, h_t, c_t) in zip(fast.steps, states, strict=True):
+            np.testing.assert_allclose(record_.h_prev, previous[0], **tolerance)
+            np.testing.assert_allclose(record_.c_prev, previous[1], **tolerance)
+            for name in ("z", "i", "f", "g", "o", "c", "h"):
+                np.testing.assert_allclose(getattr(record_.step, name), getattr(step, name), **tolerance)
+            np.testing.assert_allclose(record_.h, h_t, **tolerance)
+            np.testing.assert_allclose(record_.c, c_t, **tolerance)
+            previous = (h_t, c_t)
+        assert [record_.t for record_ in fast.steps] == (
             list(range(timesteps))[::-1] if backwards else list(range(timesteps))
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 2), st.integers(1, 9), st.integers(1, 3), st.integers(1, 3)),
+    window=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    masked=st.booleans(),
+    backwards=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_window_keeps_the_same_records_as_the_whole_run(shape, window, masked, backwards, seed) -> None:
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    weights = LstmWeights(rng.normal(size=(features, 4 * units)), rng.normal(size=(units, 4 * units)), None)
+    layer = LstmLayer(name="lstm", units=units, input="input", key_path=(), use_bias=False)
+    x = rng.normal(size=(batch, timesteps, features))
+    zeros = np.zeros((batch, units))
+    mask = rng.random((batch, timesteps)) < 0.7 if masked else None
+    first, last = window
+    keep = lambda k: k < first or k >= timesteps - last  # noqa: E731
+    whole = run_lstm(layer, weights, x, zeros, zeros, mask=mask, backwards=backwards, record=True)
+    part = run_lstm(
+        layer, weights, x, zeros, zeros, mask=mask, backwards=backwards, record=True, keep_step=keep
+    )
+    assert whole.steps is not None and part.steps is not None
+    expected = [record for k, record in enumerate(whole.steps) if keep(k)]
+    assert [r.t for r in part.steps] == [r.t for r in expected]
+    for got, want in zip(part.steps, expected, strict=True):
+        for name in ("x", "h_prev", "c_prev", "h", "c"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        np.testing.assert_array_equal(got.step.z, want.step.z)
+    np.testing.assert_array_equal(part.h, whole.h)

@@ -57,7 +57,7 @@ def table_window(batch: int) -> tuple[int, int]:
     return -(-HEAD_ROWS // batch), -(-(MAX_ROWS - HEAD_ROWS) // batch)
 
 
-def _bounded(records: list[StepRecord], batch: int) -> tuple[list[tuple[StepRecord, int]], int | None]:
+def _bounded(records: Sequence[StepRecord], batch: int) -> tuple[list[tuple[StepRecord, int]], int | None]:
     """The (record, sample) rows to show, and where a ⋮ row stands for those left out (None: none were)."""
     rows = [(record, sample) for record in records for sample in range(batch)]
     if len(rows) > MAX_ROWS:
