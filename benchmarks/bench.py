@@ -154,7 +154,10 @@ if "{{mode}}" == "forward":
     import lstm_cli
     lstm_cli.forward({{"dtype": "float32", "input": x, "layers": [{{"type": "lstm", "units": {units},
                       "kernel": k, "recurrent_kernel": r, "bias": b}}]}})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+try:  # VmHWM is this process's own peak; ru_maxrss can carry over the forking parent's peak
+    print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
     result = {}
     for mode in ("baseline", "forward"):
