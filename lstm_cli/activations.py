@@ -55,7 +55,8 @@ def elu(x: Array) -> Array:
 
 
 def selu(x: Array) -> Array:
-    return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+    with np.errstate(over="ignore"):  # x above max/1.0507 overflows, as in Keras; the engine reports it
+        return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
 
 
 def gelu(x: Array) -> Array:
@@ -91,12 +92,14 @@ def exponential(x: Array) -> Array:
 
 
 def softmax(x: Array) -> Array:
-    shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # -max - max is -inf, and exp(-inf) is the 0 it stands for
+        shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return shifted / np.sum(shifted, axis=-1, keepdims=True)
 
 
 def log_softmax(x: Array) -> Array:
-    shifted = x - np.max(x, axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a log-probability below -max is -inf; the engine reports it
+        shifted = x - np.max(x, axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 

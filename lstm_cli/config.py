@@ -10,12 +10,14 @@ import difflib
 import math
 import os
 import re
+import stat
 import sys
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -40,6 +42,7 @@ from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, p
 DTYPES: tuple[DType, ...] = ("float32", "float64")
 LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking")
 MAX_UNITS = 65_536
+MAX_LAYERS = 1_000  # a calculator's model has a handful; 20,000 (400 KB of YAML) took minutes to summarise
 MAX_ARRAY_RANK = 8
 MAX_SHOWN_DIGITS = 30  # a longer number in a message is described, not printed
 TOP_KEYS = ("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab")
@@ -62,6 +65,7 @@ DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kerne
 MASKING_KEYS = ("type", "name", "input", "mask_value")
 MERGE_MODE_NAMES = ("concat", "sum", "mul", "ave")
 INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab and line breaks
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 # Relative slack for comparing `expect:` values written as whole numbers or in exponent form.
 EXPECT_RTOL: dict[str, float] = {"float64": 1e-6, "float32": 1e-5}
@@ -195,6 +199,10 @@ class _Validator:
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             raise self.error(("description",), f"expected text, got {_describe(description)}")
+        control = CONTROL_CHARACTER.search(description or "")
+        if control:  # the tables print the description: an escape sequence would drive the terminal
+            code = f"U+{ord(control.group()):04X}"
+            raise self.error(("description",), f"a control character ({code}) is not allowed in text")
         return Model(
             inputs=inputs,
             layers=layers,
@@ -271,6 +279,8 @@ class _Validator:
             )
         if not entries:
             raise self.error(("layers",), "expected at least one layer, got an empty list")
+        if len(entries) > MAX_LAYERS:
+            raise self.error(("layers",), f"expected at most {MAX_LAYERS:,} layers, got {len(entries):,}")
         given = (entry.get("name") for entry in entries if isinstance(entry, Mapping))
         taken = {name for name in given if isinstance(name, str)} | set(inputs)
         self.pending = taken - set(inputs)  # names of this layer and later ones: not readable yet
@@ -733,8 +743,8 @@ class _Validator:
             raise self.error(path, f"expected at most {MAX_ARRAY_RANK} dimensions, got {array.ndim}")
         if array.size == 0:
             raise self.error(path, f"expected numbers, got an empty array (shape {_shape_text(array.shape)})")
-        with np.errstate(over="ignore"):
-            converted = array.astype(self.np_dtype)
+        with np.errstate(over="ignore"):  # no copy when the dtype already fits: big inputs stay single
+            converted = array.astype(self.np_dtype, copy=False)
         if not np.isfinite(converted).all():
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
             value = array[index]
@@ -745,6 +755,26 @@ class _Validator:
             what = "NaN" if np.isnan(value) else "infinity"
             raise self.error(path + index, f"{what} is not allowed; every value must be a finite number")
         return converted
+
+    def check_npy_header(self, stream: IO[bytes], size: int, path: KeyPath, name: str) -> None:
+        """Refuse, from its header alone, a .npy that holds pickles or declares more data than it has: numpy
+        would allocate what the header declares (terabytes, if it says so) before finding the data short."""
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream)
+        if dtype.hasobject:
+            refused = "it holds pickled objects, which are refused"
+            raise self.error(path + ("file",), f"{name}: cannot load: {refused}")
+        declared = math.prod(shape) * dtype.itemsize
+        available = size - stream.tell()
+        if declared > available:
+            raise self.error(
+                path + ("file",),
+                f"{name}: truncated: its header declares shape {_shape_text(shape)} of {dtype} "
+                f"({declared:,} bytes), but only {available:,} bytes follow",
+            )
 
     def _written(self, path: KeyPath, value: Any) -> str:
         """A number as the user wrote it, or as numpy prints it when it came from a file."""
@@ -804,24 +834,37 @@ class _Validator:
                 path + ("key",), f"expected the name of an array in {name}, got {_describe(key)}"
             )
         try:
-            with file.open("rb") as stream:
+            mode = file.stat().st_mode
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO would wait for a writer for ever
+                raise self.error(path + ("file",), f"{name}: not a regular file")
+            with file.open("rb") as stream:  # ours to close, whatever numpy raises
                 magic = stream.read(6)
-            if suffix == ".npy" and magic != b"\x93NUMPY":
-                raise self.error(path + ("file",), f"{name}: not a .npy file (numpy.save writes them)")
-            if suffix == ".npz" and not magic.startswith(b"PK"):
-                raise self.error(path + ("file",), f"{name}: not a .npz file (numpy.savez writes them)")
-            if suffix == ".npy":
-                array = np.load(file, allow_pickle=False)
-            else:
-                with np.load(file, allow_pickle=False) as archive:
-                    key = str(key)  # checked above: a .npz key is text
-                    if key not in archive.files:
-                        raise self.error(
-                            path + ("key",),
-                            f"no array {_shorten(key)!r} in {name}{did_you_mean(key, archive.files)}"
-                            f" (it holds: {', '.join(archive.files)})",
-                        )
-                    array = archive[key]
+                if suffix == ".npy" and magic != b"\x93NUMPY":
+                    raise self.error(path + ("file",), f"{name}: not a .npy file (numpy.save writes them)")
+                if suffix == ".npz" and not magic.startswith(b"PK"):
+                    raise self.error(path + ("file",), f"{name}: not a .npz file (numpy.savez writes them)")
+                stream.seek(0)
+                if suffix == ".npy":
+                    self.check_npy_header(stream, os.fstat(stream.fileno()).st_size, path, name)
+                    stream.seek(0)
+                    array = np.load(stream, allow_pickle=False)
+                else:
+                    with np.load(stream, allow_pickle=False) as archive:
+                        key = str(key)  # checked above: a .npz key is text
+                        if key not in archive.files:
+                            raise self.error(
+                                path + ("key",),
+                                f"no array {_shorten(key)!r} in {name}{did_you_mean(key, archive.files)}"
+                                f" (it holds: {', '.join(archive.files)})",
+                            )
+                        member = f"{key}.npy"
+                        if member not in archive.zip.namelist():  # numpy would hand back its raw bytes
+                            raise self.error(
+                                path + ("key",), f"{name}: {_shorten(key)!r} is not an array saved by numpy"
+                            )
+                        with archive.zip.open(member) as entry:
+                            self.check_npy_header(entry, archive.zip.getinfo(member).file_size, path, name)
+                        array = archive[key]
         except FileNotFoundError:
             raise self.error(
                 path + ("file",), f"{name}: no such file (looked in {self.doc.folder})"
@@ -831,8 +874,10 @@ class _Validator:
         except ValueError as exc:
             reason = "it holds pickled objects, which are refused" if "pickle" in str(exc) else str(exc)
             raise self.error(path + ("file",), f"{name}: cannot load: {reason}") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
             raise self.error(path + ("file",), f"{name}: cannot load: {exc}") from None
+        except MemoryError:
+            raise self.error(path + ("file",), f"{name}: too large to load into memory") from None
         if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
             raise self.error(path + ("file",), f"{name}: expected numbers, got dtype {array.dtype}")
         return array

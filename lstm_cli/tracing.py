@@ -7,6 +7,7 @@ by a formatter that the caller passes in, so that views and tests choose the pre
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -177,6 +178,8 @@ def run_trace(model: Model, selection: Selection | None = None) -> TraceRun:
     result = run_model(model, record=lambda name: name in keep)
     mismatches = check_expectations(model, result.values) if model.expect else None
     shown = [trace for trace in result.traces if trace.layer.name in chosen.layers]
+    for trace in shown:
+        _check_z(model, trace)
     blocks = [
         Block(trace, index)
         for trace in shown
@@ -194,6 +197,18 @@ def run_trace(model: Model, selection: Selection | None = None) -> TraceRun:
         chosen.units,
         chosen.batch,
     )
+
+
+def _check_z(model: Model, trace: LayerTrace) -> None:
+    """A pre-activation z can overflow to ±inf while saturating gates keep every output finite: `forward` may
+    show the outputs, but a trace cannot show z as if it were a number."""
+    for record in trace.steps:
+        if not np.isfinite(record.step.z).all():
+            raise model.document.error(
+                trace.layer.key_path,
+                f"layer {trace.layer.name!r}: the pre-activation z overflowed to inf at timestep {record.t}; "
+                "the gates saturate, so `forward` can show the outputs, but `trace` cannot show z",
+            )
 
 
 # -- the document behind `trace --format json`, and the tidy CSV -----------------------------------------
@@ -498,6 +513,12 @@ def _story(run: TraceRun, mismatch: Mismatch, site: Site | None, number: Number)
     return _h_story(run, mismatch, where, unit)
 
 
+def _needed(hand: float, factor: float, number: Number) -> str:
+    """hand / factor, the value the other factor would need; a tiny factor can put it beyond any float."""
+    quotient = float(hand) / float(factor)
+    return number(quotient) if math.isfinite(quotient) else "a value beyond the largest float"
+
+
 def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Story:
     """h = o·act(c): if the hand c agrees, the difference is in o; if not, it is in c or before."""
     site, number = unit.site, unit.number
@@ -525,7 +546,7 @@ def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Stor
             return Story(mismatch, where, verdict, unit.pick("h"), tuple(hints))
         verdict = (
             f"{agreed}, so hand and run part at o[{u}]: h[{u}] = {number(hand)} needs "
-            f"o[{u}] = {number(hand / activated)}, and the run has o[{u}] = {number(o)}"
+            f"o[{u}] = {_needed(hand, activated, number)}, and the run has o[{u}] = {number(o)}"
         )
         return Story(mismatch, where, verdict, unit.pick("h", "o", "z_o"), tuple(hints))
     if hand_c is not None:
@@ -537,9 +558,9 @@ def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Stor
         return Story(mismatch, where, verdict, lines, tuple(hints))
     needs = []  # what one factor alone would have to be for the hand value
     if activated != 0:
-        needs.append(f"o[{u}] = {number(hand / activated)} (the run has {number(o)})")
+        needs.append(f"o[{u}] = {_needed(hand, activated, number)} (the run has {number(o)})")
     if o != 0:
-        needs.append(f"{act}(c[{u}]) = {number(hand / o)} (the run has {number(activated)})")
+        needs.append(f"{act}(c[{u}]) = {_needed(hand, o, number)} (the run has {number(activated)})")
     verdict = f"h[{u}] = o[{u}]·{act}(c[{u}]); {number(hand)} would need " + (
         " or ".join(needs) + f": check o[{u}] and c[{u}]" if needs else "a nonzero o and c: both are 0"
     )

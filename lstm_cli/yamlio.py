@@ -138,6 +138,14 @@ def parse_yaml(text: str, source: str, folder: Path) -> Document:
             _Measure()(root)  # before building, so that an alias bomb costs nothing
     except _Refused as exc:
         raise LstmCliError(exc.message, source=source, line=exc.line, column=exc.column) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids; PyYAML's message spans two lines
+        line_start = text.rfind("\n", 0, exc.position) + 1
+        raise LstmCliError(
+            f"not valid YAML: a control character (U+{exc.character:04X}) is not allowed in a YAML file",
+            source=source,
+            line=text.count("\n", 0, exc.position) + 1,
+            column=exc.position - line_start + 1,
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise LstmCliError(
@@ -147,7 +155,7 @@ def parse_yaml(text: str, source: str, folder: Path) -> Document:
             column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
-        raise LstmCliError(f"not valid YAML: {exc}", source=source) from None
+        raise LstmCliError(f"not valid YAML: {' '.join(str(exc).split())}", source=source) from None
     except RecursionError:
         raise LstmCliError(f"nested deeper than {MAX_DEPTH} levels", source=source) from None
     if root is None:
@@ -276,6 +284,13 @@ class _StrictLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # The scanner reads ahead up to 1,024 characters past an open '[' or '{' (it might start a key), and
+        # its bookkeeping is quadratic in the brackets open: `[[[[...` must stop here, before the composer.
+        if self.flow_level >= MAX_DEPTH - 1:  # a flow collection in a config mapping is one level deeper
+            raise _Refused(f"nested deeper than {MAX_DEPTH} levels", self.get_mark())
+        super().fetch_flow_collection_start(token_class)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode:

@@ -539,5 +539,7 @@ def _scale(trace: LayerTrace, name: str, values: Array) -> tuple[float, float]:
 
 def _levels(values: Array, low: float, high: float) -> Array:
     """Which of the len(RAMP) glyphs each value gets: equal steps from low to high."""
-    scaled = (values.astype(np.float64) - low) / (high - low) * len(RAMP)
-    return np.clip(np.floor(scaled), 0, len(RAMP) - 1).astype(int)
+    # Halved first, which is exact: values near the dtype's maximum would overflow `value - low`.
+    with np.errstate(all="ignore"):
+        scaled = (values.astype(np.float64) / 2 - low / 2) / (high / 2 - low / 2) * len(RAMP)
+    return np.clip(np.floor(np.nan_to_num(scaled)), 0, len(RAMP) - 1).astype(int)
