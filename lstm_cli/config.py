@@ -24,6 +24,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .errors import LstmCliError
 from .model import (
+    MERGE_MODES,
     Array,
     BidirectionalLayer,
     DenseLayer,
@@ -63,7 +64,7 @@ KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
 MASKING_KEYS = ("type", "name", "input", "mask_value")
-MERGE_MODE_NAMES = ("concat", "sum", "mul", "ave")
+MERGE_MODE_NAMES = tuple(mode for mode in MERGE_MODES if mode is not None)
 INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab and line breaks
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -219,7 +220,7 @@ class _Validator:
     def dtype(self, data: Mapping[str, Any]) -> DType:
         if self.dtype_override is not None:
             if self.dtype_override not in DTYPES:
-                raise LstmCliError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype_override!r}")
+                raise LstmCliError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype_override!r}")
             return self.dtype_override
         value = data.get("dtype", "float64")
         return self.choice(value, ("dtype",), DTYPES)  # type: ignore[return-value]
@@ -635,7 +636,8 @@ class _Validator:
         for index in np.ndindex(expected.shape):
             mark = self.doc.marks.get(path + index)
             text = mark.text if mark else None
-            if text and re.fullmatch(r"[-+]?[0-9]*\.[0-9]+", text):
+            # 4.0 or 1.00 means exactly 4 or 1; 0.9933 means what its decimals say
+            if text and re.fullmatch(r"[-+]?[0-9]*\.[0-9]+", text) and not float(text).is_integer():
                 written[index] = 0.5 * 10.0 ** -len(text.split(".")[1])
         return np.maximum(written, slack)
 

@@ -220,3 +220,15 @@ def test_window_keeps_only_the_steps_a_table_shows() -> None:
     assert all(trace.timesteps == 4 for trace in result.traces)
     full = run_model(model, record=True)
     np.testing.assert_array_equal(result.traces[1].steps[-1].h, full.traces[1].steps[-1].h)
+
+
+def test_a_whole_number_written_with_decimals_is_still_exact(tmp_path) -> None:
+    # sigmoid(5) = 0.99330715, so "1.0" (exactly one) does not match, while "0.99" does, to its two decimals.
+    base = {
+        "input": [[[1.0]]],
+        "layers": [{"type": "dense", "units": 1, "activation": "sigmoid", "kernel": [[5]], "bias": [0]}],
+    }
+    for written, code in (("1.0", 1), ("1.00", 1), ("0.99", 0)):
+        path = tmp_path / "hand.yaml"
+        path.write_text(yaml.safe_dump(base) + f"expect:\n  dense: [[[{written}]]]\n")
+        assert run_cli("forward", str(path), "-f", "json").exit_code == code, written

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.errors import LstmCliError
+from lstm_cli.model import MERGE_MODES
 from lstm_cli.modelfiles.common import file_error
 
 Flavour = Literal["keras2", "keras3"]
@@ -253,7 +254,7 @@ class _Reader:
                     "a Bidirectional whose halves share units, activations and flags"
                 )
         merge_mode = config.get("merge_mode", "concat")
-        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+        if merge_mode not in MERGE_MODES:
             raise self.fail(f"layer {name!r}: unknown merge_mode {_text(merge_mode)}")
         if merge_mode != "concat":
             options["merge_mode"] = merge_mode
