@@ -19,7 +19,7 @@ from .activations import get_activation
 from .config import did_you_mean
 from .engine import LayerTrace, Mismatch, StepRecord, check_expectations, run_model
 from .errors import LstmCliError
-from .formats import CSV_HEADER, forward_document, output_rows, step_rows
+from .formats import CSV_HEADER, forward_document, output_rows, step_quantities, step_rows
 from .model import GATES, Array, BidirectionalLayer, LstmLayer, Model
 
 SIGMOID_LIKE = ("sigmoid", "hard_sigmoid", "hard_sigmoid_tf2")  # onto [0, 1]: gates that can saturate
@@ -214,26 +214,8 @@ def _check_z(model: Model, trace: LayerTrace) -> None:
 # -- the document behind `trace --format json`, and the tidy CSV -----------------------------------------
 
 
-def quantities(record: StepRecord) -> dict[str, Array]:
-    """Every quantity of one step by name (QUANTITIES), each (batch, units) except x (batch, features)."""
-    z = dict(zip(GATES, np.split(record.step.z, 4, axis=-1), strict=True))
-    step = record.step
-    return {
-        "x": record.x,
-        "h_prev": record.h_prev,
-        "c_prev": record.c_prev,
-        **{f"z_{gate}": z[gate] for gate in GATES},
-        "i": step.i,
-        "f": step.f,
-        "g": step.g,
-        "o": step.o,
-        "c": record.c,  # the state carried on: on a masked row, c_prev unchanged
-        "h": record.h,
-    }
-
-
 def _step_document(record: StepRecord) -> dict[str, Any]:
-    values = quantities(record)
+    values = step_quantities(record)
     document: dict[str, Any] = {
         "t": record.t,
         "masked": bool(record.masked is not None and record.masked.any()),

@@ -72,7 +72,8 @@ def _nested(cells: Any, column: int) -> str:
     return "[" + separator.join(_nested(row, column + 1) for row in cells) + "]"
 
 
-def _is_array(value: Any) -> bool:
+def is_array(value: Any) -> bool:
+    """Whether a config value holds an array (numpy, or a non-empty list of numbers or lists)."""
     if isinstance(value, np.ndarray):
         return True
     if isinstance(value, list | tuple) and value:
@@ -122,7 +123,7 @@ class _Writer:
             if comment is not None:
                 self.lines.extend(f"{' ' * indent}# {line}" for line in comment.splitlines())
             head = f"{prefix}{key}:"
-            if _is_array(value):
+            if is_array(value):
                 self.lines.append(f"{head} {flow_array(value, len(head) + 1, self.precision)}")
             elif isinstance(value, Flow):
                 self.lines.append(f"{head} {_flow_mapping(value)}")

@@ -21,6 +21,7 @@ import numpy as np
 from lstm_cli.model import Model
 from lstm_cli.modelfiles.common import ZIP_ERRORS, file_error, float_array, sniff, wrong_kind
 from lstm_cli.yamlio import KeyPath
+from lstm_cli.yamlwriter import is_array
 
 NPZ_FILE = "a numpy .npz archive (numpy.savez)"
 WEIGHT_KEYS = ("kernel", "recurrent_kernel", "bias", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -38,15 +39,6 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         reason = "it holds pickled objects, which are refused" if pickled else str(exc)
         raise file_error(path, f"cannot load: {reason}") from None
     return {key: float_array(array, key, path) for key, array in arrays.items()}
-
-
-def is_array(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
-        return True
-    if isinstance(value, list | tuple) and value:
-        first = value[0]
-        return isinstance(first, int | float | np.number | list | tuple) and not isinstance(first, bool)
-    return False
 
 
 def array_fields(mapping: Mapping[str, Any], names: Sequence[str]) -> Iterator[tuple[KeyPath, str]]:

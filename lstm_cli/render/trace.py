@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace
+from lstm_cli.formats import step_quantities
 from lstm_cli.model import Array
 from lstm_cli.render.forward import DEFAULT_PRECISION, format_number, format_vector
 from lstm_cli.tracing import (
@@ -31,7 +32,6 @@ from lstm_cli.tracing import (
     TraceRun,
     explain_mismatches,
     explain_unit,
-    quantities,
 )
 
 # Rich takes about 0.1-0.2 ms a table cell: a step is ~13 rows x (units + 1) cells, so bound the steps.
@@ -260,7 +260,7 @@ class TraceView:
         for unit in layout.units:
             table.add_column(str(unit), justify="right", no_wrap=True, min_width=layout.cell)
         saturating = layer.recurrent_activation in SIGMOID_LIKE
-        values = quantities(record)
+        values = step_quantities(record)
         marked = False
         for group in ROW_GROUPS:
             for position, name in enumerate(group):
@@ -320,7 +320,7 @@ class TraceView:
         peak, whole = 0.0, True
         samples = list(self.run.samples[:MAX_SAMPLES])
         for block in self.run.blocks_of(trace):
-            for name, value in quantities(block.record).items():
+            for name, value in step_quantities(block.record).items():
                 if name != "x":
                     shown = value[np.ix_(samples, units)]
                     peak = max(peak, float(np.max(np.abs(shown))))
@@ -373,7 +373,7 @@ class TraceView:
         shown = [block for block in columns if block is not None]
         series = {
             name: np.stack(
-                [quantities(block.record)[name][np.ix_(samples, units)] for block in shown], axis=1
+                [step_quantities(block.record)[name][np.ix_(samples, units)] for block in shown], axis=1
             )
             for name in HEAT_QUANTITIES
         }  # each (samples, timesteps shown, units)
