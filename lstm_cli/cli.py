@@ -60,6 +60,7 @@ app = typer.Typer(
     cls=_Group,
     name=PROG,
     add_completion=False,
+    rich_markup_mode=None,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
