@@ -250,8 +250,8 @@ def _layer_info(layer: Layer, shapes: Mapping[str, Shape], tensors: Mapping[str,
     weights: tuple[Weight, ...] = ()
     directions = 1
     if kind == "dense" and units is not None:
-        return _dense_info(layer.name, width, units, use_bias, source, outputs[0], inbound)
-    if kind == "lstm" and units is not None:
+        weights = dense_weights(width, units, use_bias)
+    elif kind == "lstm" and units is not None:
         weights = lstm_weights(width, units, use_bias)
     elif kind == "bidirectional" and units is not None:
         directions = 2
