@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from .yamlio import Document, KeyPath
-
 if TYPE_CHECKING:
     import numpy as np
+
+    from .yamlio import Document, KeyPath
 
 # Annotation only: `summary` and `--help` must not pay numpy's import time for this module.
 Array: TypeAlias = "np.ndarray"

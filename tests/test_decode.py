@@ -556,11 +556,11 @@ def test_error_trace_with_json() -> None:
         (("--feed", "decoder_inputs"), "Missing option '--start'."),
         (
             ("--feed", "decoder_inputs", "--start", "<s>", "--max-steps", "0"),
-            "Invalid value for '--max-steps': Input should be greater than or equal to 1",
+            "Invalid value for '--max-steps': 0 is not in the range x>=1.",
         ),
         (
             ("--feed", "decoder_inputs", "--start", "<s>", "--format", "csv"),
-            "Invalid value for '--format' / '-f': Value error, 'csv' is not one of 'table', 'json'.",
+            "Invalid value for '--format' / '-f': 'csv' is not one of 'table', 'json'.",
         ),
     ],
 )

@@ -18,8 +18,7 @@ def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_ma
     outputs, states = [], []
     order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
     for t in order:
-        projected = x[:, t] @ weights.kernel + (0 if weights.bias is None else weights.bias)
-        step = lstm_step(projected, h, c, weights.recurrent_kernel, activation, recurrent_activation)
+        step = lstm_step(x[:, t], h, c, weights, activation, recurrent_activation)
         if mask is None:
             h, c, output = step.h, step.c, step.h
         else:
