@@ -178,21 +178,28 @@ def run_lstm(
     starts: dict[int, tuple[Array, Array]] = {}  # (h_prev, c_prev) of kept steps that follow a spare one
     h_prev, c_prev = np.asarray(h0, x.dtype), np.asarray(c0, x.dtype)
     output = np.zeros_like(h_prev)  # Keras emits zeros for masked steps before the first valid one
+
+    def views(slot: int) -> tuple[Array, ...]:
+        """z, its three sigmoid gates together, then i, f, o, g, and the slot's c_t and h_t."""
+        z = gates[min(slot, spare)]  # (batch, 4*units)
+        i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
+        return z, z[:, : 3 * u], i, f, o, g, cs[slot], hs[slot]
+
+    # The two slots that plain steps take in turn, sliced once: slicing costs as much as a tiny step's maths.
+    spare_views = {slot: views(slot) for slot in (spare, spare + 1)}
     for k, (t, x_projected) in enumerate(_input_projections(x, reordered.kernel, backwards)):
         slot = slot_of.get(k, spare + (k & 1))
         if slot < spare and k - 1 not in slot_of:
             starts[k] = (h_prev.copy(), c_prev.copy())
-        z = gates[min(slot, spare)]  # (batch, 4*units)
+        z, sigmoid_gates, i, f, o, g, c, h = spare_views[slot] if slot >= spare else views(slot)
         np.matmul(h_prev, reordered.recurrent_kernel, out=z)
         z += x_projected  # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order
         if reordered.bias is not None:
             z += reordered.bias
         if slot < spare:
             _swap_g_and_o(z, out=pre[slot])  # back to Keras's gate order, before activation
-        i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-        _activate_in_place(layer.recurrent_activation, z[:, : 3 * u], u)
+        _activate_in_place(layer.recurrent_activation, sigmoid_gates, u)
         _activate_in_place(layer.activation, g, u)
-        c, h = cs[slot], hs[slot]
         np.multiply(f, c_prev, out=c)  # c_t = f * c_prev + i * g
         np.multiply(i, g, out=i_times_g)
         c += i_times_g
