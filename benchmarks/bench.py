@@ -4,8 +4,10 @@
     python benchmarks/bench.py --quick         # small shapes, a smoke test (no file written)
 
 Every figure is a median of interleaved runs (engine, torch, Keras, engine, torch, ...), so that a noisy,
-shared machine slows all of them alike. The engine is called as users call it: `lstm_cli.forward` with
-numpy float32 arrays in the mapping. torch gets the same threads and the same weights.
+shared machine slows all of them alike. Each library runs in a worker process of its own, so that one's
+idle thread pool does not spin against the next one's work. The engine is called as users call it:
+`lstm_cli.forward` with numpy float32 arrays in the mapping. torch gets the same threads and the same
+weights, and is timed twice: as users call it (oneDNN's fused LSTM on CPU) and with oneDNN switched off.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,12 +62,18 @@ def engine_runner(config: dict[str, Any], record: bool = False) -> Callable[[], 
     return lambda: run_model(load_model(config), record=True)
 
 
-def torch_runner(config: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], np.ndarray]] | None:
+def torch_runner(
+    config: dict[str, Any],
+) -> tuple[Callable[[], Any], Callable[[], Any], Callable[[], np.ndarray]] | None:
+    """torch.nn.LSTM as users call it (on CPU it hands the layer to oneDNN's fused RNN primitive), the
+    same module with oneDNN switched off (torch's own loop: two GEMMs and the gate maths per step, as
+    the engine does), and the final h for checking."""
     try:
         import torch
     except ImportError:
         return None
     torch.set_num_threads(THREADS)
+    warnings.filterwarnings("ignore", message="TF32 acceleration")  # oneDNN's flag switch, on CPU
     layer = config["layers"][0]
     features, units = layer["kernel"].shape[0], layer["units"]
     model = torch.nn.LSTM(features, units, batch_first=True)
@@ -79,7 +88,11 @@ def torch_runner(config: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[]
         with torch.no_grad():
             return model(x)
 
-    return run, lambda: run()[1][0][0].numpy()
+    def run_without_onednn() -> Any:
+        with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+            return model(x)
+
+    return run, run_without_onednn, lambda: run()[1][0][0].numpy()
 
 
 def keras_runner(config: dict[str, Any]) -> Callable[[], Any] | None:
@@ -96,44 +109,110 @@ def keras_runner(config: dict[str, Any]) -> Callable[[], Any] | None:
     return lambda: lstm(x)
 
 
-def interleaved(runners: dict[str, Callable[[], Any]], repeats: int, budget: float) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for run in runners.values():
-        run()  # warm up: imports, BLAS threads, first allocations
+def interleaved(timers: dict[str, Callable[[], float]], repeats: int, budget: float) -> dict[str, float]:
+    """Median seconds of each timer, taking one sample of each in turn, round after round."""
+    times: dict[str, list[float]] = {name: [] for name in timers}
     started = time.perf_counter()
     for _ in range(repeats):
-        for name, run in runners.items():
-            begin = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - begin)
+        for name, timer in timers.items():
+            times[name].append(timer())
         if time.perf_counter() - started > budget:
             break
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def library_runners(library: str, config: dict[str, Any]) -> dict[str, Callable[[], Any]] | None:
+    """The timed runs of one library, plus "h": its final hidden state, to check the numbers agree."""
+    if library == "engine":
+        import lstm_cli
+
+        return {
+            "engine": engine_runner(config),
+            "engine_trace": engine_runner(config, record=True),
+            "h": lambda: lstm_cli.forward(config)["lstm"],
+        }
+    if library == "torch":
+        made = torch_runner(config)
+        if made is None:
+            return None
+        run, run_without_onednn, final_h = made
+        return {"torch": run, "torch_loop": run_without_onednn, "h": final_h}
+    keras_run = keras_runner(config)
+    return None if keras_run is None else {"keras": keras_run}
+
+
+def serve(library: str, shape: tuple[int, int, int, int]) -> None:
+    """A worker process: times one run of the named runner per line read, answers with the seconds."""
+    sys.path.insert(0, str(ROOT))
+    runners = library_runners(library, make_case(*shape))
+    if runners is None:
+        print("unavailable", flush=True)
+        return
+    for name, run in runners.items():
+        if name != "h":
+            run()  # warm up: imports, thread pools, first allocations
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name == "h":
+            print(json.dumps(np.asarray(runners["h"]()).tolist()), flush=True)
+            continue
+        begin = time.perf_counter()
+        runners[name]()
+        print(time.perf_counter() - begin, flush=True)
+
+
+class Worker:
+    """One library in its own process: an idle thread pool (OpenBLAS, OpenMP) spins for a while after
+    each call, and in a shared process it would slow whichever library runs next on 2 cores."""
+
+    def __init__(self, library: str, shape: tuple[int, int, int, int]) -> None:
+        argv = [sys.executable, __file__, "--worker", library, "--shape", ",".join(map(str, shape))]
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.available = self._answer() == "ready"
+
+    def _answer(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def ask(self, request: str) -> str:
+        assert self.process.stdin is not None
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
 def bench_shape(
     shape: tuple[int, int, int, int], repeats: int, budget: float, with_keras: bool
 ) -> dict[str, Any]:
-    config = make_case(*shape)
-    runners: dict[str, Callable[[], Any]] = {
-        "engine": engine_runner(config),
-        "engine_trace": engine_runner(config, record=True),
-    }
-    torch_run = torch_runner(config)
-    if torch_run is not None:
-        runners["torch"] = torch_run[0]
-        import lstm_cli
-
-        ours = lstm_cli.forward(config)["lstm"]
-        np.testing.assert_allclose(ours, torch_run[1](), rtol=1e-3, atol=1e-4)  # same numbers, or no timing
-    keras_run = keras_runner(config) if with_keras else None
-    if keras_run is not None:
-        runners["keras"] = keras_run
-    medians = interleaved(runners, repeats, budget)
+    libraries = {"engine": ("engine", "engine_trace"), "torch": ("torch", "torch_loop")}
+    if with_keras:
+        libraries["keras"] = ("keras",)
+    workers = {library: Worker(library, shape) for library in libraries}
+    try:
+        if workers["torch"].available:  # same numbers, or no timing
+            ours, theirs = (json.loads(workers[library].ask("h")) for library in ("engine", "torch"))
+            np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+        timers = {
+            name: (lambda worker=worker, name=name: float(worker.ask(name)))
+            for library, worker in workers.items()
+            if worker.available
+            for name in libraries[library]
+        }
+        medians = interleaved(timers, repeats, budget)
+    finally:
+        for worker in workers.values():
+            worker.close()
     row: dict[str, Any] = {"shape": shape, **{f"{k}_s": v for k, v in medians.items()}}
     row["trace_over_forward"] = medians["engine_trace"] / medians["engine"]
     if "torch" in medians:
         row["engine_over_torch"] = medians["engine"] / medians["torch"]
+        row["engine_over_torch_loop"] = medians["engine"] / medians["torch_loop"]
     if "keras" in medians:
         row["keras_over_engine"] = medians["keras"] / medians["engine"]
     return row
@@ -167,6 +246,38 @@ except OSError:
         result[mode] = float(done.stdout.strip())
     result["input_mb"] = batch * timesteps * features * 4 / 2**20
     return result
+
+
+def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str, float]:
+    """Seconds to read and check a config whose input and weights are .npy files (median of 5)."""
+    import tempfile
+
+    from lstm_cli.config import load_model
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "input": rng.standard_normal((batch, timesteps, features), dtype=np.float32),
+        "kernel": rng.uniform(-0.1, 0.1, (features, 4 * units)).astype(np.float32),
+        "recurrent_kernel": rng.uniform(-0.1, 0.1, (units, 4 * units)).astype(np.float32),
+        "bias": np.zeros(4 * units, np.float32),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for name, array in arrays.items():
+            np.save(Path(folder, f"{name}.npy"), array)
+        config = Path(folder, "big.yaml")
+        config.write_text(
+            "dtype: float32\ninput: {file: input.npy}\nlayers:\n"
+            f"  - {{type: lstm, units: {units}, kernel: {{file: kernel.npy}}, "
+            "recurrent_kernel: {file: recurrent_kernel.npy}, bias: {file: bias.npy}}\n",
+            encoding="utf-8",
+        )
+        samples = []
+        for _ in range(5):
+            begin = time.perf_counter()
+            load_model(config)
+            samples.append(time.perf_counter() - begin)
+        megabytes = sum(array.nbytes for array in arrays.values()) / 2**20
+    return {"npy_load_s": statistics.median(samples), "npy_mb": megabytes}
 
 
 def startup() -> dict[str, float]:
@@ -205,7 +316,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}; {', '.join(versions)}; {THREADS} threads"
 
 
-def write_markdown(rows: list[dict[str, Any]], memory: dict[str, float], start: dict[str, float]) -> str:
+def write_markdown(
+    rows: list[dict[str, Any]], memory: dict[str, float], start: dict[str, float], load: dict[str, float]
+) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -213,15 +326,20 @@ def write_markdown(rows: list[dict[str, Any]], memory: dict[str, float], start: 
         "",
         "Written by `python benchmarks/bench.py`; medians of interleaved runs, float32.",
         "",
-        "| (batch, timesteps, features, units) | engine | torch | engine/torch | trace/forward "
-        "| Keras/engine |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| (batch, timesteps, features, units) | engine | torch | engine/torch | torch, oneDNN off "
+        "| engine/that | trace/forward | Keras/engine |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         torch_s = row.get("torch_s")
         lines.append(
             f"| {row['shape']} | {row['engine_s'] * 1e3:.1f} ms | "
-            + (f"{torch_s * 1e3:.1f} ms | {row['engine_over_torch']:.2f} | " if torch_s else "n/a | n/a | ")
+            + (
+                f"{torch_s * 1e3:.1f} ms | {row['engine_over_torch']:.2f} | "
+                f"{row['torch_loop_s'] * 1e3:.1f} ms | {row['engine_over_torch_loop']:.2f} | "
+                if torch_s
+                else "n/a | n/a | n/a | n/a | "
+            )
             + f"{row['trace_over_forward']:.2f} | "
             + (f"{row['keras_over_engine']:.1f}× |" if "keras_over_engine" in row else "n/a |")
         )
@@ -230,6 +348,9 @@ def write_markdown(rows: list[dict[str, Any]], memory: dict[str, float], start: 
         f"Peak memory, forward over (16, 20000, 16) → 128 units, return_sequences false: "
         f"{memory['forward']:.0f} MB peak RSS against {memory['baseline']:.0f} MB for the same process that "
         f"only builds the input ({memory['input_mb']:.0f} MB of it).",
+        "",
+        f"Big inputs from files: a config whose input (64, 200, 512) and 1024-unit weights are `.npy` files "
+        f"({load['npy_mb']:.0f} MB) is read and checked in {load['npy_load_s'] * 1e3:.0f} ms.",
         "",
         f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
         f'`lstm-cli --help` {start["help_s"] * 1e3:.0f} ms, a bare `python -c "import rich.table"` '
@@ -274,7 +395,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small shapes only; print, write nothing")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        batch, timesteps, features, units = (int(size) for size in args.shape.split(","))
+        serve(args.worker, (batch, timesteps, features, units))
+        return
     shapes = QUICK_SHAPES if args.quick else SHAPES
     rows = []
     for shape in shapes:
@@ -288,9 +415,11 @@ def main() -> None:
         return
     memory = peak_memory(16, 20_000, 16, 128)
     print(json.dumps(memory), flush=True)
+    load = npy_load(64, 200, 512, 1024)
+    print(json.dumps(load), flush=True)
     start = startup()
     print(json.dumps(start), flush=True)
-    (ROOT / "BENCHMARKS.md").write_text(write_markdown(rows, memory, start), encoding="utf-8")
+    (ROOT / "BENCHMARKS.md").write_text(write_markdown(rows, memory, start, load), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -100,29 +100,23 @@ def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[tup
             yield t, block[t - start]
 
 
-def _activate_in_place(name: str, z: Array, units: int) -> None:
-    """Apply an activation to `z` where it lies, without allocating for the common ones."""
-    if name == "linear":
-        return
+def _activate(name: str, z: Array, out: Array, units: int) -> None:
+    """out = activation(z), where `out` may be `z` itself; no allocation for the common activations."""
     if name == "sigmoid":  # 0.5·tanh(0.5x) + 0.5, as activations.sigmoid computes it, operation for operation
-        z *= 0.5
-        np.tanh(z, out=z)
-        z *= 0.5
-        z += 0.5
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
     elif name == "tanh":
-        np.tanh(z, out=z)
+        np.tanh(z, out=out)
+    elif name == "linear":
+        if out is not z:
+            np.copyto(out, z)
     elif name in ("softmax", "log_softmax"):  # these normalise over each gate's own units
         for start in range(0, z.shape[-1], units):
-            z[:, start : start + units] = get_activation(name)(z[:, start : start + units])
+            out[:, start : start + units] = get_activation(name)(z[:, start : start + units])
     else:
-        z[...] = get_activation(name)(z)
-
-
-def _activate_into(name: str, c: Array, out: Array) -> None:
-    if name == "tanh":
-        np.tanh(c, out=out)
-    else:
-        np.copyto(out, get_activation(name)(c))
+        out[...] = get_activation(name)(z)
 
 
 def _swap_g_and_o(gates: Array, out: Array | None = None) -> Array:
@@ -171,7 +165,7 @@ def run_lstm(
     gates = np.empty((spare + 1, batch, 4 * u), x.dtype)  # z, activated in place; the last slot is scratch
     cs = np.empty((spare + 2, batch, u), x.dtype)  # c_t of each slot
     hs = np.empty((spare + 2, batch, u), x.dtype)  # h_t of each slot
-    pre = np.empty((spare, batch, 4 * u), x.dtype)  # kept steps' pre-activations, in Keras's gate order
+    pre = np.empty((spare, batch, 4 * u), x.dtype)  # kept steps' pre-activations, in engine gate order
     computed = np.empty((spare, 2, batch, u), x.dtype) if mask is not None else None  # c, h before masking
     i_times_g = np.empty((batch, u), x.dtype)
     sequence = np.empty((batch, timesteps, u), x.dtype) if layer.return_sequences else None
@@ -180,10 +174,12 @@ def run_lstm(
     output = np.zeros_like(h_prev)  # Keras emits zeros for masked steps before the first valid one
 
     def views(slot: int) -> tuple[Array, ...]:
-        """z, its three sigmoid gates together, then i, f, o, g, and the slot's c_t and h_t."""
-        z = gates[min(slot, spare)]  # (batch, 4*units)
-        i, f, o, g = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-        return z, z[:, : 3 * u], i, f, o, g, cs[slot], hs[slot]
+        """Where step `slot` computes z, then its gates (the three sigmoid ones together, then i, f, o, g),
+        c_t and h_t. A kept step's z stays in `pre`; other steps activate z where it lies."""
+        activated = gates[min(slot, spare)]  # (batch, 4*units)
+        z = pre[slot] if slot < spare else activated
+        i, f, o, g = (activated[:, n * u : (n + 1) * u] for n in range(4))
+        return z, z[:, : 3 * u], z[:, 3 * u :], activated[:, : 3 * u], i, f, o, g, cs[slot], hs[slot]
 
     # The two slots that plain steps take in turn, sliced once: slicing costs as much as a tiny step's maths.
     spare_views = {slot: views(slot) for slot in (spare, spare + 1)}
@@ -191,19 +187,19 @@ def run_lstm(
         slot = slot_of.get(k, spare + (k & 1))
         if slot < spare and k - 1 not in slot_of:
             starts[k] = (h_prev.copy(), c_prev.copy())
-        z, sigmoid_gates, i, f, o, g, c, h = spare_views[slot] if slot >= spare else views(slot)
+        z, z_sigmoid, z_g, sigmoid_gates, i, f, o, g, c, h = (
+            spare_views[slot] if slot >= spare else views(slot)
+        )
         np.matmul(h_prev, reordered.recurrent_kernel, out=z)
         z += x_projected  # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order
         if reordered.bias is not None:
             z += reordered.bias
-        if slot < spare:
-            _swap_g_and_o(z, out=pre[slot])  # back to Keras's gate order, before activation
-        _activate_in_place(layer.recurrent_activation, sigmoid_gates, u)
-        _activate_in_place(layer.activation, g, u)
+        _activate(layer.recurrent_activation, z_sigmoid, sigmoid_gates, u)
+        _activate(layer.activation, z_g, g, u)
         np.multiply(f, c_prev, out=c)  # c_t = f * c_prev + i * g
         np.multiply(i, g, out=i_times_g)
         c += i_times_g
-        _activate_into(layer.activation, c, out=h)  # h_t = o * activation(c_t)
+        _activate(layer.activation, c, h, u)  # h_t = o * activation(c_t)
         h *= o
         if mask is None:
             output = h
@@ -253,10 +249,11 @@ class _Records(Sequence[StepRecord]):
         return len(self.kept)
 
     def finite(self) -> bool:
-        """Whether every gate, c and h kept is a finite number (checked on the buffers, not step by step)."""
+        """Whether every gate, c and h kept is a finite number. Checking c and h as computed (before any
+        mask) is enough: an inf or NaN gate makes c = f·c_prev + i·g or h = o·activation(c) inf or NaN
+        too, even where it meets a zero (inf·0 is NaN)."""
         spare = len(self.kept)
-        buffers = [self.gates[:spare], self.cs[:spare], self.hs[:spare]]
-        buffers += [] if self.computed is None else [self.computed]
+        buffers = [self.cs[:spare], self.hs[:spare]] if self.computed is None else [self.computed]
         return all(np.isfinite(buffer).all() for buffer in buffers)
 
     @overload
@@ -278,7 +275,13 @@ class _Records(Sequence[StepRecord]):
         z = self.gates[slot]
         c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
         step = Step(
-            self.pre[slot], z[:, :u], z[:, u : 2 * u], z[:, 3 * u :], z[:, 2 * u : 3 * u], c_step, h_step
+            _swap_g_and_o(self.pre[slot]),
+            z[:, :u],
+            z[:, u : 2 * u],
+            z[:, 3 * u :],
+            z[:, 2 * u : 3 * u],
+            c_step,
+            h_step,
         )
         masked = None if self.mask is None else ~self.mask[:, t]
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)

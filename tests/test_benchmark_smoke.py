@@ -33,8 +33,17 @@ def test_markdown_report_names_the_machine() -> None:
         [row],
         {"forward": 100.0, "baseline": 90.0, "input_mb": 1.0},
         {"summary_s": 0.2, "help_s": 0.1, "import_rich_table_s": 0.07, "summary_over_rich": 2.9},
+        {"npy_load_s": 0.05, "npy_mb": 41.0},
     )
     assert "Machine:" in text and "(1, 5, 2, 3)" in text and "Peak memory" in text
+    assert "read and checked in 50 ms" in text
+
+
+def test_npy_load_probe_reads_a_file_config() -> None:
+    bench = load_bench()
+    load = bench.npy_load(2, 5, 3, 4)
+    assert load["npy_load_s"] > 0
+    assert load["npy_mb"] == (2 * 5 * 3 + 3 * 16 + 4 * 16 + 16) * 4 / 2**20
 
 
 def test_peak_memory_probe_runs() -> None:
