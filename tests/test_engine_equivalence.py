@@ -144,3 +144,46 @@ def test_a_window_keeps_the_same_records_as_the_whole_run(shape, window, masked,
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
         np.testing.assert_array_equal(got.step.z, want.step.z)
     np.testing.assert_array_equal(part.h, whole.h)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    recurrent_activation=st.sampled_from(sorted(ACTIVATIONS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    scale=st.sampled_from([1.0, 1e5, 1e20, 1e38, 1e300]),
+    masked=st.booleans(),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 3), st.integers(1, 3)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_records_are_finite_exactly_when_every_shown_value_is(
+    activation, recurrent_activation, dtype, scale, masked, shape, seed
+) -> None:
+    """`finite()` looks only at c and h (before masking); that must say the same as every gate, c and h."""
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        weights = LstmWeights(
+            (rng.uniform(-1, 1, (features, 4 * units)) * scale).astype(dtype),
+            (rng.uniform(-1, 1, (units, 4 * units)) * scale).astype(dtype),
+            (rng.uniform(-1, 1, 4 * units) * scale).astype(dtype),
+        )
+        layer = LstmLayer(
+            name="lstm",
+            units=units,
+            input="input",
+            key_path=(),
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+        )
+        x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+        zeros = np.zeros((batch, units), dtype)
+        mask = rng.random((batch, timesteps)) < 0.6 if masked else None
+        run = run_lstm(layer, weights, x, zeros, zeros, mask=mask, record=True)
+        assert run.steps is not None
+        shown = [
+            value
+            for record in run.steps
+            for value in (*(getattr(record.step, name) for name in "ifgoch"), record.h, record.c)
+        ]
+        assert run.steps.finite() == all(np.isfinite(value).all() for value in shown)
