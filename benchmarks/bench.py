@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHAPES = [(1, 1000, 2, 3), (1, 1000, 32, 32), (1, 100, 256, 256), (32, 100, 128, 256), (64, 200, 512, 1024)]
 QUICK_SHAPES = [(1, 50, 2, 3), (2, 20, 8, 16)]
 THREADS = 2
+SETTLE_S = 0.3
 
 
 def make_case(batch: int, timesteps: int, features: int, units: int) -> dict[str, Any]:
@@ -109,12 +110,18 @@ def keras_runner(config: dict[str, Any]) -> Callable[[], Any] | None:
     return lambda: lstm(x)
 
 
-def interleaved(timers: dict[str, Callable[[], float]], repeats: int, budget: float) -> dict[str, float]:
-    """Median seconds of each timer, taking one sample of each in turn, round after round."""
+def interleaved(
+    timers: dict[str, Callable[[], float]], repeats: int, budget: float, settle: float = SETTLE_S
+) -> dict[str, float]:
+    """Median seconds of each timer, taking one sample of each in turn, round after round. Before each
+    sample the machine gets `settle` seconds for the last run's thread pools to stop spinning (on 2 cores
+    a spinning OpenBLAS pool made a 1.3 ms torch call take 60 ms); a worker then runs once untimed, so that
+    the sample does not pay for waking its own pool."""
     times: dict[str, list[float]] = {name: [] for name in timers}
     started = time.perf_counter()
     for _ in range(repeats):
         for name, timer in timers.items():
+            time.sleep(settle)
             times[name].append(timer())
         if time.perf_counter() - started > budget:
             break
@@ -157,6 +164,7 @@ def serve(library: str, shape: tuple[int, int, int, int]) -> None:
         if name == "h":
             print(json.dumps(np.asarray(runners["h"]()).tolist()), flush=True)
             continue
+        runners[name]()  # after the pause: wakes this library's thread pool, warms the caches
         begin = time.perf_counter()
         runners[name]()
         print(time.perf_counter() - begin, flush=True)
@@ -188,7 +196,7 @@ class Worker:
 
 
 def bench_shape(
-    shape: tuple[int, int, int, int], repeats: int, budget: float, with_keras: bool
+    shape: tuple[int, int, int, int], repeats: int, budget: float, with_keras: bool, settle: float = SETTLE_S
 ) -> dict[str, Any]:
     libraries = {"engine": ("engine", "engine_trace"), "torch": ("torch", "torch_loop")}
     if with_keras:
@@ -204,7 +212,7 @@ def bench_shape(
             if worker.available
             for name in libraries[library]
         }
-        medians = interleaved(timers, repeats, budget)
+        medians = interleaved(timers, repeats, budget, settle)
     finally:
         for worker in workers.values():
             worker.close()
@@ -281,19 +289,26 @@ def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str,
 
 
 def startup() -> dict[str, float]:
-    def timed(argv: list[str], repeats: int = 7) -> float:
+    """Wall time of short commands in fresh processes, with bytecode caches as an installed package has
+    them (PYTHONDONTWRITEBYTECODE would make every run compile lstm-cli's modules again)."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+    def timed(argv: list[str], repeats: int = 15) -> float:
+        subprocess.run(argv, capture_output=True, check=False, env=env)  # writes the bytecode caches
         samples = []
         for _ in range(repeats):
             begin = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=False)
+            subprocess.run(argv, capture_output=True, check=False, env=env)
             samples.append(time.perf_counter() - begin)
         return statistics.median(samples)
 
     rich_table = timed([sys.executable, "-c", "import rich.table"])
+    typer_floor = timed([sys.executable, "-c", "import typer, rich.table"])
     summary = timed([sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"])
     help_ = timed([sys.executable, "-m", "lstm_cli", "--help"])
     return {
         "import_rich_table_s": rich_table,
+        "import_typer_s": typer_floor,
         "summary_s": summary,
         "help_s": help_,
         "summary_over_rich": summary / rich_table,
@@ -354,7 +369,8 @@ def write_markdown(
         "",
         f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
         f'`lstm-cli --help` {start["help_s"] * 1e3:.0f} ms, a bare `python -c "import rich.table"` '
-        f"{start['import_rich_table_s'] * 1e3:.0f} ms (ratio {start['summary_over_rich']:.2f}).",
+        f"{start['import_rich_table_s'] * 1e3:.0f} ms (ratio {start['summary_over_rich']:.2f}); "
+        f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms.',
         "",
         *READING.splitlines(),
     ]
@@ -364,26 +380,37 @@ def write_markdown(
 READING = """\
 ## Reading these numbers
 
-- `engine` is `lstm_cli.forward` as users call it, so it includes checking the config's arrays (finite,
-  shaped) and reordering the weights once; `torch` is the `nn.LSTM` call alone.
-- Small shapes are ruled by per-step overhead: about a dozen numpy calls a step, 9-15 µs, against
-  torch's fused C++ loop at 2-9 µs. At (1, 1000, 32, 32) that is well inside the target of 10.
-- (1, 100, 256, 256) is a 2.5 ms run for torch; the fixed costs (validation, the weight copies) and a
-  batch-1 GEMV per step keep the engine at 3-4x there.
-- Large shapes are ruled by the recurrent GEMM, (64, 1024) @ (1024, 4096) per step: numpy's OpenBLAS does
-  it in about 3.6 ms here (about 150 GFLOPS), torch in about 3 ms, and both do the same arithmetic; the
-  elementwise gate work is already in place, in preallocated buffers, with the three sigmoid gates as one
-  slice. numpy alone does not reach 1.0 on this machine. What would: handing the two GEMMs to the BLAS
-  torch uses when it is installed, or an optional compiled step (a small C extension fusing the gate
-  arithmetic); the engine's one loop over preallocated buffers takes either without changing a result.
-- Keras 3 on the torch backend pays about 50-200 µs a step of overhead, which shows at small shapes; at
-  compute-bound shapes it runs the same GEMMs through torch, so no numpy engine can be 10x faster there.
-- Keeping every gate (`trace`) writes each step into preallocated record buffers instead of copying:
-  0.7-1.3x the plain pass.
-- Start-up: numpy is not imported by `--help` or `summary` from flags. What remains is the CLI layer:
-  typer 0.29 imports pydantic and builds a pydantic adapter for every parameter on each run (about
-  65 ms), typer and its bundled click about 40 ms, lstm-cli's own modules about 30 ms. Reaching 1.5x
-  `import rich.table` would need a lighter command-line layer than typer 0.29.
+- `engine` is `lstm_cli.forward` as users call it: it checks the config's arrays and reorders the
+  weights once, then runs. `torch` is the `nn.LSTM` call alone. Each library runs in a worker process of
+  its own and each sample follows a 0.3 s pause and one untimed run: on 2 cores a thread pool still
+  spinning from the last run (OpenBLAS's, or torch's OpenMP) made a 1.3 ms torch call take 60 ms.
+- On CPU, `nn.LSTM` hands the whole layer to oneDNN's fused LSTM primitive: both GEMMs and the gate
+  arithmetic in one kernel, on weights repacked for it. `torch, oneDNN off` is the same module under
+  `torch.backends.mkldnn.flags(enabled=False)`: torch's own loop, which does what the engine does (one
+  GEMM for the inputs, then a GEMM and the gate arithmetic per step). The engine beats that loop at
+  every shape; the gap to `torch` is oneDNN's fusion.
+- It is not the BLAS. The recurrent GEMM (64, 1024) @ (1024, 4096) takes 3.3-3.9 ms a step in numpy's
+  OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
+  161 GFLOP at about 180 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
+  but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
+- Small shapes are ruled by per-step overhead: the engine's step is about 15 numpy calls, 7-8 µs, and
+  oneDNN's is about 2 µs. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 14 µs in
+  OpenBLAS.
+- What would reach 1.0 is oneDNN's kind of kernel, which numpy cannot express: an optional engine that
+  hands a plain layer (no records kept) to oneDNN through torch when it is installed, checked against
+  this one; or a compiled step that fuses the gate arithmetic into the GEMM's output and splits the GEMM
+  over the cores by gate columns (splitting by columns in two threads measured 10-20% faster than
+  OpenBLAS's own threading at 32-64 rows).
+- Keras 3 on the torch backend pays about 50 µs a step, which rules small shapes; at compute-bound shapes
+  it runs torch's GEMMs without oneDNN, so no engine can be 10x faster than Keras there.
+- `trace` keeps every gate: each step is computed straight into its record, so at small shapes it costs
+  little. At (64, 200, 512, 1024) the records are 525 MB, and on this VM the first write to fresh memory
+  costs about 1.7 ms a MB (0.87 s to first fill 500 MB, 0.02 s to fill it again), most of trace's extra
+  time there.
+- Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
+  imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
+  typer itself: `import typer, rich.table` alone is about 1.45x `import rich.table`, so 1.5x is out of
+  reach with typer; building the commands and lstm-cli's own modules add about 35 ms.
 - The machine is shared: figures move by 10-30% between runs; the interleaved medians move less.
 """
 

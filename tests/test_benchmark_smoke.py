@@ -18,7 +18,7 @@ def load_bench():
 
 def test_benchmark_runs_at_a_reduced_size() -> None:
     bench = load_bench()
-    row = bench.bench_shape((2, 12, 3, 4), repeats=2, budget=5.0, with_keras=False)
+    row = bench.bench_shape((2, 12, 3, 4), repeats=2, budget=5.0, with_keras=False, settle=0.0)
     assert row["shape"] == (2, 12, 3, 4)
     assert row["engine_s"] > 0 and row["engine_trace_s"] > 0
     assert row["trace_over_forward"] > 0
@@ -28,11 +28,17 @@ def test_benchmark_runs_at_a_reduced_size() -> None:
 
 def test_markdown_report_names_the_machine() -> None:
     bench = load_bench()
-    row = bench.bench_shape((1, 5, 2, 3), repeats=1, budget=5.0, with_keras=False)
+    row = bench.bench_shape((1, 5, 2, 3), repeats=1, budget=5.0, with_keras=False, settle=0.0)
     text = bench.write_markdown(
         [row],
         {"forward": 100.0, "baseline": 90.0, "input_mb": 1.0},
-        {"summary_s": 0.2, "help_s": 0.1, "import_rich_table_s": 0.07, "summary_over_rich": 2.9},
+        {
+            "summary_s": 0.2,
+            "help_s": 0.1,
+            "import_rich_table_s": 0.07,
+            "import_typer_s": 0.1,
+            "summary_over_rich": 2.9,
+        },
         {"npy_load_s": 0.05, "npy_mb": 41.0},
     )
     assert "Machine:" in text and "(1, 5, 2, 3)" in text and "Peak memory" in text

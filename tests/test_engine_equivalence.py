@@ -187,3 +187,41 @@ def test_records_are_finite_exactly_when_every_shown_value_is(
             for value in (*(getattr(record.step, name) for name in "ifgoch"), record.h, record.c)
         ]
         assert run.steps.finite() == all(np.isfinite(value).all() for value in shown)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    recurrent_activation=st.sampled_from(sorted(ACTIVATIONS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 4), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_recorded_gates_are_the_numbers_each_step_used(
+    activation, recurrent_activation, dtype, shape, seed
+) -> None:
+    """Records activate their z again when read; c and h must follow from them exactly, to the last bit."""
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    weights = LstmWeights(
+        rng.uniform(-0.5, 0.5, (features, 4 * units)).astype(dtype),
+        rng.uniform(-0.5, 0.5, (units, 4 * units)).astype(dtype),
+        rng.uniform(-0.5, 0.5, 4 * units).astype(dtype),
+    )
+    layer = LstmLayer(
+        name="lstm",
+        units=units,
+        input="input",
+        key_path=(),
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+    )
+    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+    zeros = np.zeros((batch, units), dtype)
+    with np.errstate(all="ignore"):
+        run = run_lstm(layer, weights, x, zeros, zeros, record=True)
+        assert run.steps is not None
+        for record in run.steps:
+            step = record.step
+            np.testing.assert_array_equal(step.c, step.f * record.c_prev + step.i * step.g)
+            np.testing.assert_array_equal(step.h, step.o * get_activation(activation)(step.c))
