@@ -391,9 +391,9 @@ READING = """\
   every shape; the gap to `torch` is oneDNN's fusion.
 - It is not the BLAS. The recurrent GEMM (64, 1024) @ (1024, 4096) takes 3.3-3.9 ms a step in numpy's
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
-  161 GFLOP at about 180 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
+  161 GFLOP at about 190 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
   but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
-- Small shapes are ruled by per-step overhead: the engine's step is about 15 numpy calls, 7-8 µs, and
+- Small shapes are ruled by per-step overhead: the engine's step is about 15 numpy calls, 8-13 µs, and
   oneDNN's is about 2 µs. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 14 µs in
   OpenBLAS.
 - What would reach 1.0 is oneDNN's kind of kernel, which numpy cannot express: an optional engine that
@@ -403,10 +403,11 @@ READING = """\
   OpenBLAS's own threading at 32-64 rows).
 - Keras 3 on the torch backend pays about 50 µs a step, which rules small shapes; at compute-bound shapes
   it runs torch's GEMMs without oneDNN, so no engine can be 10x faster than Keras there.
-- `trace` keeps every gate: each step is computed straight into its record, so at small shapes it costs
-  little. At (64, 200, 512, 1024) the records are 525 MB, and on this VM the first write to fresh memory
-  costs about 1.7 ms a MB (0.87 s to first fill 500 MB, 0.02 s to fill it again), most of trace's extra
-  time there.
+- `trace` keeps every gate: each step computes z, c and h straight into its record (its gates are
+  activated from z again when read), so the extra cost is mostly fresh memory: 315 MB of records at
+  (64, 200, 512, 1024). On this VM the first write to memory the host has taken back costs about 1.7 ms
+  a MB (0.87 s to fill 500 MB the first time, 0.02 s the second), which is why trace/forward moves
+  between runs more than the other figures.
 - Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
   imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
   typer itself: `import typer, rich.table` alone is about 1.45x `import rich.table`, so 1.5x is out of
