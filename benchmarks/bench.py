@@ -401,8 +401,10 @@ READING = """\
   this one; or a compiled step that fuses the gate arithmetic into the GEMM's output and splits the GEMM
   over the cores by gate columns (splitting by columns in two threads measured 10-20% faster than
   OpenBLAS's own threading at 32-64 rows).
-- Keras 3 on the torch backend pays about 50 µs a step, which rules small shapes; at compute-bound shapes
-  it runs torch's GEMMs without oneDNN, so no engine can be 10x faster than Keras there.
+- Keras 3 on the torch backend runs its own cell per step on CPU (its fused path is for CUDA only): about
+  55 µs a step, which rules small shapes. Being 10x faster there needs a step under 5.5 µs, below the cost
+  of the engine's 13 numpy calls at about 0.5 µs each. At compute-bound shapes Keras runs torch's GEMMs,
+  so no engine can be 10x faster than Keras there.
 - `trace` keeps every gate: each step computes z, c and h straight into its record (its gates are
   activated from z again when read), so the extra cost is mostly fresh memory: 315 MB of records at
   (64, 200, 512, 1024). On this VM the first write to memory the host has taken back costs about 1.7 ms
