@@ -393,7 +393,7 @@ READING = """\
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
   161 GFLOP at about 190 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
   but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
-- Small shapes are ruled by per-step overhead: the engine's step is about 15 numpy calls, 8-13 µs, and
+- Small shapes are ruled by per-step overhead: the engine's step is 13 numpy calls, 8-13 µs, and
   oneDNN's is about 2 µs. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 14 µs in
   OpenBLAS.
 - What would reach 1.0 is oneDNN's kind of kernel, which numpy cannot express: an optional engine that
