@@ -146,6 +146,29 @@ def test_a_window_keeps_the_same_records_as_the_whole_run(shape, window, masked,
     np.testing.assert_array_equal(part.h, whole.h)
 
 
+def random_layer(shape, dtype, seed, activation, recurrent_activation, scale=0.5):
+    """A layer with uniform weights in ±scale, a normal input and zero state: (layer, weights, x, zeros)."""
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):  # scales near the dtype's limit overflow to inf on purpose
+        weights = LstmWeights(
+            *(
+                (rng.uniform(-1, 1, size) * scale).astype(dtype)
+                for size in ((features, 4 * units), (units, 4 * units), 4 * units)
+            )
+        )
+    layer = LstmLayer(
+        name="lstm",
+        units=units,
+        input="input",
+        key_path=(),
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+    )
+    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+    return layer, weights, x, np.zeros((batch, units), dtype)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     activation=st.sampled_from(sorted(ACTIVATIONS)),
@@ -160,25 +183,9 @@ def test_records_are_finite_exactly_when_every_shown_value_is(
     activation, recurrent_activation, dtype, scale, masked, shape, seed
 ) -> None:
     """`finite()` looks only at c and h (before masking); that must say the same as every gate, c and h."""
-    batch, timesteps, features, units = shape
-    rng = np.random.default_rng(seed)
+    layer, weights, x, zeros = random_layer(shape, dtype, seed, activation, recurrent_activation, scale)
+    mask = np.random.default_rng(seed).random(x.shape[:2]) < 0.6 if masked else None
     with np.errstate(all="ignore"):
-        weights = LstmWeights(
-            (rng.uniform(-1, 1, (features, 4 * units)) * scale).astype(dtype),
-            (rng.uniform(-1, 1, (units, 4 * units)) * scale).astype(dtype),
-            (rng.uniform(-1, 1, 4 * units) * scale).astype(dtype),
-        )
-        layer = LstmLayer(
-            name="lstm",
-            units=units,
-            input="input",
-            key_path=(),
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-        )
-        x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
-        zeros = np.zeros((batch, units), dtype)
-        mask = rng.random((batch, timesteps)) < 0.6 if masked else None
         run = run_lstm(layer, weights, x, zeros, zeros, mask=mask, record=True)
         assert run.steps is not None
         shown = [
@@ -201,23 +208,7 @@ def test_recorded_gates_are_the_numbers_each_step_used(
     activation, recurrent_activation, dtype, shape, seed
 ) -> None:
     """Records activate their z again when read; c and h must follow from them exactly, to the last bit."""
-    batch, timesteps, features, units = shape
-    rng = np.random.default_rng(seed)
-    weights = LstmWeights(
-        rng.uniform(-0.5, 0.5, (features, 4 * units)).astype(dtype),
-        rng.uniform(-0.5, 0.5, (units, 4 * units)).astype(dtype),
-        rng.uniform(-0.5, 0.5, 4 * units).astype(dtype),
-    )
-    layer = LstmLayer(
-        name="lstm",
-        units=units,
-        input="input",
-        key_path=(),
-        activation=activation,
-        recurrent_activation=recurrent_activation,
-    )
-    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
-    zeros = np.zeros((batch, units), dtype)
+    layer, weights, x, zeros = random_layer(shape, dtype, seed, activation, recurrent_activation)
     with np.errstate(all="ignore"):
         run = run_lstm(layer, weights, x, zeros, zeros, record=True)
         assert run.steps is not None
