@@ -13,13 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
-from lstm_cli.model import Array, BidirectionalLayer, Model
+from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
+from lstm_cli.tokens import likeliest_tokens, one_hot_token
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
 HEAD_ROWS = 30
 MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
+MAX_TOKENS = 16  # per sample, in the outputs table
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
@@ -66,10 +68,17 @@ def _bounded(records: Sequence[StepRecord], batch: int) -> tuple[list[tuple[Step
     return rows, None if skipped is None else skipped * batch
 
 
-def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION, half: str = "") -> Table:
-    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order)."""
+def layer_table(
+    trace: LayerTrace,
+    precision: int = DEFAULT_PRECISION,
+    half: str = "",
+    vocab: Sequence[str] | None = None,
+) -> Table:
+    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order). With a vocab
+    as wide as the layer's input, an x_t column names the token each one-hot input row stands for."""
     layer = trace.layer
     batch = trace.steps[0].h.shape[0] if trace.steps else 1
+    tokens = vocab if trace.steps and vocab is not None and trace.steps[0].x.shape[-1] == len(vocab) else None
     order = ", go_backwards" if layer.go_backwards else ""
     title = Text(
         f"{layer.name} (LSTM{half}): "
@@ -80,13 +89,20 @@ def layer_table(trace: LayerTrace, precision: int = DEFAULT_PRECISION, half: str
     table.add_column("t", justify="right")
     if batch > 1:
         table.add_column("sample", justify="right")
+    if tokens is not None:
+        table.add_column("x_t")
     for quantity in ("i", "f", "g", "o", "c", "h"):
         table.add_column(quantity)
     shown, gap = _bounded(trace.steps, batch)
     for position, (record, sample) in enumerate(shown):
         if position == gap:
-            table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * 6)
-        table.add_row(*_step_cells(record, sample, batch, precision))
+            table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * (6 if tokens is None else 7))
+        cells = _step_cells(record, sample, batch, precision)
+        if tokens is not None:
+            token = one_hot_token(tokens, record.x[sample])
+            x_cell = format_vector(record.x[sample], precision) if token is None else Text(token)
+            cells.insert(2 if batch > 1 else 1, x_cell)
+        table.add_row(*cells)
     total = (trace.timesteps or len(trace.steps)) * batch
     notes = []
     if len(shown) < total:
@@ -111,14 +127,37 @@ def _step_cells(record: StepRecord, sample: int, batch: int, precision: int) -> 
     return cells
 
 
-def outputs_table(values: dict[str, Array], precision: int = DEFAULT_PRECISION) -> Table:
+def outputs_table(
+    values: dict[str, Array],
+    precision: int = DEFAULT_PRECISION,
+    vocab_scored: dict[str, Sequence[str]] | None = None,
+) -> Table:
+    """Every reference's value. Those in `vocab_scored` also name each position's likeliest token."""
     table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
     table.add_column("reference")
     table.add_column("shape")
     table.add_column("value")
     for ref, value in values.items():
-        table.add_row(Text(ref), _shape_text(value.shape), format_array(value, precision))
+        cell = Text(format_array(value, precision))
+        if vocab_scored and ref in vocab_scored:
+            samples = [_token_run(tokens) for tokens in likeliest_tokens(vocab_scored[ref], value)]
+            cell.append(f"\nlikeliest tokens: {' | '.join(samples)}", style="bold")
+        table.add_row(Text(ref), _shape_text(value.shape), cell)
     return table
+
+
+def _token_run(tokens: list[str]) -> str:
+    shown = " ".join(tokens[:MAX_TOKENS])
+    return shown + (f" … +{len(tokens) - MAX_TOKENS}" if len(tokens) > MAX_TOKENS else "")
+
+
+def vocab_scored(model: Model, values: dict[str, Array]) -> dict[str, Sequence[str]]:
+    """The Dense outputs as wide as the vocab: scores over its tokens, as decode reads them."""
+    if model.vocab is None:
+        return {}
+    dense = {layer.name for layer in model.layers if isinstance(layer, DenseLayer)}
+    vocab = model.vocab
+    return {ref: vocab for ref, value in values.items() if ref in dense and value.shape[-1] == len(vocab)}
 
 
 def mismatch_view(
@@ -153,8 +192,9 @@ def forward_view(
         parts.append(Text(model.description, style="italic"))
     for trace in traces:  # the halves of a bidirectional layer say which half they are
         wrapped = isinstance(model.layer(trace.layer.name), BidirectionalLayer)
-        parts.append(layer_table(trace, precision, f", {trace.direction} half" if wrapped else ""))
-    parts.append(outputs_table(values, precision))
+        half = f", {trace.direction} half" if wrapped else ""
+        parts.append(layer_table(trace, precision, half, model.vocab))
+    parts.append(outputs_table(values, precision, vocab_scored(model, values)))
     if mismatches is not None:
         parts.append(mismatch_view(model, mismatches, precision))
     return Group(*parts)

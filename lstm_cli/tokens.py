@@ -1,0 +1,26 @@
+"""How the tables read arrays against a config's `vocab:`: token k is one-hot position k (SPEC §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .model import Array
+
+
+def one_hot_token(vocab: Sequence[str] | None, row: Array) -> str | None:
+    """The token whose one-hot vector `row` is; None without a vocab, at another width, or not one-hot."""
+    if vocab is None or row.shape[-1] != len(vocab):
+        return None
+    hot = np.flatnonzero(row)
+    return vocab[int(hot[0])] if len(hot) == 1 and row[hot[0]] == 1 else None
+
+
+def likeliest_tokens(vocab: Sequence[str], scores: Array) -> list[list[str]]:
+    """Each sample's token at the largest score of every position (the first on ties, as decode takes it).
+
+    `scores` is (batch, vocab) or (batch, timesteps, vocab); the result has one list per sample.
+    """
+    indices = np.argmax(scores, axis=-1).reshape(scores.shape[0], -1)  # (batch, positions)
+    return [[vocab[int(index)] for index in sample] for sample in indices]

@@ -1,0 +1,82 @@
+"""SPEC §2: with a `vocab:`, token k is one-hot position k, and the tables show the tokens."""
+
+import re
+
+import numpy as np
+from conftest import CONFIGS, run_cli
+
+from lstm_cli.tokens import likeliest_tokens, one_hot_token
+
+SEQ2SEQ = str(CONFIGS / "seq2seq.yaml")
+VOCAB = ("<s>", "</s>", "a", "b", "c", "d")
+
+
+def test_one_hot_rows_name_their_token() -> None:
+    assert one_hot_token(VOCAB, np.array([0, 0, 1, 0, 0, 0.0])) == "a"
+    assert one_hot_token(VOCAB, np.array([0, 0, 0, 0, 0, 1.0])) == "d"
+
+
+def test_other_rows_name_no_token() -> None:
+    assert one_hot_token(None, np.array([1.0, 0, 0, 0, 0, 0])) is None  # no vocab
+    assert one_hot_token(VOCAB, np.array([1.0, 0, 0])) is None  # another width
+    assert one_hot_token(VOCAB, np.array([0, 0.5, 0, 0, 0, 0])) is None  # not a one
+    assert one_hot_token(VOCAB, np.array([0, 1.0, 1, 0, 0, 0])) is None  # two hot
+    assert one_hot_token(VOCAB, np.zeros(6)) is None
+
+
+def test_likeliest_tokens_per_sample_first_on_ties() -> None:
+    scores = np.array([[[0.1, 0.2, 0.7, 0, 0, 0], [0.5, 0.5, 0, 0, 0, 0]], [[0, 0, 0, 0, 0, 1.0]] * 2])
+    assert likeliest_tokens(VOCAB, scores) == [["a", "<s>"], ["d", "d"]]
+    assert likeliest_tokens(VOCAB, scores[:, 0]) == [["a"], ["d"]]
+
+
+def _table_rows(text: str, title: str) -> list[list[str]]:
+    """The first line of each row of the table under `title`, split into cells."""
+    rows, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(title):
+            inside = True
+        elif inside and line.startswith("└"):
+            break
+        elif inside and line.startswith("│") and re.match(r"│\s*\d", line):
+            rows.append([cell.strip() for cell in line.strip("│").split("│")])
+    return rows
+
+
+def test_forward_table_names_each_input_token() -> None:
+    run = run_cli("forward", SEQ2SEQ)
+    assert run.exit_code == 0
+    # encoder_inputs spell "abcd"; decoder_inputs are <s> then the reversed string (teacher forcing)
+    assert [row[1] for row in _table_rows(run.stdout, "encoder (LSTM)")] == ["a", "b", "c", "d"]
+    assert [row[1] for row in _table_rows(run.stdout, "decoder_lstm (LSTM)")] == ["<s>", "d", "c", "b", "a"]
+
+
+def test_forward_outputs_name_the_likeliest_tokens_of_a_vocab_wide_dense() -> None:
+    run = run_cli("forward", SEQ2SEQ)
+    # The trained decoder reverses "abcd"; decode gives the same tokens (README, decode section).
+    assert "likeliest tokens: d c b a </s>" in run.stdout
+    assert run.stdout.count("likeliest tokens") == 1  # not on the LSTM outputs
+
+
+def test_trace_step_heading_names_the_token() -> None:
+    run = run_cli("trace", SEQ2SEQ, "--layer", "decoder_lstm", "--timestep", "1")
+    assert run.exit_code == 0
+    assert re.search(r"t = 1 \(step 2 of 5\) · x_t = \[0, 0, [^\]]*\], token d\n", run.stdout)
+
+
+def test_rows_that_are_not_one_hot_show_their_numbers(tmp_path) -> None:
+    config = tmp_path / "soft.yaml"
+    config.write_text(
+        "vocab: [x, y]\n"
+        "input: [[0.5, 0.5], [0, 1]]\n"
+        "layers:\n"
+        "  - {type: lstm, units: 2, kernel: [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],"
+        " [0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]],"
+        " recurrent_kernel: [[0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]], use_bias: false}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("forward", str(config), "--precision", "2")
+    assert run.exit_code == 0, run.stderr
+    assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[0.50,", "y"]  # wrapped cell
+    # an LSTM as wide as the vocab is not a score over it
+    assert "likeliest tokens" not in run.stdout
