@@ -365,7 +365,6 @@ def summary(
             table_only = _given(
                 {
                     "--style": style is SummaryStyle.legacy,
-                    "--precision": precision,
                     "--detail": detail and output_format is TableFormat.csv,  # json carries the detail
                 }
             )

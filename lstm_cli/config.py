@@ -576,7 +576,7 @@ class _Validator:
         use_bias = self.boolean(entry, path, "use_bias", True)
         kernel = bias = None
         if "kernel" in entry:
-            kernel = self.shaped(entry, path, "kernel", (width, units), "(inputs, units)", (0, source))
+            kernel = self.shaped(entry, path, "kernel", (width, units), "(in, units)", (0, source))
             if use_bias and "bias" not in entry:
                 raise self.error(path, "missing key 'bias' (units values), or set use_bias: false")
         if "bias" in entry:

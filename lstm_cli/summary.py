@@ -97,7 +97,7 @@ def lstm_weights(features: int, units: int, use_bias: bool = True, prefix: str =
 
 
 def dense_weights(inputs: int, units: int, use_bias: bool = True) -> tuple[Weight, ...]:
-    kernel = Weight("kernel", (inputs, units), "(inputs, units)")
+    kernel = Weight("kernel", (inputs, units), "(in, units)")
     return (kernel, Weight("bias", (units,), "(units,)")) if use_bias else (kernel,)
 
 

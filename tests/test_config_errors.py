@@ -417,7 +417,7 @@ def test_dense_kernel_shape(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
         layer_config(DENSE_FIELDS, kernel="[[0, 0], [0, 0]]"),
-        "5:5: layers[0].kernel: expected shape (2, 3) = (inputs, units), got (2, 2)",
+        "5:5: layers[0].kernel: expected shape (2, 3) = (in, units), got (2, 2)",
     )
 
 
@@ -434,7 +434,7 @@ def test_dense_after_lstm_reads_units_features(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
         config,
-        "10:5: layers[1].kernel: expected shape (1, 2) = (inputs, units), got (2, 2); 'lstm' has 1 features",
+        "10:5: layers[1].kernel: expected shape (1, 2) = (in, units), got (2, 2); 'lstm' has 1 features",
     )
 
 

@@ -433,14 +433,18 @@ def test_csv_is_tidy_with_the_spec_header() -> None:
 
 
 def test_table_only_options_are_refused_with_machine_formats() -> None:
-    for args in (
-        ("--style", "legacy", "-f", "json"),
-        ("--precision", "1", "-f", "csv"),
-        ("--detail", "-f", "csv"),
-    ):
+    for args in (("--style", "legacy", "-f", "json"), ("--detail", "-f", "csv")):
         run = run_cli("summary", *SEED_FLAGS, *args)
         assert run.exit_code == 2 and run.stdout == ""
         assert run.stderr.startswith("lstm-cli: error: ") and "belongs to the table format" in run.stderr
+
+
+def test_precision_is_accepted_with_machine_formats_whose_numbers_are_whole() -> None:
+    """SPEC §3: summary takes --format and --precision; json and csv hold counts only, so it changes nothing."""
+    for output_format in ("json", "csv"):
+        plain = run_cli("summary", *SEED_FLAGS, "-f", output_format)
+        run = run_cli("summary", *SEED_FLAGS, "-f", output_format, "--precision", "1")
+        assert run.exit_code == 0 and run.stdout == plain.stdout
 
 
 def test_precision_sets_the_decimals_of_the_sizes() -> None:
