@@ -440,7 +440,7 @@ def test_table_only_options_are_refused_with_machine_formats() -> None:
 
 
 def test_precision_is_accepted_with_machine_formats_whose_numbers_are_whole() -> None:
-    """SPEC §3: summary takes --format and --precision; json and csv hold counts only, so it changes nothing."""
+    """SPEC §3: summary takes --format and --precision; json and csv hold whole counts: no change."""
     for output_format in ("json", "csv"):
         plain = run_cli("summary", *SEED_FLAGS, "-f", output_format)
         run = run_cli("summary", *SEED_FLAGS, "-f", output_format, "--precision", "1")
