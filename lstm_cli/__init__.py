@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import DTypeLike
 
     from .config import ConfigSource
 
@@ -18,8 +19,10 @@ __all__ = ["LstmCliError", "forward", "trace"]
 from .errors import LstmCliError
 
 
-def forward(config: ConfigSource, *, dtype: str | None = None) -> dict[str, np.ndarray]:
+def forward(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, np.ndarray]:
     """Run a config (a YAML path, or a mapping with the same schema; arrays may be numpy arrays).
+
+    `dtype` ("float32", numpy.float32, ...) overrides the config's, as `--dtype` does.
 
     Returns every reference the run produced (`lstm`, `lstm.h`, `lstm.c`, ...) as numpy arrays.
     Raises `LstmCliError` for a bad config, with its file, line, column and key path.
@@ -27,12 +30,12 @@ def forward(config: ConfigSource, *, dtype: str | None = None) -> dict[str, np.n
     from .config import load_model, require_data
     from .engine import run_model
 
-    model = load_model(config, dtype=dtype)
+    model = load_model(config, dtype=_dtype_name(dtype))
     require_data(model)
     return run_model(model).values
 
 
-def trace(config: ConfigSource, *, dtype: str | None = None) -> dict[str, Any]:
+def trace(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, Any]:
     """The data behind `lstm-cli trace --format json`: the same document, as Python lists and numbers.
 
     `{"dtype", "outputs", "mismatches" (only with expect:), "layers": [{"name", "direction", "steps": [
@@ -43,9 +46,21 @@ def trace(config: ConfigSource, *, dtype: str | None = None) -> dict[str, Any]:
     from .formats import plain
     from .tracing import run_trace, trace_document
 
-    model = load_model(config, dtype=dtype)
+    model = load_model(config, dtype=_dtype_name(dtype))
     require_data(model)
     return dict(plain(trace_document(run_trace(model))))
+
+
+def _dtype_name(dtype: DTypeLike | None) -> str | None:
+    """ "float32", numpy.float32 and numpy.dtype("float32") all name float32; load_model checks the name."""
+    if dtype is None or isinstance(dtype, str):
+        return dtype
+    import numpy as np
+
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return repr(dtype)
 
 
 def __getattr__(name: str) -> Any:
