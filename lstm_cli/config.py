@@ -467,7 +467,7 @@ class _Validator:
         batch, timesteps, features = self.sequence_input(source, path)
         merge_mode = entry.get("merge_mode", "concat")
         if merge_mode is not None:
-            merge_mode = self.choice(merge_mode, path + ("merge_mode",), MERGE_MODE_NAMES)
+            merge_mode = self.choice(merge_mode, path + ("merge_mode",), MERGE_MODE_NAMES, also="null")
         given = [direction for direction in ("forward", "backward") if direction in entry]
         if len(given) == 1:
             missing = "backward" if given == ["forward"] else "forward"
@@ -674,8 +674,9 @@ class _Validator:
             raise self.error(path, f"expected a mapping, got {_describe(value)}")
         return value
 
-    def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> str:
-        valid = ", ".join(choices)
+    def choice(self, value: Any, path: KeyPath, choices: Sequence[str], also: str = "") -> str:
+        """`value` if it is one of `choices`; `also` names a further valid value the caller handles."""
+        valid = ", ".join((*choices, also) if also else choices)
         if not isinstance(value, str):
             raise self.error(path, f"expected one of: {valid}; got {_describe(value)}")
         if value not in choices:

@@ -153,7 +153,7 @@ def test_bidirectional_runs_with_both_halves(tmp_path: Path) -> None:
 def test_unknown_merge_mode(tmp_path: Path) -> None:
     assert error_of(tmp_path, BIDIRECTIONAL.format(merge_mode="avg", backward=HALF)) == (
         "7:5: layers[1].merge_mode: unknown merge_mode 'avg'; did you mean 'ave'? "
-        "(valid: concat, sum, mul, ave)"
+        "(valid: concat, sum, mul, ave, null)"
     )
 
 
