@@ -88,7 +88,7 @@ def test_legacy_functional_layout() -> None:
     lines = run.stdout.splitlines()
     assert {len(line) for line in lines[1:-3]} == {98}
     lines = [line.rstrip() for line in lines]
-    assert lines[0] == 'Model: "functional"'
+    assert lines[0] == 'Model: "model"'  # tf.keras 2's default name; Keras 3 says "functional"
     assert lines[1] == "_" * 98
     assert lines[2] == " Layer (type)                   Output Shape         Param #     Connected to"
     assert lines[4] == " encoder_inputs (InputLayer)    [(None, None, 71)]   0           []"

@@ -81,7 +81,8 @@ def legacy_text(summary: ModelSummary) -> str:
     """tf.keras 2's `model.summary()` text, character for character, ending with the three totals."""
     line_length, fractions = LEGACY_FUNCTIONAL if summary.connected else LEGACY_SEQUENTIAL
     positions = [int(line_length * fraction) for fraction in fractions]
-    lines = [f'Model: "{summary.name}"', "_" * line_length]
+    name = "model" if summary.name == "functional" else summary.name  # tf.keras 2's default name
+    lines = [f'Model: "{name}"', "_" * line_length]
     lines += _legacy_row(HEADER[: len(positions)], positions)
     lines.append("=" * line_length)
     for layer in summary.layers:
