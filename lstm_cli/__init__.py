@@ -52,7 +52,7 @@ def trace(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, 
 
 
 def _dtype_name(dtype: DTypeLike | None) -> str | None:
-    """ "float32", numpy.float32 and numpy.dtype("float32") all name float32; load_model checks the name."""
+    """The name of a dtype given as text, a numpy type or a numpy dtype; load_model checks the name."""
     if dtype is None or isinstance(dtype, str):
         return dtype
     import numpy as np
