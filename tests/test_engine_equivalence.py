@@ -30,6 +30,30 @@ def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_ma
     return np.stack(outputs, axis=1), h, c, states
 
 
+def random_layer(shape, dtype, seed, activation, recurrent_activation, scale=0.5, **options):
+    """A layer with uniform weights in ±scale (no bias with use_bias=False), a normal input and zero state:
+    (layer, weights, x, zeros). `options` go to LstmLayer."""
+    batch, timesteps, features, units = shape
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):  # scales near the dtype's limit overflow to inf on purpose
+        kernel, recurrent_kernel, bias = (
+            (rng.uniform(-1, 1, size) * scale).astype(dtype)
+            for size in ((features, 4 * units), (units, 4 * units), 4 * units)
+        )
+    weights = LstmWeights(kernel, recurrent_kernel, bias if options.get("use_bias", True) else None)
+    layer = LstmLayer(
+        name="lstm",
+        units=units,
+        input="input",
+        key_path=(),
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        **options,
+    )
+    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+    return layer, weights, x, np.zeros((batch, units), dtype)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     activation=st.sampled_from(sorted(ACTIVATIONS)),
@@ -57,24 +81,17 @@ def test_fast_engine_equals_the_reference_cell(
     shape,
     seed,
 ) -> None:
-    batch, timesteps, features, units = shape
-    rng = np.random.default_rng(seed)
-    weights = LstmWeights(
-        rng.uniform(-0.5, 0.5, (features, 4 * units)).astype(dtype),
-        rng.uniform(-0.5, 0.5, (units, 4 * units)).astype(dtype),
-        rng.uniform(-0.5, 0.5, 4 * units).astype(dtype) if use_bias else None,
-    )
-    layer = LstmLayer(
-        name="lstm",
-        units=units,
-        input="input",
-        key_path=(),
-        activation=activation,
-        recurrent_activation=recurrent_activation,
+    layer, weights, x, _ = random_layer(
+        shape,
+        dtype,
+        seed,
+        activation,
+        recurrent_activation,
         use_bias=use_bias,
         return_sequences=return_sequences,
     )
-    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
+    batch, timesteps, _, units = shape
+    rng = np.random.default_rng(seed + 1)
     h0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
     c0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
     mask = rng.random((batch, timesteps)) < 0.6 if masked else None
@@ -144,29 +161,6 @@ def test_a_window_keeps_the_same_records_as_the_whole_run(shape, window, masked,
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
         np.testing.assert_array_equal(got.step.z, want.step.z)
     np.testing.assert_array_equal(part.h, whole.h)
-
-
-def random_layer(shape, dtype, seed, activation, recurrent_activation, scale=0.5):
-    """A layer with uniform weights in ±scale, a normal input and zero state: (layer, weights, x, zeros)."""
-    batch, timesteps, features, units = shape
-    rng = np.random.default_rng(seed)
-    with np.errstate(all="ignore"):  # scales near the dtype's limit overflow to inf on purpose
-        weights = LstmWeights(
-            *(
-                (rng.uniform(-1, 1, size) * scale).astype(dtype)
-                for size in ((features, 4 * units), (units, 4 * units), 4 * units)
-            )
-        )
-    layer = LstmLayer(
-        name="lstm",
-        units=units,
-        input="input",
-        key_path=(),
-        activation=activation,
-        recurrent_activation=recurrent_activation,
-    )
-    x = rng.normal(0, 1, (batch, timesteps, features)).astype(dtype)
-    return layer, weights, x, np.zeros((batch, units), dtype)
 
 
 @settings(max_examples=200, deadline=None)
