@@ -33,6 +33,15 @@ SHAPES = [(1, 1000, 2, 3), (1, 1000, 32, 32), (1, 100, 256, 256), (32, 100, 128,
 QUICK_SHAPES = [(1, 50, 2, 3), (2, 20, 8, 16)]
 THREADS = 2
 SETTLE_S = 0.3
+# What `summary` from flags imports, by `python -X importtime`; numpy must not be among them.
+IMPORTS_SHOWN = (
+    "lstm_cli.cli",
+    "typer",
+    "lstm_cli.render.summary",
+    "rich.console",
+    "lstm_cli.summary",
+    "numpy",
+)
 
 
 def make_case(batch: int, timesteps: int, features: int, units: int) -> dict[str, Any]:
@@ -302,9 +311,18 @@ def startup() -> dict[str, float]:
             samples.append(time.perf_counter() - begin)
         return statistics.median(samples)
 
+    summary_argv = [sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"]
+    imports = subprocess.run(
+        [sys.executable, "-X", "importtime", *summary_argv[1:]], capture_output=True, text=True, env=env
+    ).stderr
+    cumulative = {}  # module → seconds with its own imports, from "import time: self | cumulative | name"
+    for line in imports.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) == 3 and fields[1].strip().isdigit():
+            cumulative[fields[2].strip()] = int(fields[1]) / 1e6
     rich_table = timed([sys.executable, "-c", "import rich.table"])
     typer_floor = timed([sys.executable, "-c", "import typer, rich.table"])
-    summary = timed([sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"])
+    summary = timed(summary_argv)
     help_ = timed([sys.executable, "-m", "lstm_cli", "--help"])
     return {
         "import_rich_table_s": rich_table,
@@ -312,6 +330,7 @@ def startup() -> dict[str, float]:
         "summary_s": summary,
         "help_s": help_,
         "summary_over_rich": summary / rich_table,
+        **{f"importtime_{module}_s": cumulative.get(module, 0.0) for module in IMPORTS_SHOWN},
     }
 
 
@@ -370,11 +389,23 @@ def write_markdown(
         f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
         f'`lstm-cli --help` {start["help_s"] * 1e3:.0f} ms, a bare `python -c "import rich.table"` '
         f"{start['import_rich_table_s'] * 1e3:.0f} ms (ratio {start['summary_over_rich']:.2f}); "
-        f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms.',
+        f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms. '
+        + _importtime_text(start),
         "",
         *READING.splitlines(),
     ]
     return "\n".join(lines)
+
+
+def _importtime_text(start: dict[str, float]) -> str:
+    ms = {module: start[f"importtime_{module}_s"] * 1e3 for module in IMPORTS_SHOWN}
+    numpy = f"{ms['numpy']:.0f} ms" if ms["numpy"] else "not imported"
+    return (
+        f"`python -X importtime` for that summary: lstm_cli.cli {ms['lstm_cli.cli']:.0f} ms, of which typer "
+        f"{ms['typer']:.0f} ms; lstm_cli.render.summary {ms['lstm_cli.render.summary']:.0f} ms, of which "
+        f"rich.console {ms['rich.console']:.0f} ms; lstm_cli.summary {ms['lstm_cli.summary']:.0f} ms; "
+        f"numpy {numpy}."
+    )
 
 
 READING = """\
@@ -413,8 +444,8 @@ READING = """\
   between runs more than the other figures.
 - Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
   imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
-  typer itself: `import typer, rich.table` alone is about 1.45x `import rich.table`, so 1.5x is out of
-  reach with typer; building the commands and lstm-cli's own modules add about 35 ms.
+  typer itself: `import typer, rich.table` alone is about 1.45-1.5x `import rich.table`, so 1.5x is out
+  of reach with typer; building the commands and lstm-cli's own modules add 35-40 ms.
 - The machine is shared: figures move by 10-30% between runs; the interleaved medians move less.
 """
 

@@ -38,11 +38,14 @@ def test_markdown_report_names_the_machine() -> None:
             "import_rich_table_s": 0.07,
             "import_typer_s": 0.1,
             "summary_over_rich": 2.9,
+            **{f"importtime_{module}_s": 0.01 for module in bench.IMPORTS_SHOWN if module != "numpy"},
+            "importtime_numpy_s": 0.0,
         },
         {"npy_load_s": 0.05, "npy_mb": 41.0},
     )
     assert "Machine:" in text and "(1, 5, 2, 3)" in text and "Peak memory" in text
     assert "read and checked in 50 ms" in text
+    assert "of which typer 10 ms" in text and "numpy not imported." in text
 
 
 def test_npy_load_probe_reads_a_file_config() -> None:

@@ -84,3 +84,15 @@ def test_console_script_errors_without_traceback() -> None:
     assert done.returncode == 2
     assert done.stderr == "lstm-cli: error: no/such.yaml: no such file\n"
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["summary", "--units", "3", "--features", "2"]])
+def test_help_and_summary_from_flags_import_neither_numpy_nor_yaml(args: list[str]) -> None:
+    """Issue #7: start-up pays only for what it uses. `python -X importtime` lists every module imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lstm_cli", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "lstm_cli.cli" in imported  # the listing is real
+    assert not imported & {"numpy", "yaml", "pydantic"}
