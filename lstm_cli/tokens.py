@@ -1,4 +1,5 @@
-"""How the tables read arrays against a config's `vocab:`: token k is one-hot position k (SPEC §2)."""
+"""Tokens in the tables: how rows read against a config's `vocab:` (token k is one-hot position k, SPEC §2)
+and how a token is shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .model import Array
+
+
+def shown_token(token: str) -> str:
+    """A token as typed, or quoted when it would not show: '\\n', ' ', the empty string."""
+    return token if token.isprintable() and token.strip() == token and token else repr(token)
 
 
 def one_hot_token(vocab: Sequence[str] | None, row: Array) -> str | None:

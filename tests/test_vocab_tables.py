@@ -80,3 +80,20 @@ def test_rows_that_are_not_one_hot_show_their_numbers(tmp_path) -> None:
     assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[0.50,", "y"]  # wrapped cell
     # an LSTM as wide as the vocab is not a score over it
     assert "likeliest tokens" not in run.stdout
+
+
+def test_tokens_that_would_not_show_are_quoted_and_markup_stays_text(tmp_path) -> None:
+    config = tmp_path / "odd.yaml"
+    config.write_text(
+        'vocab: ["[red]x[/red]", "y\\nz"]\n'
+        "input: [[1, 0], [0, 1]]\n"
+        "layers:\n"
+        "  - {type: lstm, units: 1, return_sequences: true, kernel: [[0, 0, 0, 0], [0, 0, 0, 0]],"
+        " recurrent_kernel: [[0, 0, 0, 0]], use_bias: false}\n"
+        "  - {type: dense, units: 2, kernel: [[1, 0]], bias: [0, 1]}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("forward", str(config))
+    assert run.exit_code == 0, run.stderr
+    assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[red]x[/red]", "'y\\nz'"]
+    assert "likeliest tokens: 'y\\nz' 'y\\nz'" in run.stdout  # h is 0, so the bias decides: token 1

@@ -11,11 +11,7 @@ from rich.text import Text
 
 from lstm_cli.decoding import DecodeStep, Decoding
 from lstm_cli.render.forward import DEFAULT_PRECISION, HEAD_ROWS, MAX_ROWS, format_number, layer_table
-
-
-def shown_token(token: str) -> str:
-    """A token as typed, or quoted when it would not show: '\\n', ' ', the empty string."""
-    return token if token.isprintable() and token.strip() == token and token else repr(token)
+from lstm_cli.tokens import shown_token
 
 
 def decode_view(

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
-from lstm_cli.tokens import likeliest_tokens, one_hot_token
+from lstm_cli.tokens import likeliest_tokens, one_hot_token, shown_token
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
@@ -100,7 +100,7 @@ def layer_table(
         cells = _step_cells(record, sample, batch, precision)
         if tokens is not None:
             token = one_hot_token(tokens, record.x[sample])
-            x_cell = format_vector(record.x[sample], precision) if token is None else Text(token)
+            x_cell = format_vector(record.x[sample], precision) if token is None else Text(shown_token(token))
             cells.insert(2 if batch > 1 else 1, x_cell)
         table.add_row(*cells)
     total = (trace.timesteps or len(trace.steps)) * batch
@@ -147,7 +147,7 @@ def outputs_table(
 
 
 def _token_run(tokens: list[str]) -> str:
-    shown = " ".join(tokens[:MAX_TOKENS])
+    shown = " ".join(shown_token(token) for token in tokens[:MAX_TOKENS])
     return shown + (f" … +{len(tokens) - MAX_TOKENS}" if len(tokens) > MAX_TOKENS else "")
 
 
