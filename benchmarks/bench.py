@@ -418,13 +418,13 @@ READING = """\
 - On CPU, `nn.LSTM` hands the whole layer to oneDNN's fused LSTM primitive: both GEMMs and the gate
   arithmetic in one kernel, on weights repacked for it. `torch, oneDNN off` is the same module under
   `torch.backends.mkldnn.flags(enabled=False)`: torch's own loop, which does what the engine does (one
-  GEMM for the inputs, then a GEMM and the gate arithmetic per step). The engine beats that loop at
-  every shape; the gap to `torch` is oneDNN's fusion.
+  GEMM for the inputs, then a GEMM and the gate arithmetic per step). The engine takes 0.6-1.1 times
+  that loop's time; the gap to `torch` is oneDNN's fusion.
 - It is not the BLAS. The recurrent GEMM (64, 1024) @ (1024, 4096) takes 3.3-3.9 ms a step in numpy's
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
   161 GFLOP at about 190 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
   but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
-- Small shapes are ruled by per-step overhead: the engine's step is 13 numpy calls, 8-13 µs, and
+- Small shapes are ruled by per-step overhead: the engine's step is 13 numpy calls, 7-12 µs, and
   oneDNN's is about 2 µs. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 14 µs in
   OpenBLAS.
 - What would reach 1.0 is oneDNN's kind of kernel, which numpy cannot express: an optional engine that
