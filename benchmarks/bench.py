@@ -153,6 +153,8 @@ def library_runners(library: str, config: dict[str, Any]) -> dict[str, Callable[
             return None
         run, run_without_onednn, final_h = made
         return {"torch": run, "torch_loop": run_without_onednn, "h": final_h}
+    if library != "keras":
+        raise ValueError(f"no library {library!r}")
     keras_run = keras_runner(config)
     return None if keras_run is None else {"keras": keras_run}
 
@@ -184,23 +186,35 @@ class Worker:
     each call, and in a shared process it would slow whichever library runs next on 2 cores."""
 
     def __init__(self, library: str, shape: tuple[int, int, int, int]) -> None:
+        self.library = library
         argv = [sys.executable, __file__, "--worker", library, "--shape", ",".join(map(str, shape))]
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        pools = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # all as many threads as torch
+        env = {**os.environ, **dict.fromkeys(pools, str(THREADS))}
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
         self.available = self._answer() == "ready"
 
     def _answer(self) -> str:
         assert self.process.stdout is not None
-        return self.process.stdout.readline().strip()
+        answer = self.process.stdout.readline().strip()
+        if not answer:  # its traceback went to stderr, above
+            raise RuntimeError(f"the {self.library} worker stopped")
+        return answer
 
     def ask(self, request: str) -> str:
         assert self.process.stdin is not None
-        self.process.stdin.write(request + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(request + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(f"the {self.library} worker stopped") from None
         return self._answer()
 
     def close(self) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
         self.process.wait()
 
 
@@ -210,8 +224,10 @@ def bench_shape(
     libraries = {"engine": ("engine", "engine_trace"), "torch": ("torch", "torch_loop")}
     if with_keras:
         libraries["keras"] = ("keras",)
-    workers = {library: Worker(library, shape) for library in libraries}
+    workers: dict[str, Worker] = {}
     try:
+        for library in libraries:
+            workers[library] = Worker(library, shape)
         if workers["torch"].available:  # same numbers, or no timing
             ours, theirs = (json.loads(workers[library].ask("h")) for library in ("engine", "torch"))
             np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
@@ -303,7 +319,7 @@ def startup() -> dict[str, float]:
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
     def timed(argv: list[str], repeats: int = 15) -> float:
-        subprocess.run(argv, capture_output=True, check=False, env=env)  # writes the bytecode caches
+        subprocess.run(argv, capture_output=True, check=True, env=env)  # fails loudly; writes bytecode caches
         samples = []
         for _ in range(repeats):
             begin = time.perf_counter()

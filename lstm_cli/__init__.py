@@ -52,15 +52,15 @@ def trace(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, 
 
 
 def _dtype_name(dtype: DTypeLike | None) -> str | None:
-    """The name of a dtype given as text, a numpy type or a numpy dtype; load_model checks the name."""
-    if dtype is None or isinstance(dtype, str):
-        return dtype
+    """numpy's name for a dtype ("float32", "f4", numpy.float32, ...); load_model checks the name."""
+    if dtype is None:
+        return None
     import numpy as np
 
     try:
         return np.dtype(dtype).name
     except TypeError:
-        return repr(dtype)
+        return dtype if isinstance(dtype, str) else repr(dtype)
 
 
 def __getattr__(name: str) -> Any:

@@ -676,11 +676,14 @@ class _Validator:
 
     def choice(self, value: Any, path: KeyPath, choices: Sequence[str], also: str = "") -> str:
         """`value` if it is one of `choices`; `also` names a further valid value the caller handles."""
-        valid = ", ".join((*choices, also) if also else choices)
+        listed = (*choices, also) if also else tuple(choices)
+        valid = ", ".join(listed)
         if not isinstance(value, str):
             raise self.error(path, f"expected one of: {valid}; got {_describe(value)}")
+        if value == also:
+            raise self.error(path, f"{value!r} in quotes is text; write {also} without quotes")
         if value not in choices:
-            hint = did_you_mean(value, choices)
+            hint = did_you_mean(value, listed)
             raise self.error(path, f"unknown {path[-1]} {_shorten(value)!r}{hint} (valid: {valid})")
         return value
 

@@ -7,12 +7,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Array
+from .model import Array, MaskingLayer, Model
 
 
 def shown_token(token: str) -> str:
     """A token as typed, or quoted when it would not show: '\\n', ' ', the empty string."""
     return token if token.isprintable() and token.strip() == token and token else repr(token)
+
+
+def reads_tokens(model: Model, ref: str) -> Sequence[str] | None:
+    """The vocab, if `ref` is a model input (seen through Masking layers) as wide as it; else None.
+
+    Only inputs hold tokens: another layer's h can be one-hot by chance, and is not a token."""
+    if model.vocab is None:
+        return None
+    while ref not in model.inputs:
+        layer = next((layer for layer in model.layers if layer.name == ref), None)
+        if not isinstance(layer, MaskingLayer):
+            return None
+        ref = layer.input
+    spec = model.inputs[ref]
+    return model.vocab if spec.shape[-1] == len(model.vocab) else None
 
 
 def one_hot_token(vocab: Sequence[str] | None, row: Array) -> str | None:

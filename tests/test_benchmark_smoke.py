@@ -60,3 +60,9 @@ def test_peak_memory_probe_runs() -> None:
     bench = load_bench()
     memory = bench.peak_memory(2, 50, 4, 8)
     assert memory["forward"] >= memory["baseline"] > 0
+
+
+def test_a_worker_that_stops_is_named() -> None:
+    bench = load_bench()
+    with pytest.raises(RuntimeError, match="the no-such-library worker stopped"):
+        bench.Worker("no-such-library", (1, 2, 3, 4))

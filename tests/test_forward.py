@@ -125,7 +125,7 @@ def test_dtype_flag_wins_over_the_config() -> None:
     np.testing.assert_allclose(out32["classifier"], out64["classifier"], rtol=1e-5)
 
 
-@pytest.mark.parametrize("dtype", ["float32", np.float32, np.dtype("float32")])
+@pytest.mark.parametrize("dtype", ["float32", "f4", np.float32, np.dtype("float32")])
 def test_api_dtype_may_be_named_as_numpy_names_it(dtype) -> None:
     out = lstm_cli.forward(str(CONFIGS / "stacked.yaml"), dtype=dtype)
     assert out["classifier"].dtype == np.float32
@@ -133,7 +133,7 @@ def test_api_dtype_may_be_named_as_numpy_names_it(dtype) -> None:
     assert steps["dtype"] == "float32"
 
 
-@pytest.mark.parametrize("dtype", [np.int32, "float16", object()])
+@pytest.mark.parametrize("dtype", [np.int32, "float16", "no such type", object()])
 def test_api_refuses_other_dtypes(dtype) -> None:
     with pytest.raises(lstm_cli.LstmCliError, match="dtype must be one of float32, float64"):
         lstm_cli.forward(str(CONFIGS / "stacked.yaml"), dtype=dtype)

@@ -157,6 +157,12 @@ def test_unknown_merge_mode(tmp_path: Path) -> None:
     )
 
 
+def test_merge_mode_null_in_quotes_is_named_as_text(tmp_path: Path) -> None:
+    assert error_of(tmp_path, BIDIRECTIONAL.format(merge_mode='"null"', backward=HALF)) == (
+        "7:5: layers[1].merge_mode: 'null' in quotes is text; write null without quotes"
+    )
+
+
 def test_merge_mode_null_gives_two_outputs_and_no_merged_one(tmp_path: Path) -> None:
     text = BIDIRECTIONAL.format(merge_mode="null", backward=HALF) + "outputs: [bi]\n"
     assert error_of(tmp_path, text).startswith("10:11: outputs[0]: unknown reference 'bi'")

@@ -97,3 +97,39 @@ def test_tokens_that_would_not_show_are_quoted_and_markup_stays_text(tmp_path) -
     assert run.exit_code == 0, run.stderr
     assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[red]x[/red]", "'y\\nz'"]
     assert "likeliest tokens: 'y\\nz' 'y\\nz'" in run.stdout  # h is 0, so the bias decides: token 1
+
+
+def test_a_hidden_state_is_never_read_as_a_token(tmp_path) -> None:
+    """Only model inputs hold tokens: here lstm's h is exactly [0, 1, 0], as wide as the vocab."""
+    config = tmp_path / "hidden.yaml"
+    config.write_text(
+        "vocab: [a, b, c]\n"
+        "input: [[[1.0]]]\n"
+        "layers:\n"
+        "  - {type: lstm, units: 3, activation: null, recurrent_activation: null, return_sequences: true,\n"
+        "     kernel: [[0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0]], recurrent_kernel: {file: zeros.npy},\n"
+        "     use_bias: false}\n"
+        "  - {type: lstm, units: 1, kernel: {file: k.npy}, recurrent_kernel: [[0, 0, 0, 0]],\n"
+        "     use_bias: false}\n",
+        encoding="utf-8",
+    )
+    np.save(tmp_path / "zeros.npy", np.zeros((3, 12)))
+    np.save(tmp_path / "k.npy", np.zeros((3, 4)))
+    # i = [0, 1, 0], f = 0, g = [0, 1, 0], o = [0, 1, 0] (linear): c = i·g = [0, 1, 0], h = o·c = [0, 1, 0]
+    run = run_cli("trace", str(config), "--layer", "lstm_1")
+    assert run.exit_code == 0, run.stderr
+    assert "x_t = [0, 1, 0]\n" in run.stdout  # no ", token b"
+    assert "x_t" not in run_cli("forward", str(config)).stdout
+
+
+def test_likeliest_tokens_of_a_big_batch_are_bounded(tmp_path) -> None:
+    config = tmp_path / "batch.yaml"
+    np.save(tmp_path / "x.npy", np.tile([[[1.0, 0.0]]], (100, 1, 1)))
+    config.write_text(
+        "vocab: [x, y]\ninput: {file: x.npy}\nlayers:\n"
+        "  - {type: dense, units: 2, kernel: [[0, 1], [1, 0]], bias: [0, 0]}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("forward", str(config))
+    assert run.exit_code == 0, run.stderr
+    assert "likeliest tokens: y | y | y | y | y | y | y | y | … +92 samples" in run.stdout

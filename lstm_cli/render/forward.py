@@ -14,7 +14,7 @@ from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
-from lstm_cli.tokens import likeliest_tokens, one_hot_token, shown_token
+from lstm_cli.tokens import likeliest_tokens, one_hot_token, reads_tokens, shown_token
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
@@ -22,6 +22,7 @@ HEAD_ROWS = 30
 MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
+MAX_TOKEN_SAMPLES = 8
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
@@ -72,13 +73,12 @@ def layer_table(
     trace: LayerTrace,
     precision: int = DEFAULT_PRECISION,
     half: str = "",
-    vocab: Sequence[str] | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> Table:
-    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order). With a vocab
-    as wide as the layer's input, an x_t column names the token each one-hot input row stands for."""
+    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order). Given the
+    vocab its input is written in, an x_t column names the token each one-hot input row stands for."""
     layer = trace.layer
     batch = trace.steps[0].h.shape[0] if trace.steps else 1
-    tokens = vocab if trace.steps and vocab is not None and trace.steps[0].x.shape[-1] == len(vocab) else None
     order = ", go_backwards" if layer.go_backwards else ""
     title = Text(
         f"{layer.name} (LSTM{half}): "
@@ -140,8 +140,11 @@ def outputs_table(
     for ref, value in values.items():
         cell = Text(format_array(value, precision))
         if vocab_scored and ref in vocab_scored:
-            samples = [_token_run(tokens) for tokens in likeliest_tokens(vocab_scored[ref], value)]
-            cell.append(f"\nlikeliest tokens: {' | '.join(samples)}", style="bold")
+            samples = likeliest_tokens(vocab_scored[ref], value)
+            shown = " | ".join(_token_run(tokens) for tokens in samples[:MAX_TOKEN_SAMPLES])
+            if len(samples) > MAX_TOKEN_SAMPLES:
+                shown += f" | … +{len(samples) - MAX_TOKEN_SAMPLES} samples"
+            cell.append(f"\nlikeliest tokens: {shown}", style="bold")
         table.add_row(Text(ref), _shape_text(value.shape), cell)
     return table
 
@@ -193,7 +196,7 @@ def forward_view(
     for trace in traces:  # the halves of a bidirectional layer say which half they are
         wrapped = isinstance(model.layer(trace.layer.name), BidirectionalLayer)
         half = f", {trace.direction} half" if wrapped else ""
-        parts.append(layer_table(trace, precision, half, model.vocab))
+        parts.append(layer_table(trace, precision, half, reads_tokens(model, trace.layer.input)))
     parts.append(outputs_table(values, precision, vocab_scored(model, values)))
     if mismatches is not None:
         parts.append(mismatch_view(model, mismatches, precision))

@@ -23,7 +23,7 @@ from lstm_cli.engine import LayerTrace
 from lstm_cli.formats import step_quantities
 from lstm_cli.model import Array
 from lstm_cli.render.forward import DEFAULT_PRECISION, format_number, format_vector
-from lstm_cli.tokens import one_hot_token, shown_token
+from lstm_cli.tokens import one_hot_token, reads_tokens, shown_token
 from lstm_cli.tracing import (
     SATURATED_ABOVE,
     SATURATED_BELOW,
@@ -250,7 +250,7 @@ class TraceView:
             title.append(" · masked: h and c carry over", style="bold")
         room = max(2, (self.width - len(title) - 18) // (self.precision + 5))  # numbers of x_t that fit
         title.append(f" · x_t = {format_vector(record.x[sample], self.precision, room)}")
-        token = one_hot_token(self.run.model.vocab, record.x[sample])
+        token = one_hot_token(reads_tokens(self.run.model, block.trace.layer.input), record.x[sample])
         if token is not None:
             title.append(f", token {shown_token(token)}")
         return title
