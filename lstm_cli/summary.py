@@ -127,7 +127,6 @@ def from_architecture(arch: Architecture) -> ModelSummary:
     """LSTM layers stacked on one input, then Dense layers: a Keras Sequential model."""
     names = _KerasNames()
     shape: Shape = (arch.batch, arch.timesteps, arch.features)
-    features = arch.features  # the width of the last axis of `shape`
     previous = "input"
     layers: list[LayerInfo] = []
     for index, units in enumerate(arch.units):
@@ -135,34 +134,15 @@ def from_architecture(arch: Architecture) -> ModelSummary:
         output: Shape = (
             (arch.batch, arch.timesteps, width) if arch.returns_sequences(index) else (arch.batch, width)
         )
-        if arch.bidirectional:
-            name = names.next("bidirectional")
-            weights = lstm_weights(features, units, prefix="forward.") + lstm_weights(
-                features, units, prefix="backward."
-            )
-        else:
-            name = names.next("lstm")
-            weights = lstm_weights(features, units)
-        layers.append(
-            LayerInfo(
-                name=name,
-                kind="Bidirectional" if arch.bidirectional else "LSTM",
-                output_shapes=(output,),
-                weights=weights,
-                inbound=((previous, 0),),
-                units=units,
-                inputs=features,
-                timesteps=arch.timesteps,
-                sequence_input=True,
-                directions=2 if arch.bidirectional else 1,
-            )
-        )
-        shape, features, previous = output, width, name
+        kind = "bidirectional" if arch.bidirectional else "lstm"
+        name = names.next(kind)
+        layers.append(_info(name, kind, shape, (output,), ((previous, 0),), units))
+        shape, previous = output, name
     for units in arch.dense:
         name = names.next("dense")
         output = (*shape[:-1], units)
-        layers.append(_dense_info(name, features, units, True, shape, output, ((previous, 0),)))
-        shape, features, previous = output, units, name
+        layers.append(_info(name, "dense", shape, (output,), ((previous, 0),), units))
+        shape, previous = output, name
     return ModelSummary("sequential", tuple(layers))
 
 
@@ -247,19 +227,32 @@ def _layer_info(layer: Layer, shapes: Mapping[str, Shape], tensors: Mapping[str,
     use_bias = bool(getattr(cell, "use_bias", True))
     if kind not in KERAS_CLASS or (units is None and kind != "masking"):
         raise LstmCliError(f"summary does not know layer type {kind!r} (layer {layer.name!r})")
+    return _info(layer.name, kind, source, outputs, inbound, units, use_bias)
+
+
+def _info(
+    name: str,
+    kind: str,  # the config's layer type
+    source: Shape,
+    outputs: tuple[Shape, ...],
+    inbound: tuple[Tensor, ...],
+    units: int | None,
+    use_bias: bool = True,
+) -> LayerInfo:
+    """One layer's row: its Keras class, weights and what the counts are worked out from."""
+    width = source[-1]
+    assert width is not None  # the callers have refused an input of unknown width
+    directions = 2 if kind == "bidirectional" else 1
     weights: tuple[Weight, ...] = ()
-    directions = 1
     if kind == "dense" and units is not None:
         weights = dense_weights(width, units, use_bias)
-    elif kind == "lstm" and units is not None:
-        weights = lstm_weights(width, units, use_bias)
-    elif kind == "bidirectional" and units is not None:
-        directions = 2
-        weights = lstm_weights(width, units, use_bias, "forward.") + lstm_weights(
-            width, units, use_bias, "backward."
+    elif units is not None:  # lstm, or the two halves of a bidirectional layer
+        prefixes = ("forward.", "backward.") if directions == 2 else ("",)
+        weights = tuple(
+            weight for prefix in prefixes for weight in lstm_weights(width, units, use_bias, prefix)
         )
     return LayerInfo(
-        name=layer.name,
+        name=name,
         kind=KERAS_CLASS[kind],
         output_shapes=outputs,
         weights=weights,
@@ -270,29 +263,6 @@ def _layer_info(layer: Layer, shapes: Mapping[str, Shape], tensors: Mapping[str,
         sequence_input=len(source) == 3,
         use_bias=use_bias,
         directions=directions,
-    )
-
-
-def _dense_info(
-    name: str,
-    width: int,
-    units: int,
-    use_bias: bool,
-    source: Shape,
-    output: Shape,
-    inbound: tuple[Tensor, ...],
-) -> LayerInfo:
-    return LayerInfo(
-        name=name,
-        kind="Dense",
-        output_shapes=(output,),
-        weights=dense_weights(width, units, use_bias),
-        inbound=inbound,
-        units=units,
-        inputs=width,
-        timesteps=source[1] if len(source) == 3 else None,
-        sequence_input=len(source) == 3,
-        use_bias=use_bias,
     )
 
 
