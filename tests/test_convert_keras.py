@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, keras_activation, run_cli
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -223,15 +223,6 @@ def test_a_weights_file_that_does_not_fit_the_config_is_named(tmp_path: Path) ->
 # -- YAML out to .weights.h5, into Keras --------------------------------------------------------------
 
 
-KERAS_ACTIVATIONS: dict[str, Any] = {
-    "hard_sigmoid_tf2": lambda y: keras.ops.clip(0.2 * y + 0.5, 0.0, 1.0),  # tf.keras 2's
-}
-
-
-def keras_activation(name: str) -> Any:
-    return KERAS_ACTIVATIONS.get(name, name)
-
-
 def build_keras(config: Path) -> tuple[Any, list[str], list[np.ndarray]]:
     """The config's layers built with Keras's functional API (weights left to load_weights), the
     references it outputs, and the config's input data in the model's input order."""
@@ -372,9 +363,7 @@ def lstm_weights(prefix: str, arrays: list[np.ndarray]) -> list[tuple[str, np.nd
 def test_tf_keras_2_sequential_h5(tmp_path: Path, recurrent_activation: str) -> None:
     """Keras 2's hard_sigmoid is clip(0.2x + 0.5): the oracle LSTM gets that function, not Keras 3's."""
     layers = keras.layers
-    recurrent = (
-        recurrent_activation if recurrent_activation == "sigmoid" else KERAS_ACTIVATIONS["hard_sigmoid_tf2"]
-    )
+    recurrent = keras_activation("sigmoid" if recurrent_activation == "sigmoid" else "hard_sigmoid_tf2")
     oracle = keras.Sequential(
         [
             keras.Input((5, 3)),

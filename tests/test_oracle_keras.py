@@ -13,8 +13,6 @@ Dense and LSTM outputs carry float32 errors. Tight float64 agreement is checked 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
+from conftest import keras_activation  # noqa: E402
 from oracle_cases import (  # noqa: E402
     ACTIVATIONS,
     FLOAT32_TOLERANCE,
@@ -113,16 +112,6 @@ SINGLE_CASES = _single_cases()
 STACK_CASES = _stack_cases()
 
 
-def _hard_sigmoid_tf2(x: Any) -> Any:
-    # Keras 3 dropped tf.keras 2's hard sigmoid; this is its formula, clip(0.2x + 0.5, 0, 1), as Keras ops,
-    # so that the Keras LSTM still runs the cell around it.
-    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
-
-
-def _keras_activation(name: str | None) -> str | Callable[[Any], Any] | None:
-    return _hard_sigmoid_tf2 if name == "hard_sigmoid_tf2" else name
-
-
 def keras_outputs(built: Built) -> dict[str, np.ndarray]:
     """The same model in Keras 3 (float32), layer by layer, keyed by lstm-cli's references."""
     dtype = "float32"
@@ -133,7 +122,7 @@ def keras_outputs(built: Built) -> dict[str, np.ndarray]:
         if isinstance(layer, BuiltDense):
             dense = keras.layers.Dense(
                 layer.spec.units,
-                activation=_keras_activation(layer.spec.activation),
+                activation=keras_activation(layer.spec.activation),
                 use_bias=layer.spec.use_bias,
                 dtype=dtype,
             )
@@ -152,8 +141,8 @@ def _keras_lstm(
     spec = layer.spec
     lstm = keras.layers.LSTM(
         spec.units,
-        activation=_keras_activation(spec.activation),
-        recurrent_activation=_keras_activation(spec.recurrent_activation),
+        activation=keras_activation(spec.activation),
+        recurrent_activation=keras_activation(spec.recurrent_activation),
         use_bias=spec.use_bias,
         return_sequences=spec.return_sequences,
         return_state=spec.return_state,
