@@ -192,29 +192,19 @@ layers:
 def test_a_weights_file_that_does_not_fit_the_config_is_named(tmp_path: Path) -> None:
     model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4)])
     model.save_weights(tmp_path / "m.weights.h5")
-    (tmp_path / "arch.yaml").write_text("input: {shape: [null, 3]}\nlayers:\n  - {type: lstm, units: 5}\n")
-    run = run_cli(
-        "convert",
-        str(tmp_path / "m.weights.h5"),
-        "--config",
-        str(tmp_path / "arch.yaml"),
-        "-o",
-        str(tmp_path / "m.yaml"),
-    )
+
+    def convert_with(layer: str) -> Any:
+        (tmp_path / "arch.yaml").write_text(f"input: {{shape: [null, 3]}}\nlayers:\n  - {layer}\n")
+        weights, arch, out = (str(tmp_path / name) for name in ("m.weights.h5", "arch.yaml", "m.yaml"))
+        return run_cli("convert", weights, "--config", arch, "-o", out)
+
+    run = convert_with("{type: lstm, units: 5}")
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 'm.weights.h5'}: layers[0].kernel: expected shape (3, 20) = "
         "(features, 4*units), got (3, 16)\n"
     )
-    (tmp_path / "arch.yaml").write_text("input: {shape: [null, 3]}\nlayers:\n  - {type: dense, units: 4}\n")
-    run = run_cli(
-        "convert",
-        str(tmp_path / "m.weights.h5"),
-        "--config",
-        str(tmp_path / "arch.yaml"),
-        "-o",
-        str(tmp_path / "m.yaml"),
-    )
+    run = convert_with("{type: dense, units: 4}")
     assert run.exit_code == 2
     assert "no layers/dense for the config's layer 'dense'" in run.stderr
     assert "the file holds: layers/lstm" in run.stderr

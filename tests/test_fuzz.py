@@ -547,6 +547,16 @@ def hostile_configs(draw: st.DrawFn) -> dict[str, Any]:
     return config
 
 
+def write_generated(config: dict[str, Any], tmp_path_factory: Any, name: str) -> tuple[Path, str]:
+    """A generated config as YAML in one folder that Hypothesis's examples share; its path and text."""
+    folder = tmp_path_factory.getbasetemp() / "hypothesis"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=200)
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
 @settings(
     max_examples=HYPOTHESIS_EXAMPLES,
     deadline=None,
@@ -556,11 +566,7 @@ def hostile_configs(draw: st.DrawFn) -> dict[str, Any]:
 )
 @given(config=hostile_configs(), choice=st.randoms(use_true_random=False))
 def test_generated_configs(config: dict[str, Any], choice: random.Random, tmp_path_factory: Any) -> None:
-    folder = tmp_path_factory.getbasetemp() / "hypothesis"
-    folder.mkdir(exist_ok=True)
-    path = folder / "config.yaml"
-    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=200)
-    path.write_text(text, encoding="utf-8")
+    path, text = write_generated(config, tmp_path_factory, "config.yaml")
     for args in commands(path, choice, decodes=False):
         check(args, text)
 
@@ -597,11 +603,7 @@ def hostile_decoders(draw: st.DrawFn) -> dict[str, Any]:
 )
 @given(config=hostile_decoders(), choice=st.randoms(use_true_random=False))
 def test_generated_decoders(config: dict[str, Any], choice: random.Random, tmp_path_factory: Any) -> None:
-    folder = tmp_path_factory.getbasetemp() / "hypothesis"
-    folder.mkdir(exist_ok=True)
-    path = folder / "decoder.yaml"
-    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=200)
-    path.write_text(text, encoding="utf-8")
+    path, text = write_generated(config, tmp_path_factory, "decoder.yaml")
     stop = choice.choice([("--stop", "</s>"), ("--stop", "a"), ()])
     output = choice.choice(("table", "json"))
     extra = ("--trace",) if output == "table" and choice.random() < 0.3 else ()
