@@ -141,14 +141,12 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
 
 def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
     """A call that activates `gates` (batch, 4*units; engine order i, f, o, g) in place, from z as
-    _engine_layout's weights compute it. Under a sigmoid recurrent activation z arrives with i, f and o
-    halved, ready for sigmoid's tanh: 0.5·tanh(0.5x) + 0.5, as activations.sigmoid computes it, op for op.
-    Under the default activations one tanh call then serves all four gates. run_lstm and _Records both
-    activate through this, so that the same calls on the same layout give the same numbers."""
+    _engine_layout's weights compute it. run_lstm and _Records both activate through this, so that the
+    same calls on the same layout give the same numbers."""
     u = layer.units
     sigmoid_gates, g = gates[:, : 3 * u], gates[:, 3 * u :]  # views made once: a slice costs 0.15 µs
     activation = _activation_into(layer.activation, u, gates.dtype)
-    if layer.recurrent_activation != "sigmoid":
+    if _sigmoid_gate_scale(layer) == 1.0:
         recurrent_activation = _activation_into(layer.recurrent_activation, u, gates.dtype)
 
         def activate_apart() -> None:
@@ -156,47 +154,48 @@ def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
             activation(g, g)
 
         return activate_apart
+    # z arrives with i, f and o halved, so sigmoid is 0.5·tanh(z) + 0.5 here, op for op as activations.sigmoid
+    # computes it; when g's activation is tanh too, one tanh call serves all four gates.
     half = _half(gates.dtype)
-    both_tanh = layer.activation == "tanh"
+    tanh_part, rest = (gates, None) if layer.activation == "tanh" else (sigmoid_gates, activation)
 
     def activate() -> None:
-        np.tanh(gates if both_tanh else sigmoid_gates, out=gates if both_tanh else sigmoid_gates)
+        np.tanh(tanh_part, out=tanh_part)
         np.multiply(sigmoid_gates, half, out=sigmoid_gates)
         np.add(sigmoid_gates, half, out=sigmoid_gates)
-        if not both_tanh:
-            activation(g, g)
+        if rest is not None:
+            rest(g, g)
 
     return activate
 
 
-def _swap_g_and_o(blocks: Array) -> Array:
-    """A row-major copy with the gate blocks of the last axis from (i, f, g, o) to (i, f, o, g), or back
-    (the swap is its own inverse). Block copies: far cheaper than fancy indexing on big weights."""
-    u = blocks.shape[-1] // 4
-    swapped = np.empty(blocks.shape, blocks.dtype)
-    swapped[..., : 2 * u] = blocks[..., : 2 * u]
-    swapped[..., 2 * u : 3 * u] = blocks[..., 3 * u :]
-    swapped[..., 3 * u :] = blocks[..., 2 * u : 3 * u]
-    return swapped
+def _sigmoid_gate_scale(layer: LstmLayer) -> float:
+    """What the engine's weights multiply the i, f and o gates' z by: 0.5 under a sigmoid recurrent
+    activation, ready for sigmoid's tanh, which saves a multiplication a step. Halving is exact in binary
+    floating point (bar subnormals), so the engine's z is exactly 0.5·z there."""
+    return 0.5 if layer.recurrent_activation == "sigmoid" else 1.0
 
 
 def _engine_layout(blocks: Array, layer: LstmLayer) -> Array:
-    """Weights (or a bias) as run_lstm uses them: a row-major copy (OpenBLAS runs these 10-15% faster than
-    column-major) with the gates in (i, f, o, g) order, so that i, f and o are one slice, and under a
-    sigmoid recurrent activation those three halved, which saves sigmoid a multiplication a step.
-    Halving is exact in binary floating point (bar subnormals), so z comes out as 0.5·z exactly."""
-    engine_blocks = _swap_g_and_o(blocks)
-    if layer.recurrent_activation == "sigmoid":
-        engine_blocks[..., : 3 * layer.units] *= 0.5
+    """Weights (or a bias) as run_lstm uses them, in one pass of block copies (fancy indexing is far
+    slower on big weights): a row-major copy (OpenBLAS runs these 10-15% faster than column-major), gates
+    from Keras's (i, f, g, o) to (i, f, o, g) so that i, f and o are one slice, those three scaled."""
+    u, scale = layer.units, _sigmoid_gate_scale(layer)
+    engine_blocks = np.empty(blocks.shape, blocks.dtype)
+    np.multiply(blocks[..., : 2 * u], scale, out=engine_blocks[..., : 2 * u])  # i, f
+    np.multiply(blocks[..., 3 * u :], scale, out=engine_blocks[..., 2 * u : 3 * u])  # o
+    engine_blocks[..., 3 * u :] = blocks[..., 2 * u : 3 * u]  # g
     return engine_blocks
 
 
 def _keras_layout(engine_blocks: Array, layer: LstmLayer) -> Array:
     """The inverse of _engine_layout, for showing a step's z: a copy in Keras's (i, f, g, o) order."""
-    if layer.recurrent_activation == "sigmoid":
-        engine_blocks = engine_blocks.copy()
-        engine_blocks[..., : 3 * layer.units] *= 2
-    return _swap_g_and_o(engine_blocks)
+    u, scale = layer.units, 1 / _sigmoid_gate_scale(layer)
+    blocks = np.empty(engine_blocks.shape, engine_blocks.dtype)
+    np.multiply(engine_blocks[..., : 2 * u], scale, out=blocks[..., : 2 * u])  # i, f
+    blocks[..., 2 * u : 3 * u] = engine_blocks[..., 3 * u :]  # g
+    np.multiply(engine_blocks[..., 2 * u : 3 * u], scale, out=blocks[..., 3 * u :])  # o
+    return blocks
 
 
 def run_lstm(
@@ -215,11 +214,12 @@ def run_lstm(
     """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order.
 
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
-    are reordered to (i, f, o, g) so that one call activates the three recurrent gates; every step works
-    in place, in preallocated buffers. A kept step computes z, c and h straight into its record; its gates
-    are activated from that z again when the record is read, by the same calls on arrays of the same
-    layout, so they are the numbers the step used while the records hold 40% less memory. Tests hold it
-    equal to `lstm_step` for every activation and option.
+    are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_engine_layout);
+    every step works in place, in preallocated buffers, with everything it calls looked up once. A kept
+    step computes z, c and h straight into its record; its gates are activated from that z again when the
+    record is read, by the same calls on arrays of the same layout, so they are the numbers the step used
+    while the records hold 40% less memory. Tests hold it equal to `lstm_step` for every activation and
+    option.
     """
     batch, timesteps, _ = x.shape
     u = layer.units

@@ -1,6 +1,7 @@
 """The fast engine (`run_lstm`) against the readable cell (`lstm_step`) in a plain loop, as SPEC §1 reads."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,54 @@ def test_recorded_gates_are_the_numbers_each_step_used(
             step = record.step
             np.testing.assert_array_equal(step.c, step.f * record.c_prev + step.i * step.g)
             np.testing.assert_array_equal(step.h, step.o * get_activation(activation)(step.c))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    recurrent_activation=st.sampled_from(["sigmoid", "sigmoid", "hard_sigmoid", "tanh"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    scale=st.sampled_from([1e-40, 1e-3, 1.0, 1e3, 1e38]),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shown_gates_are_the_activations_of_the_shown_z(
+    activation, recurrent_activation, dtype, scale, shape, seed
+) -> None:
+    """The engine keeps z with i, f and o halved under sigmoid (one multiplication a step saved) and shows
+    it doubled back. Halving and doubling are exact, so each shown gate is SPEC §1's activation of the
+    shown z to the last bit, at any scale: from subnormal weights to z beyond the float's range."""
+    layer, weights, x, zeros = random_layer(shape, dtype, seed, activation, recurrent_activation, scale)
+    with np.errstate(all="ignore"):
+        run = run_lstm(layer, weights, x, zeros, zeros, record=True)
+        assert run.steps is not None
+        for record in run.steps:
+            step = record.step
+            z_i, z_f, z_g, z_o = np.split(step.z, 4, axis=-1)
+            for gate, z in ((step.i, z_i), (step.f, z_f), (step.o, z_o)):
+                np.testing.assert_array_equal(gate, get_activation(recurrent_activation)(z))
+            np.testing.assert_array_equal(step.g, get_activation(activation)(z_g))
+
+
+@pytest.mark.parametrize(
+    ("activation", "recurrent_activation"),
+    [("tanh", "sigmoid"), ("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("softmax", "sigmoid")],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 7, 3, 16), (4, 5, 6, 40)])
+def test_each_way_of_activating_the_gates_equals_the_reference(
+    activation, recurrent_activation, dtype, shape
+) -> None:
+    """The engine activates its gates three ways: one tanh for all four (the default cell), a tanh for the
+    sigmoid gates and g's own activation, and each activation on its own. Each against `lstm_step`."""
+    layer, weights, x, zeros = random_layer(shape, dtype, 7, activation, recurrent_activation)
+    with np.errstate(all="ignore"):
+        fast = run_lstm(layer, weights, x, zeros, zeros, record=True)
+        _, h, c, states = reference_run(layer, weights, x, zeros, zeros, None, False, False)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    np.testing.assert_allclose(fast.h, h, **tolerance)
+    np.testing.assert_allclose(fast.c, c, **tolerance)
+    assert fast.steps is not None
+    for record, (step, _, _) in zip(fast.steps, states, strict=True):
+        for name in ("z", "i", "f", "g", "o"):
+            np.testing.assert_allclose(getattr(record.step, name), getattr(step, name), **tolerance)
