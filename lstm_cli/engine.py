@@ -139,34 +139,45 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
     return whole
 
 
-def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
-    """A call that activates `gates` (batch, 4*units; engine order i, f, o, g) in place, from z as
-    _engine_layout's weights compute it. run_lstm and _Records both activate through this, so that the
-    same calls on the same layout give the same numbers."""
+def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[Array], None]:
+    """A call activate(z) that writes the gates of z (batch, 4*units; engine order i, f, o, g, as
+    _engine_layout's weights compute it) into `gates`, which may be z itself. run_lstm and _Records both
+    activate through this, so that the same calls on the same layout give the same numbers."""
     u = layer.units
     sigmoid_gates, g = gates[:, : 3 * u], gates[:, 3 * u :]  # views made once: a slice costs 0.15 µs
     activation = _activation_into(layer.activation, u, gates.dtype)
     if _sigmoid_gate_scale(layer) == 1.0:
         recurrent_activation = _activation_into(layer.recurrent_activation, u, gates.dtype)
 
-        def activate_apart() -> None:
-            recurrent_activation(sigmoid_gates, sigmoid_gates)
-            activation(g, g)
+        def activate_apart(z: Array) -> None:
+            z_sigmoid, z_g = (sigmoid_gates, g) if z is gates else (z[:, : 3 * u], z[:, 3 * u :])
+            recurrent_activation(z_sigmoid, sigmoid_gates)
+            activation(z_g, g)
 
         return activate_apart
     # z arrives with i, f and o halved, so sigmoid is 0.5·tanh(z) + 0.5 here, op for op as activations.sigmoid
     # computes it; when g's activation is tanh too, one tanh call serves all four gates.
     half = _half(gates.dtype)
-    tanh_part, rest = (gates, None) if layer.activation == "tanh" else (sigmoid_gates, activation)
 
-    def activate() -> None:
-        np.tanh(tanh_part, out=tanh_part)
+    def finish_sigmoid() -> None:
         np.multiply(sigmoid_gates, half, out=sigmoid_gates)
         np.add(sigmoid_gates, half, out=sigmoid_gates)
-        if rest is not None:
-            rest(g, g)
 
-    return activate
+    if layer.activation == "tanh":
+
+        def activate(z: Array) -> None:
+            np.tanh(z, out=gates)
+            finish_sigmoid()
+
+        return activate
+
+    def activate_sigmoid(z: Array) -> None:
+        z_sigmoid, z_g = (sigmoid_gates, g) if z is gates else (z[:, : 3 * u], z[:, 3 * u :])
+        np.tanh(z_sigmoid, out=sigmoid_gates)
+        finish_sigmoid()
+        activation(z_g, g)
+
+    return activate_sigmoid
 
 
 def _sigmoid_gate_scale(layer: LstmLayer) -> float:
@@ -261,9 +272,7 @@ def run_lstm(
         np.add(z, x_projected, out=z)  # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), Keras's order
         if bias is not None:
             np.add(z, bias, out=z)
-        if z is not gates:
-            np.copyto(gates, z)
-        activate_gates()
+        activate_gates(z)
         np.multiply(f, c_prev, out=c)  # c_t = f * c_prev + i * g
         np.multiply(i, g, out=i_times_g)
         np.add(c, i_times_g, out=c)
@@ -341,9 +350,9 @@ class _Records(Sequence[StepRecord]):
             h_prev, c_prev = self.hs[previous], self.cs[previous]
         u = self.layer.units
         z = self.pre[slot]  # (batch, 4*units), engine gate order
-        gates = z.copy()  # laid out as run_lstm's, so that the same calls give the same numbers
+        gates = np.empty_like(z)  # laid out as run_lstm's, so that the same calls give the same numbers
         with np.errstate(all="ignore"):
-            _gate_activation(self.layer, gates)()
+            _gate_activation(self.layer, gates)(z)
         i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
         c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
         step = Step(_keras_layout(z, self.layer), i, f, g, o, c_step, h_step)
