@@ -440,23 +440,35 @@ READING = """\
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
   161 GFLOP at about 190 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
   but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
-- Small shapes are ruled by per-step overhead: the engine's step is 13 numpy calls, 7-12 µs, and
-  oneDNN's is about 2 µs. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 14 µs in
-  OpenBLAS.
+- Small shapes are ruled by per-step overhead: the engine's step is 11 numpy calls, 4.4-5.1 µs, and
+  oneDNN's is 1.5-3 µs (torch's time at these shapes moved between 1.5 and 3.1 ms from run to run). The
+  step was 13 calls and 7.4-8.0 µs until each call got cheaper: `np.dot` costs half of `np.matmul` on
+  small arrays, 0.5 as a 0-d array a third of a Python float, which numpy converts on every call; one
+  tanh call serves all four default gates, because i, f and o's weights are halved once (exact in binary
+  floating point) so that sigmoid needs no multiplication before its tanh; the bias is one row per
+  sample, so adding it needs no broadcasting. At (1, 100, 256, 256) the step is a GEMV over 1 MB of
+  weights: 13 µs in OpenBLAS.
+- At (32, 100, 128, 256) numpy has a floor above torch's time: the two GEMMs at oneDNN's rate take all of
+  torch's 13 ms, and the gate arithmetic, which oneDNN fuses into them, is 10 passes over memory in numpy
+  (about 8 ms here). The recurrent GEMM also runs at about 110 GFLOPS in OpenBLAS with 32 rows. Computed
+  the other way round, U^T·h^T, it takes 97 µs instead of 147, but with the state stored transposed to
+  match, the whole run gained only 15% there (the input projections no longer add in place) and lost 7%
+  at (64, 200, 512, 1024), so the engine keeps one layout.
 - What would reach 1.0 is oneDNN's kind of kernel, which numpy cannot express: an optional engine that
   hands a plain layer (no records kept) to oneDNN through torch when it is installed, checked against
   this one; or a compiled step that fuses the gate arithmetic into the GEMM's output.
   `benchmarks/compiled_step_probe.py` compiles the default cell's whole loop with numba (which lstm-cli
-  does not use): 0.22 µs a step at (1, 1000, 3 units) and 2.9 µs at 32 units, against the engine's 7.3
-  and 8.0 µs and oneDNN's 1.5 and 1.7 µs. It would add a dependency and a second computation beside the
+  does not use): 0.22 µs a step at (1, 1000, 3 units) and 2.9 µs at 32 units, against the engine's 4.4
+  and 5.1 µs and oneDNN's 1.5-3 µs. It would add a dependency and a second computation beside the
   numpy one, so it stays a proposal. Python threads do not get there: the recurrent GEMM split by gate
   columns over two threads (single-threaded OpenBLAS each) took 4.4 ms against 3.9 ms for OpenBLAS's
   own two threads, and a whole step split that way, with a barrier per step, took twice as long as the
   plain loop.
 - Keras 3 on the torch backend runs its own cell per step on CPU (its fused path is for CUDA only): about
-  55 µs a step, which rules small shapes. Being 10x faster there needs a step under 5.5 µs, below the cost
-  of the engine's 13 numpy calls at about 0.5 µs each. At compute-bound shapes Keras runs torch's GEMMs,
-  so no engine can be 10x faster than Keras there.
+  55 µs a step, which rules the 1000-step shapes; the engine's 4.4-5.1 µs step is 10.8-12x faster. At
+  (1, 100, 256, 256) Keras takes 93 µs a step, so 10x would need 9.3 µs, less than the GEMV alone (13
+  µs); torch's fused kernel is only 5.5x faster than Keras there. At compute-bound shapes Keras runs
+  torch's GEMMs, so no engine can be 10x faster than Keras there.
 - `trace` keeps every gate: each step computes z, c and h straight into its record (its gates are
   activated from z again when read), so the extra cost is mostly fresh memory: 315 MB of records at
   (64, 200, 512, 1024). On this VM the first write to memory the host has taken back costs about 1.7 ms
