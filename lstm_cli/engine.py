@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 from typing import overload
 
 import numpy as np
@@ -87,8 +88,9 @@ class LstmResult:
     steps: Sequence[StepRecord] | None = None
 
 
-def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[tuple[int, Array]]:
-    """(t, x_t @ kernel) in processing order, one GEMM per chunk of timesteps."""
+def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[Iterator[tuple[int, Array]]]:
+    """Chunks of (t, x_t @ kernel) in processing order, one GEMM per chunk of timesteps. Chunks of steps
+    rather than steps: a generator's resumption per step costs as much as a tiny step's add."""
     batch, timesteps, _ = x.shape
     chunk = max(1, min(timesteps, CHUNK_VALUES // max(1, batch * kernel.shape[1])))
     starts = range(0, timesteps, chunk)
@@ -97,8 +99,7 @@ def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[tup
         inputs = x[:, start : start + chunk].transpose(1, 0, 2)  # (chunk, batch, features)
         block = (inputs.reshape(-1, inputs.shape[-1]) @ kernel).reshape(-1, batch, kernel.shape[1])
         ts = range(start, min(start + chunk, timesteps))
-        for t in reversed(ts) if backwards else ts:
-            yield t, block[t - start]
+        yield zip(reversed(ts), block[::-1], strict=True) if backwards else zip(ts, block, strict=True)
 
 
 @cache
@@ -109,7 +110,8 @@ def _half(dtype: np.dtype) -> Array:
 
 def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array, Array], object]:
     """A call (z, out) that writes activation(z) into `out`, which may be `z` itself, allocating nothing for
-    the common activations. Built once per run: looking the name up costs as much as a tiny step's maths."""
+    the common activations. Built outside the step loop: looking the name up costs as much as a tiny
+    step's maths."""
     if name == "tanh":
         return np.tanh  # a ufunc's second argument is its output
     if name == "sigmoid":
@@ -140,73 +142,51 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
 
 
 def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[Array], None]:
-    """A call activate(z) that writes the gates of z (batch, 4*units; engine order i, f, o, g, as
-    _engine_layout's weights compute it) into `gates`, which may be z itself. run_lstm and _Records both
-    activate through this, so that the same calls on the same layout give the same numbers."""
+    """A call activate(z) that writes the gates of z (batch, 4*units, in engine order i, f, o, g) into
+    `gates`, which may be z itself. run_lstm and _Records both activate through this, so that the same
+    calls on the same layout give the same numbers."""
     u = layer.units
     sigmoid_gates, g = gates[:, : 3 * u], gates[:, 3 * u :]  # views made once: a slice costs 0.15 µs
+
+    if layer.recurrent_activation == "sigmoid" and layer.activation == "tanh":
+        # The default cell. Sigmoid is 0.5·tanh(0.5x) + 0.5, op for op as activations.sigmoid computes it,
+        # so once i, f and o are halved in place one tanh call serves all four gates.
+        half = _half(gates.dtype)
+
+        def activate_default(z: Array) -> None:
+            if z is gates:
+                np.multiply(sigmoid_gates, half, out=sigmoid_gates)
+                np.tanh(gates, out=gates)
+            else:  # a kept step's z stays in its record
+                np.multiply(z[:, : 3 * u], half, out=sigmoid_gates)
+                np.tanh(sigmoid_gates, out=sigmoid_gates)
+                np.tanh(z[:, 3 * u :], out=g)
+            np.multiply(sigmoid_gates, half, out=sigmoid_gates)
+            np.add(sigmoid_gates, half, out=sigmoid_gates)
+
+        return activate_default
+    recurrent_activation = _activation_into(layer.recurrent_activation, u, gates.dtype)
     activation = _activation_into(layer.activation, u, gates.dtype)
-    if _sigmoid_gate_scale(layer) == 1.0:
-        recurrent_activation = _activation_into(layer.recurrent_activation, u, gates.dtype)
 
-        def activate_apart(z: Array) -> None:
-            z_sigmoid, z_g = (sigmoid_gates, g) if z is gates else (z[:, : 3 * u], z[:, 3 * u :])
-            recurrent_activation(z_sigmoid, sigmoid_gates)
-            activation(z_g, g)
-
-        return activate_apart
-    # z arrives with i, f and o halved, so sigmoid is 0.5·tanh(z) + 0.5 here, op for op as activations.sigmoid
-    # computes it; when g's activation is tanh too, one tanh call serves all four gates.
-    half = _half(gates.dtype)
-
-    def finish_sigmoid() -> None:
-        np.multiply(sigmoid_gates, half, out=sigmoid_gates)
-        np.add(sigmoid_gates, half, out=sigmoid_gates)
-
-    if layer.activation == "tanh":
-
-        def activate(z: Array) -> None:
-            np.tanh(z, out=gates)
-            finish_sigmoid()
-
-        return activate
-
-    def activate_sigmoid(z: Array) -> None:
+    def activate(z: Array) -> None:
         z_sigmoid, z_g = (sigmoid_gates, g) if z is gates else (z[:, : 3 * u], z[:, 3 * u :])
-        np.tanh(z_sigmoid, out=sigmoid_gates)
-        finish_sigmoid()
+        recurrent_activation(z_sigmoid, sigmoid_gates)
         activation(z_g, g)
 
-    return activate_sigmoid
+    return activate
 
 
-def _sigmoid_gate_scale(layer: LstmLayer) -> float:
-    """What the engine's weights multiply the i, f and o gates' z by: 0.5 under a sigmoid recurrent
-    activation, ready for sigmoid's tanh, which saves a multiplication a step. Halving is exact in binary
-    floating point (bar subnormals), so the engine's z is exactly 0.5·z there."""
-    return 0.5 if layer.recurrent_activation == "sigmoid" else 1.0
-
-
-def _engine_layout(blocks: Array, layer: LstmLayer) -> Array:
-    """Weights (or a bias) as run_lstm uses them, in one pass of block copies (fancy indexing is far
-    slower on big weights): a row-major copy (OpenBLAS runs these 10-15% faster than column-major), gates
-    from Keras's (i, f, g, o) to (i, f, o, g) so that i, f and o are one slice, those three scaled."""
-    u, scale = layer.units, _sigmoid_gate_scale(layer)
-    engine_blocks = np.empty(blocks.shape, blocks.dtype)
-    np.multiply(blocks[..., : 2 * u], scale, out=engine_blocks[..., : 2 * u])  # i, f
-    np.multiply(blocks[..., 3 * u :], scale, out=engine_blocks[..., 2 * u : 3 * u])  # o
-    engine_blocks[..., 3 * u :] = blocks[..., 2 * u : 3 * u]  # g
-    return engine_blocks
-
-
-def _keras_layout(engine_blocks: Array, layer: LstmLayer) -> Array:
-    """The inverse of _engine_layout, for showing a step's z: a copy in Keras's (i, f, g, o) order."""
-    u, scale = layer.units, 1 / _sigmoid_gate_scale(layer)
-    blocks = np.empty(engine_blocks.shape, engine_blocks.dtype)
-    np.multiply(engine_blocks[..., : 2 * u], scale, out=blocks[..., : 2 * u])  # i, f
-    blocks[..., 2 * u : 3 * u] = engine_blocks[..., 3 * u :]  # g
-    np.multiply(engine_blocks[..., 2 * u : 3 * u], scale, out=blocks[..., 3 * u :])  # o
-    return blocks
+def _swap_g_and_o(blocks: Array, dtype: np.dtype) -> Array:
+    """A row-major copy in `dtype` with the gate blocks of the last axis from Keras's (i, f, g, o) to the
+    engine's (i, f, o, g), where i, f and o are one slice, or back: the swap is its own inverse. Block
+    copies: far cheaper than fancy indexing on big weights. Row-major, because OpenBLAS runs it 10-15%
+    faster than column-major."""
+    u = blocks.shape[-1] // 4
+    swapped = np.empty(blocks.shape, dtype)
+    swapped[..., : 2 * u] = blocks[..., : 2 * u]
+    swapped[..., 2 * u : 3 * u] = blocks[..., 3 * u :]
+    swapped[..., 3 * u :] = blocks[..., 2 * u : 3 * u]
+    return swapped
 
 
 def run_lstm(
@@ -225,7 +205,7 @@ def run_lstm(
     """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order.
 
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
-    are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_engine_layout);
+    are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_swap_g_and_o);
     every step works in place, in preallocated buffers, with everything it calls looked up once. A kept
     step computes z, c and h straight into its record; its gates are activated from that z again when the
     record is read, by the same calls on arrays of the same layout, so they are the numbers the step used
@@ -234,10 +214,10 @@ def run_lstm(
     """
     batch, timesteps, _ = x.shape
     u = layer.units
-    reordered = LstmWeights(
-        _engine_layout(weights.kernel, layer),
-        _engine_layout(weights.recurrent_kernel, layer),
-        None if weights.bias is None else _engine_layout(weights.bias, layer),
+    engine_weights = LstmWeights(
+        _swap_g_and_o(weights.kernel, x.dtype),
+        _swap_g_and_o(weights.recurrent_kernel, x.dtype),
+        None if weights.bias is None else _swap_g_and_o(weights.bias, x.dtype),
     )
     kept = [k for k in range(timesteps) if keep_step is None or keep_step(k)] if record else []
     slot_of = {k: slot for slot, k in enumerate(kept)}
@@ -257,19 +237,23 @@ def run_lstm(
     activate_gates = _gate_activation(layer, gates)
     activation = _activation_into(layer.activation, u, x.dtype)
     c_slots, h_slots = list(cs), list(hs)  # views made once: on a tiny step, slicing costs as much as maths
-    recurrent_kernel = reordered.recurrent_kernel
+    # A plain step computes z in `gates` and activates it in place; c_t and h_t take the spare slots in turn.
+    plain_step = [(gates, c_slots[spare + n], h_slots[spare + n]) for n in (0, 1)]
+    recurrent_kernel = engine_weights.recurrent_kernel
     # One bias row per sample: adding arrays of one shape skips broadcasting, 0.4 µs a step on small ones.
-    bias = None if reordered.bias is None else np.tile(reordered.bias, (batch, 1))
-    for k, (t, x_projected) in enumerate(_input_projections(x, reordered.kernel, backwards)):
-        slot = slot_of.get(k, spare + (k & 1))
-        z = gates  # a plain step's z is activated in place
-        if slot < spare:
+    bias = None if engine_weights.bias is None else np.tile(engine_weights.bias, (batch, 1))
+    projections = chain.from_iterable(_input_projections(x, engine_weights.kernel, backwards))
+    for k, (t, x_projected) in enumerate(projections):  # k: the step's index in processing order
+        slot = slot_of.get(k)
+        if slot is None:
+            z, c, h = plain_step[k & 1]
+        else:
             if k - 1 not in slot_of:
                 starts[k] = (h_prev.copy(), c_prev.copy())
-            z = pre[slot]
-        c, h = c_slots[slot], h_slots[slot]
+            z, c, h = pre[slot], c_slots[slot], h_slots[slot]
         np.dot(h_prev, recurrent_kernel, out=z)  # np.dot: half the call cost of np.matmul on small arrays
-        np.add(z, x_projected, out=z)  # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), Keras's order
+        # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order; gates in engine order
+        np.add(z, x_projected, out=z)
         if bias is not None:
             np.add(z, bias, out=z)
         activate_gates(z)
@@ -283,7 +267,7 @@ def run_lstm(
         else:
             valid = mask[:, t, np.newaxis]  # (batch, 1)
             output = np.where(valid, h, 0.0 if zero_output_for_mask else output)
-            if computed is not None and slot < spare:
+            if computed is not None and slot is not None:
                 computed[slot] = c, h
             np.copyto(c, c_prev, where=~valid)  # a masked row carries its state unchanged
             np.copyto(h, h_prev, where=~valid)
@@ -355,7 +339,7 @@ class _Records(Sequence[StepRecord]):
             _gate_activation(self.layer, gates)(z)
         i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
         c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
-        step = Step(_keras_layout(z, self.layer), i, f, g, o, c_step, h_step)
+        step = Step(_swap_g_and_o(z, z.dtype), i, f, g, o, c_step, h_step)
         masked = None if self.mask is None else ~self.mask[:, t]
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
 
