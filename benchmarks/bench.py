@@ -443,11 +443,12 @@ READING = """\
 - Small shapes are ruled by per-step overhead: the engine's step is 11 numpy calls, 4.4-5.1 µs, and
   oneDNN's is 1.5-3 µs (torch's time at these shapes moved between 1.5 and 3.1 ms from run to run). The
   step was 13 calls and 7.4-8.0 µs until each call got cheaper: `np.dot` costs half of `np.matmul` on
-  small arrays, 0.5 as a 0-d array a third of a Python float, which numpy converts on every call; one
-  tanh call serves all four default gates, because i, f and o's weights are halved once (exact in binary
-  floating point) so that sigmoid needs no multiplication before its tanh; the bias is one row per
-  sample, so adding it needs no broadcasting. At (1, 100, 256, 256) the step is a GEMV over 1 MB of
-  weights: 13 µs in OpenBLAS.
+  small arrays, 0.5 as a 0-d array a third of a Python float, which numpy converts on every call; once
+  sigmoid has halved i, f and o in place, one tanh call serves all four default gates; the bias is one
+  row per sample, so adding it needs no broadcasting; the steps' views are made before the loop. Halving
+  the weights once instead would save one more call, but near the float limit it moves where a sum
+  overflows, so the engine does not. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 13
+  µs in OpenBLAS.
 - At (32, 100, 128, 256) numpy has a floor above torch's time: the two GEMMs at oneDNN's rate take all of
   torch's 13 ms, and the gate arithmetic, which oneDNN fuses into them, is 10 passes over memory in numpy
   (about 8 ms here). The recurrent GEMM also runs at about 110 GFLOPS in OpenBLAS with 32 rows. Computed
