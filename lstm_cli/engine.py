@@ -141,27 +141,20 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
     return whole
 
 
-def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[Array], None]:
-    """A call activate(z) that writes the gates of z (batch, 4*units, in engine order i, f, o, g) into
-    `gates`, which may be z itself. run_lstm and _Records both activate through this, so that the same
-    calls on the same layout give the same numbers."""
+def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
+    """A call that activates `gates` (batch, 4*units, z in engine order i, f, o, g) in place. run_lstm and
+    _Records both activate through this, so that the same calls on the same layout give the same numbers."""
     u = layer.units
     sigmoid_gates, g = gates[:, : 3 * u], gates[:, 3 * u :]  # views made once: a slice costs 0.15 µs
-
     if layer.recurrent_activation == "sigmoid" and layer.activation == "tanh":
         # The default cell. Sigmoid is 0.5·tanh(0.5x) + 0.5, op for op as activations.sigmoid computes it,
-        # so once i, f and o are halved in place one tanh call serves all four gates.
+        # so once i, f and o are halved one tanh call serves all four gates.
         half = _half(gates.dtype)
         add, multiply, tanh = np.add, np.multiply, np.tanh  # see run_lstm's loop
 
-        def activate_default(z: Array) -> None:
-            if z is gates:
-                multiply(sigmoid_gates, half, sigmoid_gates)
-                tanh(gates, gates)
-            else:  # a kept step's z stays in its record
-                multiply(z[:, : 3 * u], half, sigmoid_gates)
-                tanh(sigmoid_gates, sigmoid_gates)
-                tanh(z[:, 3 * u :], g)
+        def activate_default() -> None:
+            multiply(sigmoid_gates, half, sigmoid_gates)
+            tanh(gates, gates)
             multiply(sigmoid_gates, half, sigmoid_gates)
             add(sigmoid_gates, half, sigmoid_gates)
 
@@ -169,10 +162,9 @@ def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[Array], None]:
     recurrent_activation = _activation_into(layer.recurrent_activation, u, gates.dtype)
     activation = _activation_into(layer.activation, u, gates.dtype)
 
-    def activate(z: Array) -> None:
-        z_sigmoid, z_g = (sigmoid_gates, g) if z is gates else (z[:, : 3 * u], z[:, 3 * u :])
-        recurrent_activation(z_sigmoid, sigmoid_gates)
-        activation(z_g, g)
+    def activate() -> None:
+        recurrent_activation(sigmoid_gates, sigmoid_gates)
+        activation(g, g)
 
     return activate
 
@@ -238,8 +230,7 @@ def run_lstm(
     activate_gates = _gate_activation(layer, gates)
     activation = _activation_into(layer.activation, u, x.dtype)
     c_slots, h_slots = list(cs), list(hs)  # views made once: on a tiny step, slicing costs as much as maths
-    # A plain step computes z in `gates` and activates it in place; c_t and h_t take the spare slots in turn.
-    plain_step = [(gates, c_slots[spare + n], h_slots[spare + n]) for n in (0, 1)]
+    plain_state = [(c_slots[spare + n], h_slots[spare + n]) for n in (0, 1)]  # a plain step's, in turn
     recurrent_kernel = engine_weights.recurrent_kernel
     # One bias row per sample: adding arrays of one shape skips broadcasting, 0.4 µs a step on small ones.
     bias = None if engine_weights.bias is None else np.tile(engine_weights.bias, (batch, 1))
@@ -248,19 +239,20 @@ def run_lstm(
     # call, which is a tenth of a tiny step. np.dot costs half of np.matmul on small arrays.
     dot, add, multiply = np.dot, np.add, np.multiply
     for k, (t, x_projected) in enumerate(projections):  # k: the step's index in processing order
+        # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order; gates in engine order
+        dot(h_prev, recurrent_kernel, gates)
+        add(gates, x_projected, gates)
+        if bias is not None:
+            add(gates, bias, gates)
         slot = slot_of.get(k)
         if slot is None:
-            z, c, h = plain_step[k & 1]
+            c, h = plain_state[k & 1]
         else:
             if k - 1 not in slot_of:
                 starts[k] = (h_prev.copy(), c_prev.copy())
-            z, c, h = pre[slot], c_slots[slot], h_slots[slot]
-        # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order; gates in engine order
-        dot(h_prev, recurrent_kernel, z)
-        add(z, x_projected, z)
-        if bias is not None:
-            add(z, bias, z)
-        activate_gates(z)
+            pre[slot] = gates
+            c, h = c_slots[slot], h_slots[slot]
+        activate_gates()
         multiply(f, c_prev, c)  # c_t = f * c_prev + i * g
         multiply(i, g, i_times_g)
         add(c, i_times_g, c)
@@ -338,9 +330,9 @@ class _Records(Sequence[StepRecord]):
             h_prev, c_prev = self.hs[previous], self.cs[previous]
         u = self.layer.units
         z = self.pre[slot]  # (batch, 4*units), engine gate order
-        gates = np.empty_like(z)  # laid out as run_lstm's, so that the same calls give the same numbers
+        gates = z.copy()  # laid out as run_lstm's, so that the same calls give the same numbers
         with np.errstate(all="ignore"):
-            _gate_activation(self.layer, gates)(z)
+            _gate_activation(self.layer, gates)()
         i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
         c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
         step = Step(_swap_g_and_o(z, z.dtype), i, f, g, o, c_step, h_step)
