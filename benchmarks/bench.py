@@ -440,15 +440,16 @@ READING = """\
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
   161 GFLOP at about 190 GFLOPS, the peak of these 2 cores; OpenBLAS runs the input GEMM near that peak
   but the recurrent GEMM, 64 rows split over 2 threads, at about 140.
-- Small shapes are ruled by per-step overhead: the engine's step is 11 numpy calls, 4.4-5.1 µs, and
-  oneDNN's is 1.5-3 µs (torch's time at these shapes moved between 1.5 and 3.1 ms from run to run). The
+- Small shapes are ruled by per-step overhead: the engine's step is 12 numpy calls, 3.6-4.4 µs, and
+  oneDNN's is 1.4-3.3 µs (torch's time at these shapes moves between 1.4 and 3.3 ms from run to run). The
   step was 13 calls and 7.4-8.0 µs until each call got cheaper: `np.dot` costs half of `np.matmul` on
-  small arrays, 0.5 as a 0-d array a third of a Python float, which numpy converts on every call; once
-  sigmoid has halved i, f and o in place, one tanh call serves all four default gates; the bias is one
-  row per sample, so adding it needs no broadcasting; the steps' views are made before the loop. Halving
-  the weights once instead would save one more call, but near the float limit it moves where a sum
-  overflows, so the engine does not. At (1, 100, 256, 256) the step is a GEMV over 1 MB of weights: 13
-  µs in OpenBLAS.
+  small arrays; numpy's functions bound to local names, with each output passed as the third argument
+  rather than `out=`, save 0.1 µs a call; 0.5 as a 0-d array costs a third of a Python float, which numpy
+  converts on every call; once sigmoid has halved i, f and o, one tanh call serves all four default
+  gates; the bias is one row per sample, so adding it needs no broadcasting; every view a step uses is
+  made before the loop. Halving the weights once, instead of z every step, would save one more call, but
+  near the float limit it moves where a sum overflows, so the engine does not. At (1, 100, 256, 256) the
+  step is a GEMV over 1 MB of weights: 13 µs in OpenBLAS.
 - At (32, 100, 128, 256) numpy has a floor above torch's time: the two GEMMs at oneDNN's rate take all of
   torch's 13 ms, and the gate arithmetic, which oneDNN fuses into them, is 10 passes over memory in numpy
   (about 8 ms here). The recurrent GEMM also runs at about 110 GFLOPS in OpenBLAS with 32 rows. Computed
@@ -459,22 +460,23 @@ READING = """\
   hands a plain layer (no records kept) to oneDNN through torch when it is installed, checked against
   this one; or a compiled step that fuses the gate arithmetic into the GEMM's output.
   `benchmarks/compiled_step_probe.py` compiles the default cell's whole loop with numba (which lstm-cli
-  does not use): 0.22 µs a step at (1, 1000, 3 units) and 2.9 µs at 32 units, against the engine's 4.4
-  and 5.1 µs and oneDNN's 1.5-3 µs. It would add a dependency and a second computation beside the
+  does not use): 0.21 µs a step at (1, 1000, 3 units) and 2.9 µs at 32 units, against the engine's 3.7
+  and 4.4 µs and oneDNN's 1.4-3.3 µs. It would add a dependency and a second computation beside the
   numpy one, so it stays a proposal. Python threads do not get there: the recurrent GEMM split by gate
   columns over two threads (single-threaded OpenBLAS each) took 4.4 ms against 3.9 ms for OpenBLAS's
   own two threads, and a whole step split that way, with a barrier per step, took twice as long as the
   plain loop.
 - Keras 3 on the torch backend runs its own cell per step on CPU (its fused path is for CUDA only): about
-  55 µs a step, which rules the 1000-step shapes; the engine's 4.4-5.1 µs step is 10.8-12x faster. At
-  (1, 100, 256, 256) Keras takes 93 µs a step, so 10x would need 9.3 µs, less than the GEMV alone (13
-  µs); torch's fused kernel is only 5.5x faster than Keras there. At compute-bound shapes Keras runs
+  55 µs a step, which rules the 1000-step shapes; the engine's 3.6-4.4 µs step is 12-15x faster. At
+  (1, 100, 256, 256) Keras takes about 96 µs a step, so 10x would need 9.6 µs, less than the GEMV alone
+  (13 µs); torch's fused kernel is only 5-7x faster than Keras there. At compute-bound shapes Keras runs
   torch's GEMMs, so no engine can be 10x faster than Keras there.
-- `trace` keeps every gate: each step computes z, c and h straight into its record (its gates are
-  activated from z again when read), so the extra cost is mostly fresh memory: 315 MB of records at
-  (64, 200, 512, 1024). On this VM the first write to memory the host has taken back costs about 1.7 ms
-  a MB (0.87 s to fill 500 MB the first time, 0.02 s the second), which is why trace/forward moves
-  between runs more than the other figures.
+- `trace` keeps every gate: each kept step copies its z into its record and computes c and h straight
+  into it (its gates are activated from z again when read), so the extra cost is mostly fresh memory:
+  20 MB of records at (32, 100, 128, 256), 315 MB at (64, 200, 512, 1024). On this VM the first write to
+  memory the host has taken back costs about 1.7 ms a MB (0.87 s to fill 500 MB the first time, 0.02 s
+  the second), which is why trace/forward moves between runs more than the other figures: at
+  (32, 100, 128, 256) it is 1.3 in one process running both back to back, and 1.3-1.7 here.
 - Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
   imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
   typer itself: `import typer, rich.table` alone is about 1.45-1.5x `import rich.table`, so 1.5x is out
