@@ -200,10 +200,10 @@ def run_lstm(
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
     are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_swap_g_and_o);
     every step works in place, in preallocated buffers, with everything it calls looked up once. A kept
-    step computes z, c and h straight into its record; its gates are activated from that z again when the
-    record is read, by the same calls on arrays of the same layout, so they are the numbers the step used
-    while the records hold 40% less memory. Tests hold it equal to `lstm_step` for every activation and
-    option.
+    step copies its z into its record and computes c and h straight into it; its gates are activated from
+    that z again when the record is read, by the same calls on arrays of the same layout, so they are the
+    numbers the step used while the records hold 40% less memory. Tests hold it equal to `lstm_step` for
+    every activation and option.
     """
     batch, timesteps, _ = x.shape
     u = layer.units
@@ -215,7 +215,7 @@ def run_lstm(
     kept = [k for k in range(timesteps) if keep_step is None or keep_step(k)] if record else []
     slot_of = {k: slot for slot, k in enumerate(kept)}
     spare = len(kept)  # slots spare and spare + 1 hold the steps not kept, in turn
-    gates = np.empty((batch, 4 * u), x.dtype)  # this step's gates; a plain step's z, activated in place
+    gates = np.empty((batch, 4 * u), x.dtype)  # each step's z, activated in place
     cs = np.empty((spare + 2, batch, u), x.dtype)  # c_t of each slot
     hs = np.empty((spare + 2, batch, u), x.dtype)  # h_t of each slot
     pre = np.empty((spare, batch, 4 * u), x.dtype)  # kept steps' pre-activations, in engine gate order
