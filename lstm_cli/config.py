@@ -443,7 +443,7 @@ class _Validator:
                 raise self.error(
                     path, "missing key 'bias_ih' or 'bias_hh' (4*units values), or set use_bias: false"
                 )
-            bias = np.asarray(np.sum(biases, axis=0, dtype=self.np_dtype)) if biases else None
+            bias = self.summed_bias(biases, path) if biases else None
             return LstmWeights(weight_ih.T.copy(), weight_hh.T.copy(), bias), bool(biases)
         if not keras_keys:
             return None, use_bias is not False
@@ -761,6 +761,19 @@ class _Validator:
             what = "NaN" if np.isnan(value) else "infinity"
             raise self.error(path + index, f"{what} is not allowed; every value must be a finite number")
         return converted
+
+    def summed_bias(self, biases: list[Array], path: KeyPath) -> Array:
+        """PyTorch's bias_ih and bias_hh as Keras's one bias: their sum, which must fit the dtype too."""
+        with np.errstate(over="ignore"):
+            bias = np.asarray(np.sum(biases, axis=0, dtype=self.np_dtype))
+        if not np.isfinite(bias).all():
+            index = int(np.argwhere(~np.isfinite(bias))[0][0])
+            raise self.error(
+                path + ("bias_hh", index),
+                f"bias_ih[{index}] + bias_hh[{index}] is out of range for {self.np_dtype}; "
+                "the LSTM adds them into one bias, as Keras holds it",
+            )
+        return bias
 
     def check_npy_header(self, stream: IO[bytes], size: int, path: KeyPath, name: str) -> None:
         """Refuse, from its header alone, a .npy that holds pickles or declares more data than it has: numpy

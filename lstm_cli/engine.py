@@ -105,7 +105,9 @@ def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[Ite
 @cache
 def _half(dtype: np.dtype) -> Array:
     """0.5 as a 0-d array: numpy takes it in a third of the time it takes to convert a Python float."""
-    return np.array(0.5, dtype)
+    half = np.array(0.5, dtype)
+    half.flags.writeable = False  # shared by every run
+    return half
 
 
 def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array, Array], object]:
@@ -116,12 +118,13 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
         return np.tanh  # a ufunc's second argument is its output
     if name == "sigmoid":
         half = _half(dtype)
+        add, multiply, tanh = np.add, np.multiply, np.tanh  # see run_lstm's loop
 
         def sigmoid(z: Array, out: Array) -> None:  # as activations.sigmoid computes it, op for op
-            np.multiply(z, half, out=out)
-            np.tanh(out, out=out)
-            np.multiply(out, half, out=out)
-            np.add(out, half, out=out)
+            multiply(z, half, out)
+            tanh(out, out)
+            multiply(out, half, out)
+            add(out, half, out)
 
         return sigmoid
     if name == "linear":
@@ -142,8 +145,9 @@ def _activation_into(name: str, units: int, dtype: np.dtype) -> Callable[[Array,
 
 
 def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
-    """A call that activates `gates` (batch, 4*units, z in engine order i, f, o, g) in place. run_lstm and
-    _Records both activate through this, so that the same calls on the same layout give the same numbers."""
+    """A call that turns `gates`, a step's z (batch, 4*units; gates i, f, o, g), into the gates, in place.
+    run_lstm and _Records both activate through this, so that the same calls on the same layout give the
+    same numbers."""
     u = layer.units
     sigmoid_gates, g = gates[:, : 3 * u], gates[:, 3 * u :]  # views made once: a slice costs 0.15 µs
     if layer.recurrent_activation == "sigmoid" and layer.activation == "tanh":
@@ -169,13 +173,13 @@ def _gate_activation(layer: LstmLayer, gates: Array) -> Callable[[], None]:
     return activate
 
 
-def _swap_g_and_o(blocks: Array, dtype: np.dtype) -> Array:
-    """A row-major copy in `dtype` with the gate blocks of the last axis from Keras's (i, f, g, o) to the
-    engine's (i, f, o, g), where i, f and o are one slice, or back: the swap is its own inverse. Block
-    copies: far cheaper than fancy indexing on big weights. Row-major, because OpenBLAS runs it 10-15%
-    faster than column-major."""
+def _swap_g_and_o(blocks: Array, dtype: np.dtype | None = None) -> Array:
+    """A row-major copy (in `dtype`, if given) with the gate blocks of the last axis from Keras's
+    (i, f, g, o) to the engine's (i, f, o, g), where i, f and o are one slice, or back: the swap is its own
+    inverse. Block copies: far cheaper than fancy indexing on big weights. Row-major, because OpenBLAS runs
+    it 10-15% faster than column-major."""
     u = blocks.shape[-1] // 4
-    swapped = np.empty(blocks.shape, dtype)
+    swapped = np.empty(blocks.shape, dtype or blocks.dtype)
     swapped[..., : 2 * u] = blocks[..., : 2 * u]
     swapped[..., 2 * u : 3 * u] = blocks[..., 3 * u :]
     swapped[..., 3 * u :] = blocks[..., 2 * u : 3 * u]
@@ -229,17 +233,20 @@ def run_lstm(
     i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
     activate_gates = _gate_activation(layer, gates)
     activation = _activation_into(layer.activation, u, x.dtype)
-    c_slots, h_slots = list(cs), list(hs)  # views made once: on a tiny step, slicing costs as much as maths
-    plain_state = [(c_slots[spare + n], h_slots[spare + n]) for n in (0, 1)]  # a plain step's, in turn
+    # A plain step's c_t and h_t, in turn: views made once, since on a tiny step slicing costs as much as
+    # maths. A kept step's are made as it runs: made up front, a view per kept step outweighs the records.
+    plain_state = [(cs[spare + n], hs[spare + n]) for n in (0, 1)]
     recurrent_kernel = engine_weights.recurrent_kernel
     # One bias row per sample: adding arrays of one shape skips broadcasting, 0.4 µs a step on small ones.
     bias = None if engine_weights.bias is None else np.tile(engine_weights.bias, (batch, 1))
     projections = chain.from_iterable(_input_projections(x, engine_weights.kernel, backwards))
     # numpy's functions as local names, each output as the third argument (a ufunc's `out`): 0.1 µs less a
-    # call, which is a tenth of a tiny step. np.dot costs half of np.matmul on small arrays.
-    dot, add, multiply = np.dot, np.add, np.multiply
+    # call, which is a tenth of a tiny step. np.dot costs half of np.matmul on small arrays, but over an
+    # inner dimension of 1 it returns a product that underflows as -0.0 where matmul, like Keras, adds it
+    # to +0.0.
+    dot, add, multiply = np.dot if u > 1 else np.matmul, np.add, np.multiply
     for k, (t, x_projected) in enumerate(projections):  # k: the step's index in processing order
-        # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), in Keras's order; gates in engine order
+        # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), added in Keras's order
         dot(h_prev, recurrent_kernel, gates)
         add(gates, x_projected, gates)
         if bias is not None:
@@ -251,7 +258,7 @@ def run_lstm(
             if k - 1 not in slot_of:
                 starts[k] = (h_prev.copy(), c_prev.copy())
             pre[slot] = gates
-            c, h = c_slots[slot], h_slots[slot]
+            c, h = cs[slot], hs[slot]
         activate_gates()
         multiply(f, c_prev, c)  # c_t = f * c_prev + i * g
         multiply(i, g, i_times_g)
@@ -335,7 +342,7 @@ class _Records(Sequence[StepRecord]):
             _gate_activation(self.layer, gates)()
         i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
         c_step, h_step = (self.cs[slot], self.hs[slot]) if self.computed is None else self.computed[slot]
-        step = Step(_swap_g_and_o(z, z.dtype), i, f, g, o, c_step, h_step)
+        step = Step(_swap_g_and_o(z), i, f, g, o, c_step, h_step)
         masked = None if self.mask is None else ~self.mask[:, t]
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
 

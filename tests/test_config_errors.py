@@ -553,6 +553,20 @@ def test_pytorch_biases_are_optional_as_in_nn_lstm(tmp_path: Path) -> None:
     assert outputs["lstm"] == [[0.0]]
 
 
+def test_pytorch_biases_whose_sum_overflows(tmp_path: Path) -> None:
+    # Each bias fits float32, but the LSTM holds bias_ih + bias_hh as one bias. A review found a
+    # RuntimeWarning on stderr here, and exit 70 under `python -W error`.
+    config = "dtype: float32\n" + layer_config(
+        TORCH_FIELDS, bias_ih="[0, 3e38, 0, 0]", bias_hh="[0, 3e38, 0, 0]"
+    )
+    assert_config_error(
+        tmp_path,
+        config,
+        "9:18: layers[0].bias_hh[1]: bias_ih[1] + bias_hh[1] is out of range for float32; "
+        "the LSTM adds them into one bias, as Keras holds it",
+    )
+
+
 def test_missing_dense_bias(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,

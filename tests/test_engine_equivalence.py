@@ -1,5 +1,7 @@
 """The fast engine (`run_lstm`) against the readable cell (`lstm_step`) in a plain loop, as SPEC §1 reads."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -298,3 +300,36 @@ def test_the_engine_computes_in_the_input_dtype_whatever_the_weights_dtype() -> 
     assert as_float32.h.dtype == np.float32
     as_float64 = run_lstm(layer, weights, x, zeros, zeros)
     np.testing.assert_allclose(as_float32.h, as_float64.h, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("h0_value", [0.0, -0.0])
+def test_a_product_that_underflows_keeps_the_sign_of_zero_that_the_reference_gives(h0_value) -> None:
+    """With one unit, np.dot would return h_prev · recurrent_kernel as -0.0 where it underflows, while
+    matmul (as `lstm_step` and Keras compute it) adds the product to +0.0. A review found outputs of -0.0."""
+    kernel = np.full((2, 4), -5e-324)  # float64's smallest subnormals: every product underflows
+    weights = LstmWeights(kernel, np.full((1, 4), -1e-310), None)
+    layer = LstmLayer(name="lstm", units=1, input="input", key_path=(), use_bias=False, return_sequences=True)
+    x = np.full((1, 2, 2), 0.3)
+    h0, c0 = np.array([[5e-324]]), np.array([[h0_value]])
+    fast = run_lstm(layer, weights, x, h0, c0, record=True)
+    sequence, _, _, states = reference_run(layer, weights, x, h0, c0, None, False, False)
+    assert fast.output.tobytes() == sequence.tobytes()  # bytes: assert_array_equal takes -0.0 == 0.0
+    assert fast.steps is not None
+    for record, (step, _, _) in zip(fast.steps, states, strict=True):
+        for name in ("z", "i", "f", "g", "o", "c", "h"):
+            assert getattr(record.step, name).tobytes() == getattr(step, name).tobytes(), name
+
+
+def test_records_cost_little_beyond_their_numbers() -> None:
+    """A kept step holds z, c and h (6 values a unit). Its views are made as it runs, not up front: a review
+    found two numpy views a step (270 bytes) made up front, ten times the records of a one-unit layer."""
+    timesteps = 100_000
+    layer, weights, x, zeros = random_layer((1, timesteps, 1, 1), np.float32, 0, "tanh", "sigmoid")
+    tracemalloc.start()
+    try:
+        run = run_lstm(layer, weights, x, zeros, zeros, record=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert run.steps is not None and len(run.steps) == timesteps
+    assert peak < 250 * timesteps  # 24 bytes of records and about 100 of bookkeeping a step
