@@ -434,7 +434,7 @@ READING = """\
 - On CPU, `nn.LSTM` hands the whole layer to oneDNN's fused LSTM primitive: both GEMMs and the gate
   arithmetic in one kernel, on weights repacked for it. `torch, oneDNN off` is the same module under
   `torch.backends.mkldnn.flags(enabled=False)`: torch's own loop, which does what the engine does (one
-  GEMM for the inputs, then a GEMM and the gate arithmetic per step). The engine takes 0.6-1.1 times
+  GEMM for the inputs, then a GEMM and the gate arithmetic per step). The engine takes 0.2-1.0 times
   that loop's time; the gap to `torch` is oneDNN's fusion.
 - It is not the BLAS. The recurrent GEMM (64, 1024) @ (1024, 4096) takes 3.3-3.9 ms a step in numpy's
   OpenBLAS and 4.1-5.6 ms as `torch.mm` (MKL on this AMD CPU). At (64, 200, 512, 1024) torch does all
