@@ -442,8 +442,9 @@ class _Run:
             self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
-            if not np.isfinite(self.values[layer.name]).all():  # finite halves can overflow as they merge
-                _overflowed(self.model, layer.name, f" as merge_mode {layer.merge_mode} joined its halves")
+            # finite halves can overflow as they merge
+            where = f" as merge_mode {layer.merge_mode} joined its halves"
+            _check_finite(self.model, layer.name, self.values[layer.name], where)
         self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
         if layer.return_state:
             for direction, half in (("forward", forward), ("backward", backward)):
@@ -511,9 +512,9 @@ def _initial_state(
     return h0, c0
 
 
-def _check_finite(model: Model, name: str, value: Array) -> None:
+def _check_finite(model: Model, name: str, value: Array, where: str = "") -> None:
     if not np.isfinite(value).all():
-        _overflowed(model, name, "")
+        _overflowed(model, name, where)
 
 
 def _overflowed(model: Model, name: str, where: str) -> None:
