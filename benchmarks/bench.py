@@ -287,13 +287,9 @@ def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str,
 
     from lstm_cli.config import load_model
 
-    rng = np.random.default_rng(0)
-    arrays = {
-        "input": rng.standard_normal((batch, timesteps, features), dtype=np.float32),
-        "kernel": rng.uniform(-0.1, 0.1, (features, 4 * units)).astype(np.float32),
-        "recurrent_kernel": rng.uniform(-0.1, 0.1, (units, 4 * units)).astype(np.float32),
-        "bias": np.zeros(4 * units, np.float32),
-    }
+    case = make_case(batch, timesteps, features, units)
+    lstm = case["layers"][0]
+    arrays = {"input": case["input"], **{key: lstm[key] for key in ("kernel", "recurrent_kernel", "bias")}}
     with tempfile.TemporaryDirectory() as folder:
         for name, array in arrays.items():
             np.save(Path(folder, f"{name}.npy"), array)
