@@ -254,18 +254,13 @@ def bench_shape(
 def peak_memory(batch: int, timesteps: int, features: int, units: int) -> dict[str, float]:
     """Peak RSS of a forward pass in a fresh process, against the same process that only builds the input."""
     script = f"""
-import resource, numpy as np, sys
-sys.path.insert(0, {str(ROOT)!r})
-sys.argv = ["", "{{mode}}"]
-rng = np.random.default_rng(0)
-x = rng.standard_normal(({batch}, {timesteps}, {features}), dtype=np.float32)
-k = rng.uniform(-.1, .1, ({features}, {4 * units})).astype(np.float32)
-r = rng.uniform(-.1, .1, ({units}, {4 * units})).astype(np.float32)
-b = np.zeros({4 * units}, np.float32)
+import resource, sys
+sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).resolve().parent)!r}]
+from bench import make_case
+config = make_case({batch}, {timesteps}, {features}, {units})
 if "{{mode}}" == "forward":
     import lstm_cli
-    lstm_cli.forward({{"dtype": "float32", "input": x, "layers": [{{"type": "lstm", "units": {units},
-                      "kernel": k, "recurrent_kernel": r, "bias": b}}]}})
+    lstm_cli.forward(config)
 try:  # VmHWM is this process's own peak; ru_maxrss can carry over the forking parent's peak
     print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 except OSError:
