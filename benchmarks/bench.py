@@ -276,6 +276,26 @@ except OSError:
     return result
 
 
+def peak_gflops(size: int = 4096, repeats: int = 5) -> float:
+    """numpy's float32 GEMM at its best, a (size, size) product: about the most these cores compute."""
+    a = np.ones((size, size), np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(run: Callable[[], Any]) -> float:
+    begin = time.perf_counter()
+    run()
+    return time.perf_counter() - begin
+
+
+def lstm_gflop(shape: tuple[int, int, int, int]) -> float:
+    """The two GEMMs any LSTM forward pass must do: x·kernel and h·recurrent_kernel at every step."""
+    batch, timesteps, features, units = shape
+    return 2 * batch * timesteps * (features + units) * 4 * units / 1e9
+
+
 def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str, float]:
     """Seconds to read and check a config whose input and weights are .npy files (median of 5)."""
     import tempfile
@@ -295,11 +315,7 @@ def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str,
             "recurrent_kernel: {file: recurrent_kernel.npy}, bias: {file: bias.npy}}\n",
             encoding="utf-8",
         )
-        samples = []
-        for _ in range(5):
-            begin = time.perf_counter()
-            load_model(config)
-            samples.append(time.perf_counter() - begin)
+        samples = [_timed(lambda: load_model(config)) for _ in range(5)]
         megabytes = sum(array.nbytes for array in arrays.values()) / 2**20
     return {"npy_load_s": statistics.median(samples), "npy_mb": megabytes}
 
@@ -311,12 +327,9 @@ def startup() -> dict[str, float]:
 
     def timed(argv: list[str], repeats: int = 15) -> float:
         subprocess.run(argv, capture_output=True, check=True, env=env)  # fails loudly; writes bytecode caches
-        samples = []
-        for _ in range(repeats):
-            begin = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=False, env=env)
-            samples.append(time.perf_counter() - begin)
-        return statistics.median(samples)
+        return statistics.median(
+            [_timed(lambda: subprocess.run(argv, capture_output=True, env=env)) for _ in range(repeats)]
+        )
 
     summary_argv = [sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"]
     imports = subprocess.run(
@@ -358,7 +371,11 @@ def machine() -> str:
 
 
 def write_markdown(
-    rows: list[dict[str, Any]], memory: dict[str, float], start: dict[str, float], load: dict[str, float]
+    rows: list[dict[str, Any]],
+    memory: dict[str, float],
+    start: dict[str, float],
+    load: dict[str, float],
+    gflops: float,
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -399,9 +416,34 @@ def write_markdown(
         f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms. '
         + _importtime_text(start),
         "",
+        _floor_text(rows, gflops),
+        "",
         *READING.splitlines(),
     ]
     return "\n".join(lines)
+
+
+def _floor_text(rows: list[dict[str, Any]], gflops: float) -> str:
+    """Where no engine on these cores could be 10x faster than Keras: the GEMMs alone take a tenth of
+    Keras's time or more, even at the peak rate."""
+    bounds = []
+    for row in rows:
+        if "keras_s" not in row:
+            continue
+        floor_s = lstm_gflop(tuple(row["shape"])) / gflops
+        most = row["keras_s"] / floor_s  # the largest Keras/engine any engine could reach
+        if most < 10:
+            bounds.append(
+                f"at least {floor_s * 1e3:.1f} ms at {tuple(row['shape'])}, where Keras took "
+                f"{row['keras_s'] * 1e3:.1f} ms, so no engine can be more than {most:.1f}x faster than "
+                "Keras there"
+            )
+    found = "; ".join(bounds) if bounds else "less than a tenth of Keras's time at every shape measured"
+    return (
+        f"Compute floor: numpy's float32 GEMM peaks at {gflops:.0f} GFLOPS on these cores (a 4096² "
+        "product). Any LSTM forward pass does 2·batch·timesteps·(features+units)·4·units FLOPs of GEMM; at "
+        f"that peak they take {found}."
+    )
 
 
 def _importtime_text(start: dict[str, float]) -> str:
@@ -460,8 +502,9 @@ READING = """\
 - Keras 3 on the torch backend runs its own cell per step on CPU (its fused path is for CUDA only): about
   55 µs a step, which rules the 1000-step shapes; the engine's 3.6-4.4 µs step is 12-15x faster. At
   (1, 100, 256, 256) Keras takes about 96 µs a step, so 10x would need 9.6 µs, less than the GEMV alone
-  (13 µs); torch's fused kernel is only 5-7x faster than Keras there. At compute-bound shapes Keras runs
-  torch's GEMMs, so no engine can be 10x faster than Keras there.
+  (13 µs); torch's fused kernel is only 5-7x faster than Keras there. At the compute-bound shapes Keras
+  runs torch's GEMMs at half the peak or better, so, as the compute floor above shows, 10x would take
+  more arithmetic than these cores can do in the time.
 - `trace` keeps every gate: each kept step copies its z into its record and computes c and h straight
   into it (its gates are activated from z again when read), so the extra cost is mostly fresh memory:
   20 MB of records at (32, 100, 128, 256), 315 MB at (64, 200, 512, 1024). On this VM the first write to
@@ -507,7 +550,9 @@ def main() -> None:
     print(json.dumps(load), flush=True)
     start = startup()
     print(json.dumps(start), flush=True)
-    (ROOT / "BENCHMARKS.md").write_text(write_markdown(rows, memory, start, load), encoding="utf-8")
+    gflops = peak_gflops()
+    print(json.dumps({"peak_gflops": gflops}), flush=True)
+    (ROOT / "BENCHMARKS.md").write_text(write_markdown(rows, memory, start, load, gflops), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -42,10 +42,28 @@ def test_markdown_report_names_the_machine() -> None:
             "importtime_numpy_s": 0.0,
         },
         {"npy_load_s": 0.05, "npy_mb": 41.0},
+        200.0,
     )
     assert "Machine:" in text and "(1, 5, 2, 3)" in text and "Peak memory" in text
     assert "read and checked in 50 ms" in text
     assert "of which typer 10 ms" in text and "numpy not imported." in text
+
+
+def test_compute_floor_names_the_shapes_where_10x_keras_is_out_of_reach() -> None:
+    bench = load_bench()
+    # The seed's shape, by hand: 2 FLOPs · 1 sample · 1 step · (2 features + 3 units) · 12 gate columns = 120.
+    assert bench.lstm_gflop((1, 1, 2, 3)) == pytest.approx(120e-9)
+    # (64, 200, 512, 1024) is 161 GFLOP: 0.805 s at 200 GFLOPS, so Keras's 1.5 s allows at most 1.9x.
+    rows = [
+        {"shape": (64, 200, 512, 1024), "keras_s": 1.5},
+        {"shape": (1, 1000, 2, 3), "keras_s": 0.056},  # 0.12 GFLOP: latency-bound, 10x not ruled out
+        {"shape": (1, 5, 2, 3)},  # no Keras
+    ]
+    text = bench._floor_text(rows, 200.0)
+    assert "peaks at 200 GFLOPS" in text
+    assert "at least 805.3 ms at (64, 200, 512, 1024), where Keras took 1500.0 ms" in text
+    assert "more than 1.9x faster" in text and "(1, 1000, 2, 3)" not in text
+    assert "less than a tenth" in bench._floor_text(rows[1:], 200.0)
 
 
 def test_npy_load_probe_reads_a_file_config() -> None:
