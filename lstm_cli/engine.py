@@ -427,8 +427,9 @@ class _Run:
         result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)
         self.values[layer.name] = result.output
         self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
-        if layer.return_state:
+        if layer.return_state:  # states carry no mask, as in Keras
             self.values[f"{layer.name}.h"], self.values[f"{layer.name}.c"] = result.h, result.c
+            self.masks[f"{layer.name}.h"] = self.masks[f"{layer.name}.c"] = None
 
     def bidirectional(self, layer: BidirectionalLayer) -> None:
         # Keras 3 zeroes masked steps' outputs inside Bidirectional when it returns sequences.
@@ -438,18 +439,22 @@ class _Run:
         y, y_rev = forward.output, backward.output
         if layer.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input order before merging
-        if layer.merge_mode is None:
-            self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
+        output_mask = self.masks[layer.input] if layer.return_sequences else None
+        if layer.merge_mode is None:  # two outputs, each with the sequence's mask, as in Keras
+            for direction, half_output in (("forward", y), ("backward", y_rev)):
+                self.values[f"{layer.name}.{direction}"] = half_output
+                self.masks[f"{layer.name}.{direction}"] = output_mask
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
+            self.masks[layer.name] = output_mask
             # finite halves can overflow as they merge
             where = f" as merge_mode {layer.merge_mode} joined its halves"
             _check_finite(self.model, layer.name, self.values[layer.name], where)
-        self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
         if layer.return_state:
             for direction, half in (("forward", forward), ("backward", backward)):
-                self.values[f"{layer.name}.{direction}.h"] = half.h
-                self.values[f"{layer.name}.{direction}.c"] = half.c
+                for state, value in (("h", half.h), ("c", half.c)):
+                    self.values[f"{layer.name}.{direction}.{state}"] = value
+                    self.masks[f"{layer.name}.{direction}.{state}"] = None
 
     def run_half(
         self, layer: LstmLayer, backwards: bool, direction: str, zero_output_for_mask: bool

@@ -89,6 +89,39 @@ def test_dense_head_by_hand() -> None:
     assert out["dense"].tolist() == [[[3, 0]]]
 
 
+def test_layers_may_read_a_state_or_a_half_by_hand() -> None:
+    # The seed's layer (return_state) gives h = [0, 4, 0] and c = [0, 4, 1]. A Dense on each state, with
+    # kernel [[1], [2], [3]] and bias [0.5]:  on h: 0 + 8 + 0 + 0.5 = [8.5];  on c: 0 + 8 + 3 + 0.5 = [11.5].
+    # A bidirectional layer with merge_mode null (both halves the seed's weights, identity activations, one
+    # step) gives bi.forward = bi.backward = [[[0, 4, 0]]]; a Dense on bi.backward: [[[8.5]]].
+    config = lstm_cli_seed_mapping()
+    seed_layer = config["layers"][0]
+    dense = {"type": "dense", "units": 1, "kernel": [[1], [2], [3]], "bias": [0.5]}
+    halves = {key: seed_layer[key] for key in ("kernel", "recurrent_kernel", "bias")}
+    config["layers"] += [
+        {**dense, "name": "on_h", "input": "lstm.h"},
+        {**dense, "name": "on_c", "input": "lstm.c"},
+        {
+            "type": "bidirectional",
+            "name": "bi",
+            "input": "input",
+            "units": 3,
+            "activation": None,
+            "recurrent_activation": None,
+            "return_sequences": True,
+            "merge_mode": None,
+            "forward": halves,
+            "backward": halves,
+        },
+        {**dense, "name": "on_backward", "input": "bi.backward"},
+    ]
+    out = lstm_cli.forward(config)
+    assert out["on_h"].tolist() == [[8.5]]
+    assert out["on_c"].tolist() == [[11.5]]
+    assert out["bi.forward"].tolist() == out["bi.backward"].tolist() == [[[0, 4, 0]]]
+    assert out["on_backward"].tolist() == [[[8.5]]]
+
+
 def lstm_cli_seed_mapping() -> dict:
     import yaml
 

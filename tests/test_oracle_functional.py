@@ -242,6 +242,69 @@ def test_bidirectional_with_masking(pattern: str, merge_mode: str, return_sequen
 
 
 @pytest.mark.parametrize("masked", [False, True])
+def test_layers_read_states_and_unmerged_halves(masked: bool) -> None:
+    """Layers fed NAME.forward, NAME.backward (merge_mode null) and NAME.forward.h / NAME.c: the halves keep
+    the sequence's mask, as Keras's Bidirectional passes it to both outputs; states carry none."""
+    rng = np.random.default_rng(11 + masked)
+    batch, timesteps, features = 3, 5, 2
+    x = masked_input(rng, batch, timesteps, features, "mixed" if masked else "none")
+    forward_w, backward_w = lstm_weights(rng, features, 2), lstm_weights(rng, features, 2)
+    on_forward_w, on_backward_w = lstm_weights(rng, 2, 3), lstm_weights(rng, 2, 2)
+    dense_kernel = rng.uniform(-1, 1, (2, 3)).astype(np.float32)
+    dense_bias = rng.uniform(-0.2, 0.2, 3).astype(np.float32)
+
+    inputs = keras.Input(shape=(timesteps, features))
+    hidden = keras.layers.Masking()(inputs) if masked else inputs
+    bi = keras.layers.Bidirectional(
+        keras.layers.LSTM(2, return_sequences=True, return_state=True), merge_mode=None
+    )
+    forward_seq, backward_seq, forward_h, _, _, _ = bi(hidden)
+    on_forward = keras.layers.LSTM(3, return_state=True)
+    on_backward = keras.layers.LSTM(2, return_sequences=True)
+    dense_on_state = keras.layers.Dense(3)
+    on_forward_output, _, on_forward_c = on_forward(forward_seq)
+    outputs = [on_forward_output, on_backward(backward_seq), dense_on_state(forward_h), on_forward_c]
+    model = keras.Model(inputs, outputs)
+    bi.set_weights(as_list(forward_w) + as_list(backward_w))
+    on_forward.set_weights(as_list(on_forward_w))
+    on_backward.set_weights(as_list(on_backward_w))
+    dense_on_state.set_weights([dense_kernel, dense_bias])
+    expected_forward, expected_backward, expected_dense, expected_c = model.predict(x, verbose=0)
+
+    layers: list[dict] = [{"type": "masking"}] if masked else []
+    layers += [
+        {
+            "type": "bidirectional",
+            "name": "bi",
+            "units": 2,
+            "return_sequences": True,
+            "return_state": True,
+            "merge_mode": None,
+            "forward": forward_w,
+            "backward": backward_w,
+        },
+        {"type": "lstm", "name": "on_forward", "input": "bi.forward", "units": 3, "return_state": True}
+        | on_forward_w,
+        {"type": "lstm", "name": "on_backward", "input": "bi.backward", "units": 2, "return_sequences": True}
+        | on_backward_w,
+        {"type": "dense", "name": "on_state", "input": "bi.forward.h", "units": 3}
+        | {"kernel": dense_kernel, "bias": dense_bias},
+        {"type": "dense", "name": "on_c", "input": "on_forward.c", "units": 3}
+        | {"kernel": np.eye(3, dtype=np.float32), "bias": np.zeros(3, np.float32)},
+    ]
+    ours = lstm_cli.forward({"dtype": "float32", "input": x, "layers": layers})
+    compare(
+        ours,
+        {
+            "on_forward": expected_forward,
+            "on_backward": expected_backward,
+            "on_state": expected_dense,
+            "on_c": expected_c,  # an identity Dense over a state: the state itself
+        },
+    )
+
+
+@pytest.mark.parametrize("masked", [False, True])
 def test_stacked_bidirectional_layers_then_dense(masked: bool) -> None:
     rng = np.random.default_rng(7 + masked)
     batch, timesteps, features = 2, 6, 3
