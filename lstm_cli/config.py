@@ -218,12 +218,13 @@ class _Validator:
         )
 
     def dtype(self, data: Mapping[str, Any]) -> DType:
-        if self.dtype_override is not None:
-            if self.dtype_override not in DTYPES:
-                raise LstmCliError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype_override!r}")
-            return self.dtype_override
-        value = data.get("dtype", "float64")
-        return self.choice(value, ("dtype",), DTYPES)  # type: ignore[return-value]
+        # The config's dtype is checked even where the override wins: a bad config computes nothing.
+        written = self.choice(data.get("dtype", "float64"), ("dtype",), DTYPES)
+        if self.dtype_override is None:
+            return written  # type: ignore[return-value]
+        if self.dtype_override not in DTYPES:
+            raise LstmCliError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype_override!r}")
+        return self.dtype_override
 
     def inputs(self, data: Mapping[str, Any]) -> dict[str, InputSpec]:
         if "input" in data and "inputs" in data:

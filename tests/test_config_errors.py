@@ -356,6 +356,15 @@ def test_bad_dtype(tmp_path: Path, dtype: str, problem: str) -> None:
     assert_config_error(tmp_path, f"dtype: {dtype}\n" + lstm_config(), f"1:1: dtype: {problem}")
 
 
+def test_a_bad_dtype_is_an_error_even_where_the_flag_would_win(tmp_path: Path) -> None:
+    path = write(tmp_path, "dtype: double\n" + lstm_config())
+    run = run_cli("forward", str(path), "--dtype", "float32")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"lstm-cli: error: {path}:1:1: dtype: unknown dtype 'double' (valid: float32, float64)\n"
+    )
+
+
 # -- shapes --------------------------------------------------------------------------------------------
 
 
