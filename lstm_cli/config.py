@@ -246,6 +246,8 @@ class _Validator:
         return specs
 
     def input_spec(self, name: str, value: Any, path: KeyPath) -> InputSpec:
+        if isinstance(value, Mapping):  # {shape: ...} or {file: ...}: a slip in either gets its suggestion
+            self.keys(value, path, ("shape", "file", "key"))
         if isinstance(value, Mapping) and "shape" in value:
             self.keys(value, path, ("shape",), required=("shape",))
             dims = value["shape"]

@@ -191,6 +191,14 @@ def test_unknown_layer_key_with_suggestion(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("written", "suggested"), [("shap", "shape"), ("Shape", "shape"), ("fil", "file")])
+def test_unknown_input_key_with_suggestion(tmp_path: Path, written: str, suggested: str) -> None:
+    config = f"input: {{{written}: [2, 3]}}\nlayers: [{{type: lstm, units: 1}}]\n"
+    assert_config_error(
+        tmp_path, config, f"1:9: input.{written}: unknown key {written!r}; did you mean {suggested!r}?"
+    )
+
+
 def test_unknown_key_without_a_close_match(tmp_path: Path) -> None:
     config = layer_config(DENSE_FIELDS, colour="blue")
     assert_config_error(tmp_path, config, "7:5: layers[0].colour: unknown key 'colour'")
