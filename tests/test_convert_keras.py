@@ -149,6 +149,67 @@ def test_keras_functional_seq2seq_with_states_and_every_merge_mode(tmp_path: Pat
     )
 
 
+def test_keras_functional_with_masking_converts_and_predicts_as_keras(tmp_path: Path) -> None:
+    # Keras 3 writes each Masking layer's mask into a Functional graph as NotEqual and Any ops, passed to
+    # every LSTM as mask=; the converted config leaves them out and computes the same mask from Masking.
+    layers = keras.layers
+    inputs = keras.Input((None, 3), name="x")
+    masked = layers.Masking(0.5, name="masked")(inputs)
+    halves = layers.Bidirectional(
+        layers.LSTM(2, return_sequences=True, return_state=True), merge_mode=None, name="bi"
+    )(masked)
+    projected = layers.Dense(3, name="projected")(halves[0])
+    stacked = layers.LSTM(4, return_sequences=True, name="stacked")(projected)
+    last = layers.LSTM(2, go_backwards=True, name="last")(stacked)
+    on_backward = layers.LSTM(2, name="on_backward")(halves[1])
+    model = keras.Model(inputs, [last, on_backward, halves[2]])
+    assert {"NotEqual", "Any"} <= {layer["class_name"] for layer in model.get_config()["layers"]}
+    randomise(model, 8)
+    model.save(tmp_path / "m.keras")
+    x = data(9, 3, 6, 3)
+    x[0, :2] = 0.5  # sample 0 starts masked, sample 1 ends masked, sample 2 is masked in the middle
+    x[1, -1] = 0.5
+    x[2, 3] = 0.5
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    assert "not_equal" not in (tmp_path / "m.yaml").read_text()
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    expected = model.predict(x, verbose=0)
+    for ref, value in zip(["last", "on_backward", "bi.forward.h"], expected, strict=True):
+        assert_close(out[ref], value, ref)
+
+
+def test_a_keras_model_that_drops_a_mask_is_refused(tmp_path: Path) -> None:
+    # Keras 3.15 calls an LSTM given initial_state tensors without its input's mask; lstm-cli's Masking
+    # would apply it, so the converted numbers would differ from Keras's: refused, with the reason.
+    layers = keras.layers
+    encoder_inputs, decoder_inputs = keras.Input((None, 3)), keras.Input((None, 2))
+    _, h, c = layers.LSTM(2, return_state=True, name="encoder")(layers.Masking()(encoder_inputs))
+    decoded = layers.LSTM(2, name="decoder")(layers.Masking()(decoder_inputs), initial_state=[h, c])
+    keras.Model([encoder_inputs, decoder_inputs], decoded).save(tmp_path / "m.keras")
+    run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'm.keras'}: layer 'decoder' runs without its input's mask in this "
+        "model (Keras 3 leaves the mask out where an LSTM is given initial_state tensors); lstm-cli would "
+        "apply it and compute other numbers, so it does not convert the model\n"
+    )
+    assert not (tmp_path / "m.yaml").exists()
+
+
+def test_a_mask_made_by_hand_is_refused(tmp_path: Path) -> None:
+    # The same ops as a Masking layer's, but no Masking layer: lstm-cli has no way to give that mask.
+    inputs = keras.Input((None, 3))
+    mask = keras.ops.any(keras.ops.not_equal(inputs, 0.0), axis=-1)
+    keras.Model(inputs, keras.layers.LSTM(2, name="lstm")(inputs, mask=mask)).save(tmp_path / "m.keras")
+    run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'm.keras'}: layer 'lstm' is called with a mask that lstm-cli would "
+        "not give it (it masks as a Masking layer before it does)\n"
+    )
+
+
 def test_keras_weights_h5_with_an_architecture_config(tmp_path: Path) -> None:
     model = sequential()
     randomise(model, 6)

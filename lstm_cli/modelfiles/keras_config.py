@@ -10,6 +10,12 @@ Converted layers keep their Keras names. A tensor becomes a reference: an LSTM's
 `NAME`, `NAME.h`, `NAME.c`; a Bidirectional's are `NAME` and then `NAME.forward.h`, `NAME.forward.c`,
 `NAME.backward.h`, `NAME.backward.c` (with `merge_mode: null`, `NAME.forward` and `NAME.backward` first).
 Dropout-like layers do nothing at inference and are left out; whatever read them reads their input.
+
+Keras 3 writes a Masking layer's mask into a Functional graph as two ops, `NotEqual(x, mask_value)` and
+`Any(axis=-1)`, and passes the result to each LSTM as `mask=`. lstm-cli's Masking computes the same mask
+and carries it as Keras does, so the ops are left out; each `mask=` is checked against the mask lstm-cli
+would give that layer. Where they differ (Keras 3 calls an LSTM given `initial_state` tensors without its
+input's mask), the converted model would compute other numbers, so it is refused.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ LAYER_KIND = {"LSTM": "lstm", "Bidirectional": "bidirectional", "Dense": "dense"
 PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
 SUPPORTED = "LSTM, Bidirectional(LSTM), Dense, Masking and InputLayer (Dropout is skipped)"
 STATE_REFS = ("forward.h", "forward.c", "backward.h", "backward.c")
+MASK_OPS = ("NotEqual", "Any")  # a Masking layer's mask, as Keras 3 writes it into a Functional graph
+Mask = tuple[str, float]  # a Masking layer's input reference and mask_value: what its mask depends on
 
 
 @dataclass
@@ -61,6 +69,8 @@ class _Reader:
         self.weighted: list[WeightedLayer] = []
         self.has_masking = False
         self.zero_output: list[str] = []  # LSTMs with zero_output_for_mask, which matters under a mask
+        self.mask_ops: dict[str, Mask] = {}  # NotEqual and Any op → the mask it computes
+        self.given_masks: dict[str, Mask | None] = {}  # recurrent layer → the mask Keras 3 calls it with
 
     def fail(self, message: str) -> LstmCliError:
         return file_error(self.source, message)
@@ -131,8 +141,13 @@ class _Reader:
                 inputs[name] = self.input_shape(shape, f"input {name!r}")
                 self.refs[(name, 0)] = name
                 continue
-            tensors, state = self.inbound(layer, name)
+            if cls in MASK_OPS:
+                self.mask_op(cls, name, layer_config, layer)
+                continue
+            tensors, state, mask = self.inbound(layer, name)
             source = self.reference(tensors[0], name)
+            if cls in ("LSTM", "Bidirectional") and self.flavour == "keras3":
+                self.given_masks[name] = None if mask is None else self.given_mask(mask, name)
             entry = self.layer(cls, name, layer_config, source)
             if entry is None:
                 self.refs[(name, 0)] = source
@@ -149,6 +164,8 @@ class _Reader:
             raise self.fail("the Functional model has no InputLayer")
         if not entries:
             raise self.fail("the model has no layers to convert")
+        if self.mask_ops:  # a Keras 3 graph that writes its masks down
+            self.check_masks(entries)
         outputs = [self.reference(tensor, "the model's outputs") for tensor in _tensor_list(config)]
         mapping: dict[str, Any] = {"inputs": inputs, "layers": entries}
         if outputs and outputs != [entries[-1]["name"]]:
@@ -300,10 +317,73 @@ class _Reader:
             )
         return value
 
+    # -- masks ---------------------------------------------------------------------------------------
+
+    def mask_op(self, cls: str, name: str, config: Mapping[str, Any], layer: Mapping[str, Any]) -> None:
+        """Record a NotEqual(x, mask_value) or an Any(axis=-1) over one; refuse any other use of them."""
+        nodes = layer.get("inbound_nodes")
+        node = nodes[0] if isinstance(nodes, list) and len(nodes) == 1 else None
+        args = node.get("args") if isinstance(node, Mapping) else None
+        if not isinstance(args, list):
+            raise self.fail(f"layer {name!r}: cannot read its inbound node")
+        tensors = _keras3_tensors(args)
+        if cls == "NotEqual" and len(args) == 2 and len(tensors) == 1 and _is_number(args[1]):
+            self.mask_ops[name] = (self.reference(tensors[0], name), float(args[1]))
+            return
+        computes = tensors[0][0] if len(args) == 1 and len(tensors) == 1 and tensors[0] else None
+        if (
+            cls == "Any"
+            and config.get("axis") == -1
+            and not config.get("keepdims")
+            and computes in self.mask_ops
+        ):
+            self.mask_ops[name] = self.mask_ops[computes]
+            return
+        raise self.fail(
+            f"layer {name!r} is a {cls} op that is not a Masking layer's mask; lstm-cli converts {SUPPORTED}"
+        )
+
+    def given_mask(self, tensor: Any, name: str) -> Mask:
+        source = tensor[0] if isinstance(tensor, list) and tensor else None
+        if source not in self.mask_ops:
+            raise self.fail(
+                f"layer {name!r} is called with mask= from {source!r}, which is not a Masking layer's mask"
+            )
+        return self.mask_ops[source]
+
+    def check_masks(self, entries: list[dict[str, Any]]) -> None:
+        """Each recurrent layer's mask as lstm-cli carries it must be the one Keras 3 calls it with."""
+        carried: dict[str, Mask | None] = {}  # reference → the mask it carries (none for inputs and states)
+        for entry in entries:
+            name, kind = entry["name"], entry["type"]
+            mask = carried.get(entry["input"])
+            if kind in ("lstm", "bidirectional") and mask != self.given_masks.get(name):
+                if mask is None:
+                    raise self.fail(
+                        f"layer {name!r} is called with a mask that lstm-cli would not give it "
+                        "(it masks as a Masking layer before it does)"
+                    )
+                raise self.fail(
+                    f"layer {name!r} runs without its input's mask in this model (Keras 3 leaves the mask "
+                    "out where an LSTM is given initial_state tensors); lstm-cli would apply it and compute "
+                    "other numbers, so it does not convert the model"
+                )
+            if kind == "masking":
+                carried[name] = (entry["input"], entry["mask_value"])
+            elif kind == "dense":
+                carried[name] = mask
+            else:
+                merged = (
+                    [f"{name}.forward", f"{name}.backward"] if entry.get("merge_mode", "") is None else [name]
+                )
+                for ref in merged:
+                    carried[ref] = mask if entry.get("return_sequences") else None
+
     # -- the graph -------------------------------------------------------------------------------------
 
-    def inbound(self, layer: Mapping[str, Any], name: str) -> tuple[list[Any], list[Any]]:
-        """The tensors a Functional layer reads, and its initial state (if any), as Keras histories."""
+    def inbound(self, layer: Mapping[str, Any], name: str) -> tuple[list[Any], list[Any], Any]:
+        """The tensors a Functional layer reads, its initial state (if any) and the mask it is called with
+        (Keras 3; None if none), as Keras histories."""
         nodes = layer.get("inbound_nodes")
         if not isinstance(nodes, list) or not nodes:
             raise self.fail(f"layer {name!r} is not connected to the model's inputs")
@@ -316,20 +396,22 @@ class _Reader:
             kwargs = node.get("kwargs") or {}
             tensors = _keras3_tensors(node.get("args", []))
             state = _keras3_tensors(kwargs.get("initial_state") or [])
-            for key in ("mask", "constants"):
-                if kwargs.get(key) is not None:
+            masks = _keras3_tensors(kwargs.get("mask"))
+            for key, unread in (("mask", len(masks) > 1), ("constants", kwargs.get("constants") is not None)):
+                if unread:
                     raise self.fail(f"layer {name!r} is called with {key}=, which lstm-cli does not convert")
+            mask = masks[0] if masks else None
         elif isinstance(node, list) and node and all(isinstance(item, list) for item in node):  # Keras 2
             tensors = [item[:3] for item in node]
             kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], Mapping) else {}
             given = kwargs.get("initial_state")
             state = [item[:3] for item in given] if isinstance(given, list) else tensors[1:]
-            tensors = tensors[:1]
+            tensors, mask = tensors[:1], None
         else:
             raise self.fail(f"layer {name!r}: cannot read its inbound node {_text(node)}")
         if len(tensors) != 1:
             raise self.fail(f"layer {name!r} reads {len(tensors)} tensors; lstm-cli's layers read one")
-        return tensors, state
+        return tensors, state, mask
 
     def reference(self, tensor: Any, reader: str) -> str:
         if not (isinstance(tensor, list) and len(tensor) == 3 and isinstance(tensor[0], str)):
@@ -337,6 +419,8 @@ class _Reader:
         layer, node, index = tensor
         if node != 0 or layer not in self.kinds:
             raise self.fail(f"{reader} reads {layer!r}, which is not an earlier layer called once")
+        if layer in self.mask_ops:
+            raise self.fail(f"{reader} reads {layer!r}, a Masking layer's mask, as data")
         ref = self.refs.get((layer, 0)) if index == 0 else None
         if ref is not None:
             return ref
@@ -410,6 +494,10 @@ def _number(value: Any, what: str, reader: _Reader) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise reader.fail(f"{what}: expected a number, got {_text(value)}")
     return float(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _shape(shape: list[Any]) -> str:
