@@ -326,18 +326,11 @@ def explain_unit(
             formula += f" + b_{gate}[{u}]"
             substituted += f" + {_factor(weights.bias[column], number)}"
         lines.append(_line(f"z_{gate}[{u}]", step.z[b, column], formula, substituted, number=number))
-    for gate in GATES:
+    for position, gate in enumerate(GATES):
         activation = layer.activation if gate == "g" else layer.recurrent_activation
-        z = step.z[b, GATES.index(gate) * layer.units + u]
-        lines.append(
-            _line(
-                f"{gate}[{u}]",
-                getattr(step, gate)[b, u],
-                f"{activation}(z_{gate}[{u}])",
-                f"{activation}({number(z)})",
-                number=number,
-            )
-        )
+        z = step.z[b, position * layer.units : (position + 1) * layer.units]
+        parts = _activation_parts(activation, f"z_{gate}", z, u, number)
+        lines.append(_line(f"{gate}[{u}]", getattr(step, gate)[b, u], *parts, number=number))
     i, f, g = (float(getattr(step, gate)[b, u]) for gate in "ifg")
     c_prev = float(record.c_prev[b, u])
     lines.append(
@@ -355,13 +348,37 @@ def explain_unit(
 
 def _h_line(trace: LayerTrace, record: StepRecord, b: int, u: int, number: Number) -> Arithmetic:
     name = trace.layer.activation
-    o, c = float(record.step.o[b, u]), float(record.step.c[b, u])
+    o = _factor(float(record.step.o[b, u]), number)
     activated = float(_activated_c(trace, record)[b, u])
-    parts = [f"o[{u}]·{name}(c[{u}])"]
+    formula, explained, substituted = _activation_parts(name, "c", record.step.c[b], u, number)
+    parts = [f"o[{u}]·{formula}"]
     if name != "linear":
-        parts.append(f"{_factor(o, number)}·{name}({number(c)})")
-    parts.append(f"{_factor(o, number)}·{_factor(activated, number)}")
+        parts.append(f"{o}·({substituted})" if explained else f"{o}·{substituted}")
+    parts.append(f"{o}·{_factor(activated, number)}")
     return _line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
+
+
+def _activation_parts(name: str, label: str, values: Array, u: int, number: Number) -> tuple[str, str, str]:
+    """`act(label[u])`, how it is computed ("" when that says nothing more), and it with its numbers.
+    softmax and log_softmax act on all the units at once, shifted by the largest as they compute."""
+    if name not in ("softmax", "log_softmax"):
+        return f"{name}({label}[{u}])", "", f"{name}({number(values[u])})"
+    wide = values.astype(np.float64)
+    largest = float(wide.max())
+    with np.errstate(over="ignore", under="ignore"):
+        total = number(float(np.exp(wide - largest).sum()))
+    shifted = f"{number(values[u])} − {_factor(largest, number)}"
+    if name == "softmax":
+        return (
+            f"softmax({label})[{u}]",
+            f"exp({label}[{u}] − max {label}) / Σ exp({label} − max {label})",
+            f"exp({shifted}) / {total}",
+        )
+    return (
+        f"log_softmax({label})[{u}]",
+        f"{label}[{u}] − max {label} − log Σ exp({label} − max {label})",
+        f"{shifted} − log {total}",
+    )
 
 
 def _activated_c(trace: LayerTrace, record: StepRecord) -> Array:

@@ -407,6 +407,39 @@ def test_explain_prints_the_engine_s_numbers(config: str) -> None:
     )
 
 
+@pytest.mark.parametrize("activation", ["softmax", "log_softmax"])
+def test_explain_writes_softmax_over_all_the_units(tmp_path: Path, activation: str) -> None:
+    # x = [1, 0.5], zero state, no bias: z_g = [1·1 + 0.5·0, 1·2 + 0.5·1] = [1, 2.5]; the largest is 2.5.
+    #   Σ exp(z_g − 2.5) = exp(-1.5) + exp(0) = 0.2231 + 1 = 1.2231
+    #   softmax:      g = [exp(-1.5) / 1.2231, 1 / 1.2231] = [0.1824, 0.8176]
+    #   log_softmax:  g = [-1.5 − log 1.2231, 0 − log 1.2231] = [-1.7014, -0.2014]
+    # i = f = o = hard_sigmoid(1.5) = 1.5/6 + 0.5 = 0.75, so c = 0.75·g.
+    config = tmp_path / "softmax.yaml"
+    config.write_text(
+        f"input: [[[1, 0.5]]]\nlayers:\n  - type: lstm\n    units: 2\n    activation: {activation}\n"
+        "    recurrent_activation: hard_sigmoid\n"
+        "    kernel: [[1, 1, 1, 1, 1, 2, 1, 1], [1, 1, 1, 1, 0, 1, 1, 1]]\n"
+        "    recurrent_kernel: [[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1]]\n"
+        "    bias: [0, 0, 0, 0, 0, 0, 0, 0]\n"
+    )
+    out = run_cli("trace", str(config), "--explain", env={"COLUMNS": "1000"}).stdout
+    lines = {line.split(" = ")[0].strip(): line.strip() for line in out.splitlines() if " = " in line}
+    if activation == "softmax":
+        assert lines["g[0]"] == (
+            "g[0] = softmax(z_g)[0] = exp(z_g[0] − max z_g) / Σ exp(z_g − max z_g) = "
+            "exp(1 − 2.5000) / 1.2231 = 0.1824"
+        )
+        # c = 0.75·[0.1824, 0.8176] = [0.1368, 0.6132]; Σ exp(c − 0.6132) = exp(-0.4764) + 1 = 1.6210
+        assert lines["h[0]"] == (
+            "h[0] = o[0]·softmax(c)[0] = 0.7500·(exp(0.1368 − 0.6132) / 1.6210) = 0.7500·0.3831 = 0.2873"
+        )
+    else:
+        assert lines["g[1]"] == (
+            "g[1] = log_softmax(z_g)[1] = z_g[1] − max z_g − log Σ exp(z_g − max z_g) = 2.5000 − 2.5000 "
+            "− log 1.2231 = -0.2014"
+        )
+
+
 def test_explain_values_are_the_records() -> None:
     run = run_trace(load_model(DEFAULTS))
     block = run.blocks[1]
