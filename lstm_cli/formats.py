@@ -18,7 +18,8 @@ STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
 def listed(value: Array, precision: int | None) -> Any:
     """An array as nested lists of Python floats, rounded to `precision` decimals when given."""
     data = value.astype(np.float64)
-    return (np.round(data, precision) if precision is not None else data).tolist()
+    # + 0.0 turns the -0.0 that rounding leaves of a small negative into 0.0, as the tables show it
+    return (np.round(data, precision) + 0.0 if precision is not None else data).tolist()
 
 
 def forward_document(
@@ -147,5 +148,5 @@ def _array_rows(
 ) -> Iterator[tuple[Any, ...]]:
     for sample, row in enumerate(values):  # values: (batch, units)
         for unit, value in enumerate(row):
-            number = float(value) if precision is None else round(float(value), precision)
+            number = float(value) if precision is None else round(float(value), precision) + 0.0
             yield (layer, direction, t, sample, unit, quantity, repr(number))

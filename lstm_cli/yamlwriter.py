@@ -44,7 +44,9 @@ class FlowList(list[Any]):
 def format_number(value: float, precision: int | None = None, *, float32: bool = False) -> str:
     """Whole numbers as whole numbers; others rounded to `precision` decimals, or as short as round-trips
     (in float32 for a float32 value: 0.1 rather than 0.10000000149011612)."""
-    number = float(value) if precision is None else round(float(value), precision)
+    number = float(value) if precision is None else round(float(value), precision) + 0.0  # no -0.0
+    if abs(number) >= 1e16:  # past 2**53 every float is whole, but its digits are noise: 1e+300
+        return str(np.float32(number)) if float32 else repr(number)
     if number.is_integer():
         return str(int(number))
     if precision is not None:

@@ -99,6 +99,27 @@ def test_precision_and_whole_numbers() -> None:
     assert rounded["outputs"]["lstm.h"][0] == [0.089, 0.099]
 
 
+def test_numbers_at_the_ends_of_the_range_read_well(tmp_path) -> None:
+    # Dense on x = [1, 0] with no bias gives the kernel's first row back: small negatives round to 0 (never
+    # -0), 1e20 and -1e300 show in exponent form rather than as hundreds of digits, 123456.5 stays as it is.
+    config = tmp_path / "ends.yaml"
+    config.write_text(
+        "input: [[[1, 0]]]\nlayers:\n  - type: dense\n    units: 4\n"
+        "    kernel: [[-0.00004, 1e20, -1e300, 123456.5], [0, 0, 0, 0]]\n    bias: [0, 0, 0, 0]\n"
+    )
+    table = run_cli("forward", str(config), env={"COLUMNS": "200"}).stdout
+    assert "[[[0.0000, 1.0000e+20, -1.0000e+300, 123456.5000]]]" in table
+    rounded = json.loads(run_cli("forward", str(config), "-f", "json", "--precision", "0").stdout)
+    assert json.dumps(rounded["outputs"]["dense"]) == "[[[0.0, 1e+20, -1e+300, 123456.0]]]"
+    csv_text = run_cli("forward", str(config), "-f", "csv", "--precision", "0").stdout
+    assert ",0.0\n" in csv_text and "-0.0" not in csv_text
+    written = run_cli("convert", str(config), "-o", "-").stdout
+    assert "kernel: [[  -4e-05,    1e+20,  -1e+300, 123456.5]," in written  # and it reads back the same:
+    (tmp_path / "again.yaml").write_text(written)
+    again = lstm_cli.forward(tmp_path / "again.yaml")["dense"]
+    assert again.tolist() == lstm_cli.forward(config)["dense"].tolist()
+
+
 def test_batch_table_has_a_sample_column() -> None:
     run = run_cli("forward", str(CONFIGS / "default-activations.yaml"))
     assert "┃ t ┃ sample ┃" in run.stdout

@@ -23,10 +23,14 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
+EXPONENT_FROM = 1e16  # above 2**53: floats this large are all whole, and most of their digits are noise
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
-    """Whole numbers show as whole numbers; others with `precision` decimals."""
+    """Whole numbers show as whole numbers; others with `precision` decimals. From 1e16 on, where a float
+    no longer holds every whole number, in exponent form: -1e300's 301 digits would be mostly noise."""
+    if abs(value) >= EXPONENT_FROM:
+        return f"{value:.{precision}e}"
     if float(value).is_integer():
         return str(int(value))
     text = f"{value:.{precision}f}"
