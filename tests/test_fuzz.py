@@ -487,26 +487,32 @@ def hostile_arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: str) -> list[
 
 @st.composite
 def hostile_configs(draw: st.DrawFn) -> dict[str, Any]:
-    """A config that passes validation: 1 to 3 layers of every kind, consistent shapes, hostile numbers."""
+    """A config that passes validation: 1 to 3 layers of every kind, consistent shapes, hostile numbers.
+    A layer reads the last layer's output or, now and then, any earlier reference: a state (NAME.h), a
+    bidirectional layer's unmerged half (NAME.forward), the input."""
     dtype = draw(st.sampled_from(["float64", "float32"]))
     batch, timesteps, features = draw(st.integers(1, 3)), draw(st.integers(1, 8)), draw(st.integers(1, 3))
     config: dict[str, Any] = {"dtype": dtype}
     config["input"] = draw(hostile_arrays((batch, timesteps, features), dtype))
     layers: list[dict[str, Any]] = []
-    width, sequence = features, True
+    references = [("input", features, True)]  # every reference so far: (ref, width, is a sequence)
+    outputs = references  # the last layer's
     for position in range(draw(st.integers(1, 3))):
         last = position == 2
+        source, width, sequence = draw(st.sampled_from(references)) if draw(st.booleans()) else outputs[0]
         kinds = ["lstm", "bidirectional", "masking", "dense"] if sequence else ["dense"]
         kind = draw(st.sampled_from(kinds))
-        layer: dict[str, Any] = {"type": kind}
+        name = f"{kind}{position}"
+        layer: dict[str, Any] = {"type": kind, "name": name, "input": source}
         if kind == "masking":
             layer["mask_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
+            outputs = [(name, width, True)]
         elif kind == "dense":
             units = draw(st.integers(1, 4))
             layer.update(units=units, activation=draw(st.sampled_from(ACTIVATION_NAMES)))
             layer["kernel"] = draw(hostile_arrays((width, units), dtype))
             layer["bias"] = draw(hostile_arrays((units,), dtype))
-            width = units
+            outputs = [(name, units, sequence)]
         else:
             units = draw(st.integers(1, 3))
             returns = draw(st.booleans()) or (not last and draw(st.booleans()))
@@ -529,19 +535,27 @@ def hostile_configs(draw: st.DrawFn) -> dict[str, Any]:
                     weights["weight_hh"] = draw(hostile_arrays((4 * units, units), dtype))
                     weights["bias_ih"] = draw(hostile_arrays((4 * units,), dtype))
             if kind == "bidirectional":
-                layer["merge_mode"] = draw(st.sampled_from(["concat", "sum", "mul", "ave"]))
-                width = 2 * units if layer["merge_mode"] == "concat" else units
+                states = [f"{name}.{half}.{state}" for half in halves for state in "hc"]
+                merge_mode = layer["merge_mode"] = draw(
+                    st.sampled_from(["concat", "sum", "mul", "ave", None])
+                )
+                merged_width = 2 * units if merge_mode == "concat" else units
+                outputs = (
+                    [(f"{name}.{half}", units, returns) for half in halves]
+                    if merge_mode is None
+                    else [(name, merged_width, returns)]
+                )
             else:
                 layer["go_backwards"] = draw(st.booleans())
-                width = units
-            sequence = returns
+                states = [f"{name}.h", f"{name}.c"]
+                outputs = [(name, units, returns)]
+            if layer["return_state"]:
+                outputs = outputs + [(state, units, False) for state in states]
         layers.append(layer)
+        references = references + outputs
     config["layers"] = layers
     if draw(st.booleans()):  # a hand value to check: exit 1 when it differs
-        name = {"lstm": "lstm", "dense": "dense", "bidirectional": "bidirectional", "masking": "masking"}
-        kind = layers[-1]["type"]
-        count = sum(layer["type"] == kind for layer in layers)
-        ref = name[kind] if count == 1 else f"{name[kind]}_{count - 1}"
+        ref, width, sequence = draw(st.sampled_from(outputs))
         shape = (batch, timesteps, width) if sequence else (batch, width)
         config["expect"] = {ref: draw(hostile_arrays(shape, dtype))}
     return config
