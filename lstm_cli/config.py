@@ -140,6 +140,16 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
+def _auto_name(kind: str, taken: set[Any], counters: dict[str, int]) -> str:
+    """Keras naming: lstm, lstm_1, lstm_2, ... counted per type, skipping names given explicitly."""
+    while True:
+        count = counters.get(kind, 0)
+        counters[kind] = count + 1
+        name = kind if count == 0 else f"{kind}_{count}"
+        if name not in taken:
+            return name
+
+
 def expected_shape_message(expected: tuple[int, ...], formula: str, got: tuple[int, ...]) -> str:
     return f"expected shape {_shape_text(expected)} = {formula}, got {_shape_text(got)}"
 
@@ -298,6 +308,8 @@ class _Validator:
                 raise self.error(path, f"missing key 'type' (one of: {', '.join(LAYER_TYPES)})")
             kind = self.choice(entry["type"], path + ("type",), LAYER_TYPES)
             name = self.layer_name(entry, path, kind, taken, counters)
+            if kind == "bidirectional":  # Keras names the LSTM it wraps too: the next plain one is lstm_1
+                _auto_name("lstm", taken, counters)
             source = self.reference_option(entry, path, previous, inputs)
             layer: Layer
             if kind == "lstm":
@@ -322,12 +334,7 @@ class _Validator:
             if name in self.shapes:
                 raise self.error(path + ("name",), f"the name {name!r} is already taken")
             return str(name)
-        while True:  # Keras naming: lstm, lstm_1, lstm_2, ... skipping names given explicitly
-            count = counters.get(kind, 0)
-            counters[kind] = count + 1
-            name = kind if count == 0 else f"{kind}_{count}"
-            if name not in taken:
-                return name
+        return _auto_name(kind, taken, counters)
 
     def check_name(self, name: Any, path: KeyPath) -> None:
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):

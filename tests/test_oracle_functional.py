@@ -390,3 +390,26 @@ def test_bidirectional_pytorch_layout_halves() -> None:
             "bi.backward.c": c_n[1].numpy(),
         },
     )
+
+
+def test_default_names_follow_keras() -> None:
+    """Names left out get Keras's own: a Bidirectional uses up an `lstm` name for the LSTM it wraps."""
+    from lstm_cli.config import load_model
+
+    kinds = ["masking", "bidirectional", "lstm", "bidirectional", "lstm", "dense"]
+    build = {
+        "masking": lambda: keras.layers.Masking(),
+        "bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2, return_sequences=True)),
+        "lstm": lambda: keras.layers.LSTM(2, return_sequences=True),
+        "dense": lambda: keras.layers.Dense(1),
+    }
+    keras.backend.clear_session()  # Keras counts names per session: start from lstm, not lstm_7
+    model = keras.Sequential([keras.Input((4, 3)), *(build[kind]() for kind in kinds)])
+    layers = [
+        {"type": kind}
+        | ({} if kind == "masking" else {"units": 1 if kind == "dense" else 2})
+        | ({"return_sequences": True} if kind in ("lstm", "bidirectional") else {})
+        for kind in kinds
+    ]
+    ours = load_model({"input": {"shape": [4, 3]}, "layers": layers})
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in model.layers]

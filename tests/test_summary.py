@@ -284,6 +284,21 @@ def test_architecture_refuses_impossible_sizes(kwargs: dict[str, Any], message: 
     assert str(caught.value) == message
 
 
+def test_a_bidirectional_layer_uses_up_an_lstm_name_as_in_keras() -> None:
+    # Keras names the LSTM that Bidirectional(LSTM(...)) wraps as well: after one, the next plain LSTM is
+    # lstm_1 (Keras 3.15: ['masking', 'bidirectional', 'lstm_1', 'bidirectional_1', 'lstm_3', 'dense']).
+    layers: list[dict[str, Any]] = [{"type": "masking"}]
+    layers += [
+        {"type": kind, "units": 2, "return_sequences": True}
+        for kind in ("bidirectional", "lstm", "bidirectional", "lstm")
+    ]
+    layers.append({"type": "dense", "units": 1})
+    model = load_model({"input": {"shape": [4, 3]}, "layers": layers})
+    assert [layer.name for layer in model.layers] == [
+        "masking", "bidirectional", "lstm_1", "bidirectional_1", "lstm_3", "dense"
+    ]  # fmt: skip
+
+
 def test_keras_naming_and_stacked_sequences() -> None:
     summary = from_architecture(Architecture(units=(4, 3, 2), features=2, dense=(5, 1)))
     assert [layer.name for layer in summary.layers] == ["lstm", "lstm_1", "lstm_2", "dense", "dense_1"]
