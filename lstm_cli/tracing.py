@@ -400,14 +400,23 @@ class Site:
     quantity: str  # "h", "c", or "output" (a layer's output at a step: h, unless the step is masked)
 
 
-def locate(traces: list[LayerTrace], ref: str, index: tuple[int, ...]) -> Site | None:
-    """The step behind `ref[index]`, or None where no single LSTM step makes it (a Dense layer, a merge)."""
+def locate(model: Model, traces: list[LayerTrace], ref: str, index: tuple[int, ...]) -> Site | None:
+    """The step behind `ref[index]`, or None where no single LSTM step makes it (a Dense layer, a merge
+    of two halves by sum, mul or ave). A concatenated bidirectional output is one half's unit."""
     name, _, rest = ref.partition(".")
     parts = rest.split(".") if rest else []
     candidates = [trace for trace in traces if trace.layer.name == name]
     if parts and parts[0] in ("forward", "backward"):
         direction = parts.pop(0)
         candidates = [trace for trace in candidates if trace.direction == direction]
+    elif (
+        not parts
+        and len(candidates) == 2
+        and getattr(_bidirectional(model, name), "merge_mode", "") == "concat"
+    ):
+        units = candidates[0].layer.units  # [forward's units, backward's units] along the last axis
+        half, unit = divmod(index[-1], units)
+        candidates, index = candidates[half : half + 1], (*index[:-1], unit)
     if len(candidates) != 1 or not candidates[0].steps:
         return None
     trace = candidates[0]
@@ -421,6 +430,12 @@ def locate(traces: list[LayerTrace], ref: str, index: tuple[int, ...]) -> Site |
         position = last - index[1] if trace.direction == "backward" else index[1]
         return Site(trace, position, index[0], index[2], "output")
     return Site(trace, last, index[0], index[1], "output") if len(index) == 2 else None
+
+
+def _bidirectional(model: Model, name: str) -> BidirectionalLayer | None:
+    """The bidirectional layer `name`, whose halves' traces carry its name; None if it is not one."""
+    layer = next((layer for layer in model.layers if layer.name == name), None)
+    return layer if isinstance(layer, BidirectionalLayer) else None
 
 
 @dataclass(frozen=True)
@@ -472,7 +487,9 @@ def explain_mismatches(run: TraceRun, number: Number) -> tuple[list[Story], int]
     if not run.mismatches:
         return [], 0
     order = {id(trace): position for position, trace in enumerate(run.traces)}
-    located = [(mismatch, locate(run.traces, mismatch.ref, mismatch.index)) for mismatch in run.mismatches]
+    located = [
+        (mismatch, locate(run.model, run.traces, mismatch.ref, mismatch.index)) for mismatch in run.mismatches
+    ]
 
     def earliest(item: tuple[Mismatch, Site | None]) -> tuple[int, ...]:
         site = item[1]
@@ -502,9 +519,15 @@ def _story(run: TraceRun, mismatch: Mismatch, site: Site | None, number: Number)
     where = f"{quantity}[{u}] of layer {trace.layer.name}{half} at t = {record.t} ({position}), sample {b}"
     masked = record.masked is not None and bool(record.masked[b])
     if masked:
+        zeroed = site.quantity == "output" and trace.layer.return_sequences  # and inside a bidirectional
+        output = (
+            "and inside a bidirectional layer that returns sequences the output is 0, as Keras 3 makes it"
+            if zeroed and _bidirectional(run.model, trace.layer.name)
+            else "and the output repeats the previous output (zeros before the first valid step)"
+        )
         verdict = (
             "the step is masked for this sample, so it computes nothing: h and c carry over from the step "
-            "before, and the output repeats the previous output (zeros before the first valid step)"
+            f"before, {output}"
         )
         return Story(mismatch, where, verdict, unit.pick("c", "h"))
     if quantity == "c":

@@ -675,14 +675,56 @@ def test_bidirectional_halves_are_traced_apart() -> None:
     assert "bi (LSTM, backward half): 2 units" in view
     assert "t counts down (the backward half reads the input reversed): from t = 2 to t = 0" in view
     assert "bi, backward half · t = 2 (step 1 of 3) · sample 0" in view
-    assert locate(run.traces, "bi", (0, 1, 0)) is None  # a merge of both halves: no single step
-    site = locate(run.traces, "bi.backward.h", (1, 1))
+    # concat: bi[..., :2] is the forward half's h, bi[..., 2:] the backward half's, flipped to input order
+    forward = locate(model, run.traces, "bi", (0, 1, 0))
+    assert forward is not None and (forward.trace.direction, forward.index, forward.unit) == ("forward", 1, 0)
+    backward = locate(model, run.traces, "bi", (1, 0, 3))
+    assert backward is not None and (
+        backward.trace.direction,
+        backward.index,
+        backward.sample,
+        backward.unit,
+    ) == (
+        "backward",
+        2,  # t = 0 is the backward half's last step of 3
+        1,
+        1,
+    )
+    summed = replace(model, layers=(replace(model.layers[0], merge_mode="sum"),))
+    assert locate(summed, run.traces, "bi", (0, 1, 0)) is None  # a sum of both halves: no single step
+    site = locate(model, run.traces, "bi.backward.h", (1, 1))
     assert site is not None and (site.trace.direction, site.index, site.sample, site.unit) == (
         "backward",
         2,
         1,
         1,
     )
+
+
+def test_expect_on_a_concatenated_bidirectional_output_is_explained_by_its_half(tmp_path: Path) -> None:
+    # x = [1, 0, 2]; the masking layer masks t = 1. Each half: 1 unit, every gate's kernel 0.5, recurrent 0.1.
+    # The backward half starts at t = 2 with zero state: z = 2·0.5 = 1 for every gate, so
+    #   i = f = o = sigmoid(1) = 0.7311, g = tanh(1) = 0.7616, c = 0.7311·0.7616 = 0.5568,
+    #   h = 0.7311·tanh(0.5568) = 0.7311·0.5056 = 0.3696, which is bi[0, 2, 1] (concat: forward, backward).
+    # At t = 1 both halves are masked: inside a bidirectional layer that returns sequences, the output is 0.
+    config = tmp_path / "bi.yaml"
+    half = "{kernel: [[0.5, 0.5, 0.5, 0.5]], recurrent_kernel: [[0.1, 0.1, 0.1, 0.1]], bias: [0, 0, 0, 0]}"
+    config.write_text(
+        "input: [[[1], [0], [2]]]\nlayers:\n  - type: masking\n  - type: bidirectional\n    name: bi\n"
+        f"    units: 1\n    return_sequences: true\n    forward: {half}\n    backward: {half}\n"
+        "expect:\n  bi: [[[0.1743, 0.3655], [0.1743, 0], [0.4777, 0.9]]]\n"
+    )
+    run = run_cli("trace", str(config), env={"COLUMNS": "200"})
+    assert run.exit_code == 1
+    stories = run.stdout.split("\nbi[")
+    masked = next(story for story in stories if story.startswith("0, 1, 0]"))
+    assert "where: h[0] of layer bi (forward half) at t = 1 (step 2 of 3), sample 0" in masked
+    assert (
+        "inside a bidirectional layer that returns sequences the output is 0, as Keras 3 makes it" in masked
+    )
+    backward = next(story for story in stories if story.startswith("0, 2, 1]"))
+    assert "where: h[0] of layer bi (backward half) at t = 2 (step 1 of 3), sample 0" in backward
+    assert "h[0] = o[0]·tanh(c[0]) = 0.7311·tanh(0.5568) = 0.7311·0.5056 = 0.3696" in backward
 
 
 # -- pictures ------------------------------------------------------------------------------------------------
