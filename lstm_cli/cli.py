@@ -95,6 +95,12 @@ class InitScheme(StrEnum):
     pytorch = "pytorch"
 
 
+def _formats(choices: type[StrEnum]) -> str:
+    """'table, json or csv': the choices in the help text, so that a short FORMAT keeps help to a screen."""
+    names = [choice.value for choice in choices]
+    return f"Output format: {', '.join(names[:-1])} or {names[-1]}."
+
+
 ConfigArgument = Annotated[
     Path | None,
     typer.Argument(
@@ -105,10 +111,13 @@ ConfigArgument = Annotated[
 ]
 PrecisionOption = Annotated[
     int | None,
-    typer.Option(min=0, max=17, help="Decimal places shown (default: 4 in tables, all in json/yaml/csv)."),
+    typer.Option(
+        metavar="N", min=0, max=17, help="Decimal places shown (default: 4 in tables, all in json/yaml/csv)."
+    ),
 ]
 DTypeOption = Annotated[
-    DType | None, typer.Option(help="Arithmetic precision; overrides the config's dtype.")
+    DType | None,
+    typer.Option(metavar="DTYPE", help="float32 or float64 arithmetic; overrides the config's dtype."),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 SaveSvgOption = Annotated[
@@ -147,7 +156,9 @@ def _root(
 ) -> None:
     """A command-line LSTM calculator: every gate, cell state and hidden state, exactly as Keras 3.
 
-    Example: lstm-cli forward configs/seed.yaml
+    \b
+    Example:
+      lstm-cli forward configs/seed.yaml
     """
 
 
@@ -239,7 +250,9 @@ def _exit_for(mismatches: list[Any] | None) -> None:
 @app.command()
 def forward(
     config: ConfigArgument = None,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    output_format: Annotated[
+        Format, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(Format))
+    ] = Format.table,
     precision: PrecisionOption = None,
     dtype: DTypeOption = None,
     save_svg: SaveSvgOption = None,
@@ -248,7 +261,9 @@ def forward(
 ) -> None:
     """Run the model and show every gate (i, f, g, o), c and h at every timestep, then the outputs.
 
-    Example: lstm-cli forward configs/seed.yaml --format json
+    \b
+    Example:
+      lstm-cli forward configs/seed.yaml --format json
 
     Exit codes: 0 ok, 1 values under `expect:` differ, 2 bad input, 130 interrupted.
     """
@@ -292,11 +307,19 @@ def forward(
 
 UnitsOption = Annotated[
     list[int] | None,
-    typer.Option("--units", min=1, max=65_536, help="An LSTM layer of N units; repeat to stack layers."),
+    typer.Option(
+        "--units", metavar="N", min=1, max=65_536, help="An LSTM layer of N units; repeat to stack layers."
+    ),
 ]
 DenseOption = Annotated[
     list[int] | None,
-    typer.Option("--dense", min=1, max=65_536, help="A Dense layer of N units after the LSTMs; repeatable."),
+    typer.Option(
+        "--dense",
+        metavar="N",
+        min=1,
+        max=65_536,
+        help="A Dense layer of N units after the LSTMs; repeatable.",
+    ),
 ]
 ReturnSequencesOption = Annotated[
     bool, typer.Option("--return-sequences", help="The last LSTM layer returns its whole sequence.")
@@ -314,18 +337,22 @@ def summary(
         ),
     ] = None,
     units: UnitsOption = None,
-    features: Annotated[int | None, typer.Option(min=1, help="Input features per timestep.")] = None,
-    timesteps: Annotated[
-        int | None, typer.Option(min=1, help="Sequence length (default: None, any length).")
+    features: Annotated[
+        int | None, typer.Option(metavar="F", min=1, help="Input features per timestep.")
     ] = None,
-    batch: Annotated[int | None, typer.Option(min=1, help="Batch size (default: None, any batch).")] = None,
+    timesteps: Annotated[
+        int | None, typer.Option(metavar="T", min=1, help="Sequence length (default: None, any length).")
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(metavar="B", min=1, help="Batch size (default: None, any batch).")
+    ] = None,
     return_sequences: ReturnSequencesOption = False,
     bidirectional: Annotated[
         bool, typer.Option("--bidirectional", help="Wrap each LSTM layer in Bidirectional (concat).")
     ] = False,
     dense: DenseOption = None,
     style: Annotated[
-        SummaryStyle, typer.Option(help="keras: Keras 3's table; legacy: tf.keras 2's text.")
+        SummaryStyle, typer.Option(metavar="STYLE", help="keras: Keras 3's table; legacy: tf.keras 2's text.")
     ] = SummaryStyle.keras,
     detail: Annotated[
         bool,
@@ -334,19 +361,23 @@ def summary(
         ),
     ] = False,
     output_format: Annotated[
-        TableFormat, typer.Option("--format", "-f", help="Output format.")
+        TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
     precision: Annotated[
         int | None,
-        typer.Option(min=0, max=17, help="Decimal places of the byte sizes (default 2, as Keras)."),
+        typer.Option(
+            metavar="N", min=0, max=17, help="Decimal places of the byte sizes (default 2, as Keras)."
+        ),
     ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Show layers, output shapes and parameter counts, as Keras's model.summary() does.
 
-    Example: lstm-cli summary --units 3 --features 2 --timesteps 3 --return-sequences --dense 1
-
-    From a config: lstm-cli summary configs/seed.yaml --detail
+    \b
+    Example:
+      lstm-cli summary --units 3 --features 2 --timesteps 3 \\
+        --return-sequences --dense 1
+      lstm-cli summary configs/seed.yaml --detail
     """
     with _edge(debug):
         from .summary import CSV_HEADER, csv_rows, from_architecture, from_model, summary_document
@@ -442,32 +473,40 @@ def _architecture(
 def init(
     ctx: typer.Context,
     units: UnitsOption = None,
-    features: Annotated[int, typer.Option(min=1, help="Input features per timestep.")] = 2,
-    timesteps: Annotated[int, typer.Option(min=1, help="Timesteps of the random input.")] = 3,
-    batch: Annotated[int, typer.Option(min=1, help="Sequences in the random input.")] = 1,
+    features: Annotated[int, typer.Option(metavar="F", min=1, help="Input features per timestep.")] = 2,
+    timesteps: Annotated[int, typer.Option(metavar="T", min=1, help="Timesteps of the random input.")] = 3,
+    batch: Annotated[int, typer.Option(metavar="B", min=1, help="Sequences in the random input.")] = 1,
     return_sequences: ReturnSequencesOption = False,
     dense: DenseOption = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Random seed (default: a fresh one); the file records it.")
+        int | None,
+        typer.Option(metavar="S", min=0, help="Random seed (default: a fresh one); the file records it."),
     ] = None,
     scheme: Annotated[
-        InitScheme, typer.Option("--init", help="keras: Keras's default initialisers; pytorch: PyTorch's.")
+        InitScheme,
+        typer.Option(
+            "--init", metavar="SCHEME", help="keras: Keras's default initialisers; pytorch: PyTorch's."
+        ),
     ] = InitScheme.keras,
-    precision: Annotated[int, typer.Option(min=1, max=17, help="Decimal places written.")] = 4,
+    precision: Annotated[int, typer.Option(metavar="N", min=1, max=17, help="Decimal places written.")] = 4,
     example: Annotated[
-        str | None, typer.Option(help="Write the built-in example NAME instead; `list` lists them.")
+        str | None,
+        typer.Option(metavar="NAME", help="Write the built-in example NAME instead; `list` lists them."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Write a runnable config: Keras-initialised weights (seeded) and a random input, or an example.
 
-    Example: lstm-cli init --units 3 --features 2 --seed 0 -o model.yaml && lstm-cli forward model.yaml
+    \b
+    Example:
+      lstm-cli init --units 3 --features 2 --seed 0 -o model.yaml
+      lstm-cli forward model.yaml
 
-    Default: one LSTM of 3 units. lstm-cli init --example list shows the built-in examples.
+    Default: one LSTM of 3 units. `lstm-cli init --example list` shows the built-in examples.
     """
     with _edge(debug):
         from .config import example_text
@@ -528,10 +567,11 @@ def trace(
         bool, typer.Option("--explain", help="Write out each value's arithmetic with its numbers.")
     ] = False,
     view: Annotated[
-        View, typer.Option(help="table: each step's values; heatmap: i, f, g, o, c, h over time.")
+        View,
+        typer.Option(metavar="VIEW", help="table: each step's values; heatmap: i, f, g, o, c, h over time."),
     ] = View.table,
     output_format: Annotated[
-        TableFormat, typer.Option("--format", "-f", help="Output format.")
+        TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
     precision: PrecisionOption = None,
     dtype: DTypeOption = None,
@@ -541,7 +581,9 @@ def trace(
 ) -> None:
     """Walk the forward pass one timestep at a time: x_t, h_prev, c_prev, z, the gates, c and h.
 
-    Example: lstm-cli trace configs/seed-expect.yaml --explain
+    \b
+    Example:
+      lstm-cli trace configs/seed-expect.yaml --explain
 
     Values under `expect:` that differ are explained first: which step, which term, where they part.
     Exit codes: 0 ok, 1 values under `expect:` differ, 2 bad input, 130 interrupted.
@@ -663,7 +705,7 @@ def decode(
         bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each decoding step.")
     ] = False,
     output_format: Annotated[
-        DecodeFormat, typer.Option("--format", "-f", help="Output format.")
+        DecodeFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(DecodeFormat))
     ] = DecodeFormat.table,
     precision: PrecisionOption = None,
     dtype: DTypeOption = None,
@@ -673,7 +715,10 @@ def decode(
 ) -> None:
     """Greedy seq2seq decoding: run the encoder once, then feed INPUT one token at a time, each the argmax.
 
-    Example: lstm-cli decode configs/seq2seq.yaml --feed decoder_inputs --start '<s>' --stop '</s>'
+    \b
+    Example:
+      lstm-cli decode configs/seq2seq.yaml --feed decoder_inputs \\
+        --start '<s>' --stop '</s>'
 
     The decoder's LSTMs carry (h, c) from step to step. --format json gives {tokens, indices, probabilities}.
     """
@@ -761,9 +806,15 @@ def convert(
 ) -> None:
     """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch nn.LSTM, .npz, YAML.
 
-    Example: lstm-cli convert model.keras -o model.yaml --input x.npy && lstm-cli forward model.yaml
+    \b
+    Example:
+      lstm-cli convert model.keras -o model.yaml --input x.npy
+      lstm-cli forward model.yaml
 
-    Back to a framework: lstm-cli convert model.yaml -o model.weights.h5 (or -o lstm.pt).
+    \b
+    Back to a framework:
+      lstm-cli convert model.yaml -o model.weights.h5    (or -o lstm.pt)
+
     Keras files need h5py and .pt files need torch: install lstm-cli with the keras or torch extra.
     """
     with _edge(debug):

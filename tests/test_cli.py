@@ -17,7 +17,13 @@ def test_every_command_has_one_screen_help_with_an_example(name: str) -> None:
     assert run.exit_code == 0
     assert "Example" in run.stdout
     assert f"lstm-cli {name}" in run.stdout
-    assert len(run.stdout.splitlines()) <= 40  # one screen of an 80-column terminal
+    lines = run.stdout.splitlines()
+    assert len(lines) <= 40  # one screen of an 80-column terminal
+    assert all(len(line) <= 80 for line in lines)
+    # examples are kept as written, one command to a line (or continued with \), never broken mid-word
+    examples = lines[lines.index("  Example:") + 1 :]
+    commands = [line.strip() for line in examples[: examples.index("")]]
+    assert commands and all(command.startswith(("lstm-cli ", "--")) for command in commands), commands
 
 
 def test_top_level_help_lists_the_commands() -> None:

@@ -762,7 +762,7 @@ def test_save_into_a_missing_folder_fails_before_running() -> None:
 def test_help_fits_and_has_an_example() -> None:
     run = run_cli("trace", "--help")
     assert run.exit_code == 0
-    assert "Example: lstm-cli trace configs/seed-expect.yaml --explain" in run.stdout
+    assert "Example:\n    lstm-cli trace configs/seed-expect.yaml --explain\n" in run.stdout
     for option in (
         "--step",
         "--timestep",
