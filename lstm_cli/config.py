@@ -847,6 +847,8 @@ class _Validator:
     def file_array(self, spec: Mapping[str, Any], path: KeyPath) -> Array:
         self.keys(spec, path, ("file", "key"), required=("file",))
         name = spec["file"]
+        if isinstance(name, os.PathLike):  # a mapping built in Python may hold a Path
+            name = os.fspath(name)
         if not isinstance(name, str) or not name:
             raise self.error(path + ("file",), f"expected a file path, got {_describe(name)}")
         file = self.doc.folder / name

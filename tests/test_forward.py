@@ -170,6 +170,13 @@ def test_api_takes_a_mapping_with_numpy_arrays() -> None:
     assert out["lstm.h"].tolist() == [[0, 4, 0]]
 
 
+def test_api_takes_a_path_for_an_array_file(tmp_path) -> None:
+    config = yaml.safe_load((CONFIGS / "seed.yaml").read_text())
+    np.save(tmp_path / "x.npy", np.array([[[1.0, 0.0]]]))
+    config["input"] = {"file": tmp_path / "x.npy"}  # a pathlib.Path, as str(...) would be
+    assert lstm_cli.forward(config)["lstm.h"].tolist() == [[0, 4, 0]]
+
+
 def test_user_text_is_not_markup(tmp_path) -> None:
     lines = (CONFIGS / "seed.yaml").read_text().splitlines(keepends=True)
     text = "description: '[bold red]not markup[/] check'\n" + "".join(lines[1:])
