@@ -193,6 +193,15 @@ def test_input_data_can_be_attached_by_name(tmp_path: Path) -> None:
     )
     text = convert_ok(source, "-o", "-", "--input", f"encoder_inputs={tmp_path / 'x.npy'}")
     assert "  encoder_inputs: [[[0, 0," in text and "  decoder_inputs: {shape: [null, 93]}" in text
+    assert "# Input decoder_inputs has a shape but no data: put data there (or convert with --input" in text
+    assert error(source, "-o", "-", "--input", f"decoder_inputs={tmp_path / 'x.npy'}") == (
+        f"--input decoder_inputs={tmp_path / 'x.npy'}: the array's shape is (1, 3, 71); input "
+        "'decoder_inputs' takes (batch, timesteps, 93)"
+    )  # the file's fault, not the decoder's kernel's
+    twice = f"encoder_inputs={tmp_path / 'x.npy'}"
+    assert error(source, "-o", "-", "--input", twice, "--input", twice) == (
+        f"--input {twice}: input 'encoder_inputs' is given twice"
+    )
 
 
 # -- errors: one line, exit 2 ----------------------------------------------------------------------------

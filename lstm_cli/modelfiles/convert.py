@@ -193,6 +193,7 @@ def _load_array(path: Path, key: Any) -> np.ndarray:
 
 def _attach_inputs(mapping: dict[str, Any], given: Sequence[str]) -> None:
     """--input [NAME=]FILE.npy: data for the converted config's input (or for the input NAME)."""
+    attached: set[str] = set()
     for item in given:
         name, sep, file = item.partition("=")
         if not sep:
@@ -210,18 +211,36 @@ def _attach_inputs(mapping: dict[str, Any], given: Sequence[str]) -> None:
         if "input" in mapping:
             if name not in ("", "input"):
                 raise LstmCliError(f"--input {item}: the model has one input, `input`; drop {name}=")
-            mapping["input"] = array
-            continue
-        named = mapping.get("inputs") or {}
-        if not name:
-            if len(named) != 1:
-                raise LstmCliError(
-                    f"--input {item}: the model has inputs {', '.join(named)}; say which with NAME=FILE"
-                )
-            name = next(iter(named))
-        if name not in named:
-            raise LstmCliError(f"--input {item}: no input {name!r} (the model has: {', '.join(named)})")
+            name, named = "input", mapping
+        else:
+            named = mapping.get("inputs") or {}
+            if not name:
+                if len(named) != 1:
+                    raise LstmCliError(
+                        f"--input {item}: the model has inputs {', '.join(named)}; say which with NAME=FILE"
+                    )
+                name = next(iter(named))
+            if name not in named:
+                raise LstmCliError(f"--input {item}: no input {name!r} (the model has: {', '.join(named)})")
+        if name in attached:
+            raise LstmCliError(f"--input {item}: input {name!r} is given twice")
+        _check_fits(item, name, array, named[name])
         named[name] = array
+        attached.add(name)
+
+
+def _check_fits(item: str, name: str, array: Any, spec: Any) -> None:
+    """Data for an input given as {shape: [timesteps or null, features]} must have that shape, so that a
+    wrong file is named as such rather than as a layer whose weights do not fit it."""
+    shape = spec.get("shape") if isinstance(spec, Mapping) else None
+    if not isinstance(shape, list) or array.ndim not in (2, 3):
+        return  # no shape to hold it to; the config's own checks follow
+    timesteps, features = shape
+    if array.shape[-1] != features or (timesteps is not None and array.shape[-2] != timesteps):
+        wanted = f"({'batch, ' if array.ndim == 3 else ''}{timesteps or 'timesteps'}, {features})"
+        raise LstmCliError(
+            f"--input {item}: the array's shape is {tuple(array.shape)}; input {name!r} takes {wanted}"
+        )
 
 
 # -- destinations --------------------------------------------------------------------------------------
@@ -318,9 +337,14 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
     if external:
         lines.append(f"The arrays are in {destination.with_suffix('.npz').name}, beside this file.")
     missing = [spec.name for spec in converted.model.inputs.values() if spec.data is None]
-    if missing:
+    if missing == ["input"]:
         lines.append(
             "The input has a shape but no data: put data there (or convert with --input FILE.npy) to run it."
+        )
+    elif missing:
+        inputs = f"Input {missing[0]} has" if len(missing) == 1 else f"Inputs {', '.join(missing)} have"
+        lines.append(
+            f"{inputs} a shape but no data: put data there (or convert with --input NAME=FILE.npy) to run it."
         )
     return "".join(f"# {line}\n" for line in lines)
 
