@@ -241,8 +241,15 @@ def _save(console: Any, save_svg: Path | None, save_html: Path | None, title: st
         raise LstmCliError(f"cannot save {exc.filename}: {exc.strerror}") from None
 
 
-def _exit_for(mismatches: list[Any] | None) -> None:
+def _exit_for(mismatches: list[Any] | None, listed: bool = True) -> None:
+    """Exit 1 if values under `expect:` differ; a format with no place for them (csv) says so on stderr."""
     if mismatches:
+        if not listed:
+            values = f"{len(mismatches)} values" if len(mismatches) > 1 else "1 value"
+            verb = "differ" if len(mismatches) > 1 else "differs"
+            sys.stderr.write(
+                f"{PROG}: {values} under expect: {verb} from the run; --format json lists them\n"
+            )
         raise typer.Exit(ExitCode.MISMATCH)
     return None
 
@@ -302,7 +309,7 @@ def forward(
             console.print(forward_view(model, result.values, result.traces, mismatches, shown))
             _save(console, save_svg, save_html, f"{PROG} forward")
         sys.stdout.flush()
-        _exit_for(mismatches)
+        _exit_for(mismatches, listed=output_format is not Format.csv)
 
 
 UnitsOption = Annotated[
@@ -628,7 +635,7 @@ def trace(
                 console.print(trace_view.view())
             _save(console, save_svg, save_html, f"{PROG} trace")
         sys.stdout.flush()
-        _exit_for(run.mismatches)
+        _exit_for(run.mismatches, listed=output_format is not TableFormat.csv)
 
 
 def _walk(console: Any, trace_view: Any) -> None:

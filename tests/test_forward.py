@@ -89,6 +89,17 @@ def test_csv_is_tidy_and_complete() -> None:
     assert outputs == [0.0, 4.0, 1.0]
 
 
+def test_csv_with_differing_expect_values_says_so_on_stderr() -> None:
+    # CSV's columns hold values, not mismatches: exit 1 alone would leave the reader guessing why.
+    for command in ("forward", "trace"):
+        run = run_cli(command, str(CONFIGS / "seed-expect.yaml"), "--format", "csv")
+        assert run.exit_code == 1
+        assert run.stdout.startswith("layer,direction,t,sample,unit,quantity,value\n")
+        assert (
+            run.stderr == "lstm-cli: 1 value under expect: differs from the run; --format json lists them\n"
+        )
+
+
 def test_precision_and_whole_numbers() -> None:
     run = run_cli("forward", str(CONFIGS / "default-activations.yaml"), "--precision", "2")
     assert run.exit_code == 0
