@@ -38,6 +38,9 @@ def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
 
 
 def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int = MAX_VECTOR_ITEMS) -> str:
+    """The first `limit` items and how many more; all of them when one more is all there is."""
+    if len(values) == limit + 1:
+        limit += 1
     shown = ", ".join(format_number(v, precision) for v in values[:limit])
     if len(values) > limit:
         shown += f", … +{len(values) - limit}"
