@@ -427,7 +427,7 @@ def summary(
                     f"{PROG}: no CONFIG or --units given; summarising the built-in example `seed`\n"
                 )
             model = load_example("seed") if config is None else load_model(config)
-            result = from_model(model, batch)
+            result = from_model(model, batch, mask_ops=style is SummaryStyle.keras)
         if output_format is TableFormat.json:
             from .formats import to_json
 

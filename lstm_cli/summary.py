@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
-from .model import Layer, Model
+from .model import DenseLayer, Layer, MaskingLayer, Model
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -161,8 +161,9 @@ class _KerasNames:
 # -- from a config ----------------------------------------------------------------------------------------
 
 
-def from_model(model: Model, batch: int | None = None) -> ModelSummary:
-    """Summarise a validated config (architecture-only ones too). `batch` replaces the batch axis (None)."""
+def from_model(model: Model, batch: int | None = None, mask_ops: bool = True) -> ModelSummary:
+    """Summarise a validated config (architecture-only ones too). `batch` replaces the batch axis (None).
+    `mask_ops`: list a functional model's mask ops as Keras 3 does (tf.keras 2 had none)."""
     shapes = {ref: (batch, *shape[1:]) for ref, shape in model.shapes.items()}
     outputs_of = _outputs_by_layer(shapes)
     tensors: dict[str, Tensor] = {name: (name, 0) for name in model.inputs}
@@ -173,8 +174,45 @@ def from_model(model: Model, batch: int | None = None) -> ModelSummary:
     if _is_sequential(model):
         return ModelSummary("sequential", tuple(layers), bytes_per_param=bytes_per_param)
     inputs = [LayerInfo(name, "InputLayer", (shapes[name],)) for name in model.inputs]
+    if mask_ops:
+        layers = _with_mask_ops(model, shapes, tensors, layers)
     ordered, sequential_like = keras_order(inputs + layers, [tensors[ref] for ref in model.outputs])
     return ModelSummary("functional", tuple(ordered), not sequential_like, bytes_per_param)
+
+
+def _with_mask_ops(
+    model: Model, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor], infos: list[LayerInfo]
+) -> list[LayerInfo]:
+    """The rows Keras 3 adds for masks in a functional model: each Masking layer's mask is a NotEqual op
+    (of the Masking layer's input and mask_value) and an Any op over the features, and every LSTM that
+    takes the mask reads it as a second tensor. Keras passes the mask on as lstm-cli's engine does, but
+    not to an LSTM given initial_state tensors (Keras 3.15), so neither does this."""
+    carried: dict[str, str] = {}  # reference → the Masking layer whose mask it carries
+    any_op: dict[str, str] = {}  # Masking layer → the Any op that computes its mask
+    names = _KerasNames()
+    ops: list[LayerInfo] = []
+    rows: list[LayerInfo] = []
+    for layer, info in zip(model.layers, infos, strict=True):
+        masking = carried.get(layer.input)
+        if isinstance(layer, MaskingLayer):
+            carried[layer.name] = layer.name
+        elif isinstance(layer, DenseLayer):
+            if masking:
+                carried[layer.name] = masking
+        elif masking and not _state_refs(layer):
+            if masking not in any_op:
+                source = model.layer(masking).input
+                not_equal, any_op[masking] = names.next("not_equal"), names.next("any")
+                ops.append(LayerInfo(not_equal, "NotEqual", (shapes[source],), inbound=(tensors[source],)))
+                ops.append(
+                    LayerInfo(any_op[masking], "Any", (shapes[source][:-1],), inbound=((not_equal, 0),))
+                )
+            info = replace(info, inbound=(info.inbound[0], (any_op[masking], 0), *info.inbound[1:]))
+            if layer.return_sequences:  # its sequence (or both halves) carries the mask on; states do not
+                for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
+                    carried[ref] = masking
+        rows.append(info)
+    return rows + ops
 
 
 def _says_float64(model: Model) -> bool:

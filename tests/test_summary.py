@@ -65,6 +65,31 @@ layers:
 outputs: [dense, lstm_1.h]
 """
 
+# Functional models with Masking, where Keras 3 lists each mask's NotEqual and Any ops and connects every
+# LSTM that takes the mask to it (not one given initial_state tensors).
+MASKED_CONFIGS = {
+    "masked-seq2seq": """\
+inputs: {a: {shape: [null, 3]}, b: {shape: [null, 2]}}
+layers:
+  - {type: masking, name: mask, input: a}
+  - {type: lstm, name: enc, units: 2, return_state: true}
+  - {type: masking, name: mask_b, input: b}
+  - {type: lstm, name: dec, units: 2, return_sequences: true, initial_state: [enc.h, enc.c]}
+  - {type: dense, name: head, units: 4}
+""",
+    "masked-layers": """\
+input: {shape: [null, 3]}
+layers:
+  - {type: masking, mask_value: 0.5}
+  - {type: bidirectional, name: bi, units: 2, return_sequences: true, return_state: true, merge_mode: null}
+  - {type: dense, name: project, input: bi.forward, units: 3}
+  - {type: lstm, name: on_project, units: 2, return_sequences: true}
+  - {type: lstm, name: on_backward, input: bi.backward, units: 2}
+  - {type: dense, name: on_state, input: bi.forward.h, units: 1}
+outputs: [on_project, on_backward, on_state]
+""",
+}
+
 
 # -- the legacy style --------------------------------------------------------------------------------------
 
@@ -147,6 +172,39 @@ def _chain_model(keras: Any) -> Any:
     return keras.Model(inputs, [layers.Dense(1)(last), state_h], name="functional")
 
 
+def _masked_seq2seq_model(keras: Any) -> Any:
+    layers = keras.layers
+    a, b = keras.Input((None, 3), name="a"), keras.Input((None, 2), name="b")
+    _, h, c = layers.LSTM(2, return_state=True, name="enc")(layers.Masking(name="mask")(a))
+    decoded = layers.LSTM(2, return_sequences=True, name="dec")(
+        layers.Masking(name="mask_b")(b), initial_state=[h, c]
+    )
+    return keras.Model([a, b], layers.Dense(4, name="head")(decoded), name="functional")
+
+
+def _masked_layers_model(keras: Any) -> Any:
+    layers = keras.layers
+    inputs = keras.Input((None, 3), name="input")
+    lstm = layers.LSTM(2, return_sequences=True, return_state=True)
+    halves = layers.Bidirectional(lstm, merge_mode=None, name="bi")(
+        layers.Masking(0.5, name="masking")(inputs)
+    )
+    project = layers.Dense(3, name="project")(halves[0])
+    on_project = layers.LSTM(2, return_sequences=True, name="on_project")(project)
+    on_backward = layers.LSTM(2, name="on_backward")(halves[1])
+    on_state = layers.Dense(1, name="on_state")(halves[2])
+    return keras.Model(inputs, [on_project, on_backward, on_state], name="functional")
+
+
+def _written(name: str) -> Callable[[Path], list[str]]:
+    def write(tmp_path: Path) -> list[str]:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(MASKED_CONFIGS[name], encoding="utf-8")
+        return [str(path)]
+
+    return write
+
+
 def _chain_config(tmp_path: Path) -> list[str]:
     path = tmp_path / "chain.yaml"
     path.write_text(CHAIN_CONFIG, encoding="utf-8")
@@ -162,6 +220,8 @@ KERAS_CASES: dict[str, tuple[Callable[[Path], list[str]], Callable[[Any], Any]]]
         _bidirectional_model,
     ),
     "chain": (_chain_config, _chain_model),
+    "masked-seq2seq": (_written("masked-seq2seq"), _masked_seq2seq_model),
+    "masked-layers": (_written("masked-layers"), _masked_layers_model),
 }
 
 
