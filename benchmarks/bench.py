@@ -508,12 +508,12 @@ READING = """\
 - `trace` keeps every gate: each kept step copies its z into its record and computes c and h straight
   into it (its gates are activated from z again when read), so the extra cost is mostly fresh memory:
   20 MB of records at (32, 100, 128, 256), 315 MB at (64, 200, 512, 1024). On this VM the first write to
-  memory the host has taken back costs about 1.7 ms a MB (0.87 s to fill 500 MB the first time, 0.02 s
-  the second), which is why trace/forward moves between runs more than the other figures: at
-  (32, 100, 128, 256) it is 1.3 in one process running both back to back, and 1.3-1.7 here.
+  memory the host has taken back has cost from 0.1 to 1.7 ms a MB on different days (once 0.87 s to fill
+  500 MB the first time, 0.02 s the second), which is why trace/forward moves between runs more than the
+  other figures: at (32, 100, 128, 256) it has measured from 1.18 to 1.7 across runs.
 - Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
   imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
-  typer itself: `import typer, rich.table` alone is about 1.45-1.5x `import rich.table`, so 1.5x is out
+  typer itself: `import typer, rich.table` alone is about 1.45-1.52x `import rich.table`, so 1.5x is out
   of reach with typer; building the commands and lstm-cli's own modules add 35-40 ms.
 - The machine is shared: figures move by 10-30% between runs; the interleaved medians move less.
 """
