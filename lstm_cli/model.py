@@ -138,3 +138,31 @@ class Model:
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
+
+
+def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLayer]:
+    """The Masking layer whose mask each LSTM or bidirectional layer takes, by layer name. A mask passes on
+    as Keras passes it: through Dense, and through a recurrent layer to the sequence it returns (to each
+    half, with merge_mode null); states carry none. `keras_graph`: as a Keras 3 functional graph calls its
+    layers, where an LSTM given initial_state references takes no mask (Keras 3.15); the engine applies it."""
+    carried: dict[str, MaskingLayer] = {}  # reference → the Masking layer whose mask it carries
+    taken: dict[str, MaskingLayer] = {}
+    for layer in model.layers:
+        masking = carried.get(layer.input)
+        if isinstance(layer, MaskingLayer):
+            carried[layer.name] = layer
+        elif masking is None:
+            continue
+        elif isinstance(layer, DenseLayer):
+            carried[layer.name] = masking
+        elif not (keras_graph and isinstance(layer, LstmLayer) and _starts_from_references(layer)):
+            taken[layer.name] = masking
+            if layer.return_sequences:
+                for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
+                    carried[ref] = masking
+    return taken
+
+
+def _starts_from_references(layer: LstmLayer) -> bool:
+    state = layer.initial_state
+    return state is not None and (isinstance(state.h, str) or isinstance(state.c, str))

@@ -20,7 +20,7 @@ from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
-from .model import DenseLayer, Layer, MaskingLayer, Model
+from .model import Layer, MaskingLayer, Model, masks_taken
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -184,33 +184,27 @@ def _with_mask_ops(
     model: Model, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor], infos: list[LayerInfo]
 ) -> list[LayerInfo]:
     """The rows Keras 3 adds for masks in a functional model: each Masking layer's mask is a NotEqual op
-    (of the Masking layer's input and mask_value) and an Any op over the features, and every LSTM that
-    takes the mask reads it as a second tensor. Keras passes the mask on as lstm-cli's engine does, but
-    not to an LSTM given initial_state tensors (Keras 3.15), so neither does this."""
-    carried: dict[str, str] = {}  # reference → the Masking layer whose mask it carries
-    any_op: dict[str, str] = {}  # Masking layer → the Any op that computes its mask
+    (of the Masking layer's input and mask_value) and an Any op over the features, named when the Masking
+    layer is called, and every LSTM that takes the mask reads it as a second tensor. Keras lists the ops
+    of the masks some layer takes."""
     names = _KerasNames()
+    op_names = {
+        layer.name: (names.next("not_equal"), names.next("any"))
+        for layer in model.layers
+        if isinstance(layer, MaskingLayer)
+    }
+    taken = masks_taken(model, keras_graph=True)
     ops: list[LayerInfo] = []
-    rows: list[LayerInfo] = []
-    for layer, info in zip(model.layers, infos, strict=True):
-        masking = carried.get(layer.input)
-        if isinstance(layer, MaskingLayer):
-            carried[layer.name] = layer.name
-        elif isinstance(layer, DenseLayer):
-            if masking:
-                carried[layer.name] = masking
-        elif masking and not _state_refs(layer):
-            if masking not in any_op:
-                source = model.layer(masking).input
-                not_equal, any_op[masking] = names.next("not_equal"), names.next("any")
-                ops.append(LayerInfo(not_equal, "NotEqual", (shapes[source],), inbound=(tensors[source],)))
-                ops.append(
-                    LayerInfo(any_op[masking], "Any", (shapes[source][:-1],), inbound=((not_equal, 0),))
-                )
-            info = replace(info, inbound=(info.inbound[0], (any_op[masking], 0), *info.inbound[1:]))
-            if layer.return_sequences:  # its sequence (or both halves) carries the mask on; states do not
-                for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
-                    carried[ref] = masking
+    for masking in dict.fromkeys(taken.values()):  # each mask once, in the order layers first take them
+        not_equal, any_op = op_names[masking.name]
+        source = shapes[masking.input]
+        ops.append(LayerInfo(not_equal, "NotEqual", (source,), inbound=(tensors[masking.input],)))
+        ops.append(LayerInfo(any_op, "Any", (source[:-1],), inbound=((not_equal, 0),)))
+    rows = []
+    for info in infos:
+        if info.name in taken:
+            any_op = op_names[taken[info.name].name][1]
+            info = replace(info, inbound=(info.inbound[0], (any_op, 0), *info.inbound[1:]))
         rows.append(info)
     return rows + ops
 

@@ -185,16 +185,32 @@ def test_a_keras_model_that_drops_a_mask_is_refused(tmp_path: Path) -> None:
     layers = keras.layers
     encoder_inputs, decoder_inputs = keras.Input((None, 3)), keras.Input((None, 2))
     _, h, c = layers.LSTM(2, return_state=True, name="encoder")(layers.Masking()(encoder_inputs))
-    decoded = layers.LSTM(2, name="decoder")(layers.Masking()(decoder_inputs), initial_state=[h, c])
+    decoded = layers.LSTM(2, name="decoder")(
+        layers.Masking(name="decoder_mask")(decoder_inputs), initial_state=[h, c]
+    )
     keras.Model([encoder_inputs, decoder_inputs], decoded).save(tmp_path / "m.keras")
     run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 'm.keras'}: layer 'decoder' runs without its input's mask in this "
         "model (Keras 3 leaves the mask out where an LSTM is given initial_state tensors); lstm-cli would "
-        "apply it and compute other numbers, so it does not convert the model\n"
+        "apply the mask of 'decoder_mask' and compute other numbers, so it does not convert the model\n"
     )
     assert not (tmp_path / "m.yaml").exists()
+
+
+def test_a_keras_model_whose_only_mask_is_dropped_is_refused(tmp_path: Path) -> None:
+    # Keras writes no mask ops at all when no layer takes the mask, so the file holds no mask= to check
+    # against; lstm-cli's Masking would still mask the decoder. Refused, as above.
+    layers = keras.layers
+    encoder_inputs, decoder_inputs = keras.Input((None, 3)), keras.Input((None, 2))
+    _, h, c = layers.LSTM(2, return_state=True, name="encoder")(encoder_inputs)
+    masked = layers.Masking(name="decoder_mask")(decoder_inputs)
+    decoded = layers.LSTM(2, name="decoder")(masked, initial_state=[h, c])
+    keras.Model([encoder_inputs, decoder_inputs], decoded).save(tmp_path / "m.keras")
+    run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
+    assert run.exit_code == 2
+    assert "layer 'decoder' runs without its input's mask in this model (Keras 3 leaves" in run.stderr
 
 
 def test_a_mask_made_by_hand_is_refused(tmp_path: Path) -> None:

@@ -88,6 +88,15 @@ layers:
   - {type: dense, name: on_state, input: bi.forward.h, units: 1}
 outputs: [on_project, on_backward, on_state]
 """,
+    "masked-unused": """\
+inputs: {a: {shape: [null, 3]}, b: {shape: [null, 3]}}
+layers:
+  - {type: masking, name: m1, input: a}
+  - {type: dense, name: d, units: 2}
+  - {type: masking, name: m2, input: b}
+  - {type: lstm, name: l, units: 2}
+outputs: [d, l]
+""",
 }
 
 
@@ -196,6 +205,15 @@ def _masked_layers_model(keras: Any) -> Any:
     return keras.Model(inputs, [on_project, on_backward, on_state], name="functional")
 
 
+def _masked_unused_model(keras: Any) -> Any:
+    """m1's mask reaches only a Dense layer, so Keras lists no ops for it, yet it named them first."""
+    layers = keras.layers
+    a, b = keras.Input((None, 3), name="a"), keras.Input((None, 3), name="b")
+    dense = layers.Dense(2, name="d")(layers.Masking(name="m1")(a))
+    lstm = layers.LSTM(2, name="l")(layers.Masking(name="m2")(b))
+    return keras.Model([a, b], [dense, lstm], name="functional")
+
+
 def _written(name: str) -> Callable[[Path], list[str]]:
     def write(tmp_path: Path) -> list[str]:
         path = tmp_path / f"{name}.yaml"
@@ -222,6 +240,7 @@ KERAS_CASES: dict[str, tuple[Callable[[Path], list[str]], Callable[[Any], Any]]]
     "chain": (_chain_config, _chain_model),
     "masked-seq2seq": (_written("masked-seq2seq"), _masked_seq2seq_model),
     "masked-layers": (_written("masked-layers"), _masked_layers_model),
+    "masked-unused": (_written("masked-unused"), _masked_unused_model),
 }
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstm_cli.activations import ACTIVATIONS
+from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES
+from lstm_cli.model import MERGE_MODES, masks_taken
 from lstm_cli.modelfiles.common import file_error
 
 Flavour = Literal["keras2", "keras3"]
@@ -164,12 +165,12 @@ class _Reader:
             raise self.fail("the Functional model has no InputLayer")
         if not entries:
             raise self.fail("the model has no layers to convert")
-        if self.mask_ops:  # a Keras 3 graph that writes its masks down
-            self.check_masks(entries)
         outputs = [self.reference(tensor, "the model's outputs") for tensor in _tensor_list(config)]
         mapping: dict[str, Any] = {"inputs": inputs, "layers": entries}
         if outputs and outputs != [entries[-1]["name"]]:
             mapping["outputs"] = outputs
+        if self.flavour == "keras3" and (self.has_masking or self.mask_ops):  # Keras 3 writes down masks
+            self.check_masks(mapping)
         return mapping
 
     def layer_head(self, layer: Any, index: int) -> tuple[str, str, Mapping[str, Any]]:
@@ -351,33 +352,28 @@ class _Reader:
             )
         return self.mask_ops[source]
 
-    def check_masks(self, entries: list[dict[str, Any]]) -> None:
-        """Each recurrent layer's mask as lstm-cli carries it must be the one Keras 3 calls it with."""
-        carried: dict[str, Mask | None] = {}  # reference → the mask it carries (none for inputs and states)
-        for entry in entries:
-            name, kind = entry["name"], entry["type"]
-            mask = carried.get(entry["input"])
-            if kind in ("lstm", "bidirectional") and mask != self.given_masks.get(name):
-                if mask is None:
-                    raise self.fail(
-                        f"layer {name!r} is called with a mask that lstm-cli would not give it "
-                        "(it masks as a Masking layer before it does)"
-                    )
+    def check_masks(self, mapping: dict[str, Any]) -> None:
+        """Each recurrent layer must take the mask lstm-cli's engine gives it: the one Keras 3 calls it
+        with (`mask=`), or none where Keras calls it without one."""
+        taken = masks_taken(load_model(mapping, source=str(self.source)))
+        for name, given in self.given_masks.items():
+            masking = taken.get(name)
+            if given == (None if masking is None else (masking.input, masking.mask_value)):
+                continue
+            if masking is None:
                 raise self.fail(
-                    f"layer {name!r} runs without its input's mask in this model (Keras 3 leaves the mask "
-                    "out where an LSTM is given initial_state tensors); lstm-cli would apply it and compute "
-                    "other numbers, so it does not convert the model"
+                    f"layer {name!r} is called with a mask that lstm-cli would not give it "
+                    "(it masks as a Masking layer before it does)"
                 )
-            if kind == "masking":
-                carried[name] = (entry["input"], entry["mask_value"])
-            elif kind == "dense":
-                carried[name] = mask
-            else:
-                merged = (
-                    [f"{name}.forward", f"{name}.backward"] if entry.get("merge_mode", "") is None else [name]
-                )
-                for ref in merged:
-                    carried[ref] = mask if entry.get("return_sequences") else None
+            why = (
+                "Keras 3 leaves the mask out where an LSTM is given initial_state tensors"
+                if "initial_state" in next(entry for entry in mapping["layers"] if entry["name"] == name)
+                else "the file records no mask for it"
+            )
+            raise self.fail(
+                f"layer {name!r} runs without its input's mask in this model ({why}); lstm-cli would apply "
+                f"the mask of {masking.name!r} and compute other numbers, so it does not convert the model"
+            )
 
     # -- the graph -------------------------------------------------------------------------------------
 
@@ -491,7 +487,7 @@ def _built_shape(layer: Any) -> list[Any] | None:
 
 
 def _number(value: Any, what: str, reader: _Reader) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _is_number(value):
         raise reader.fail(f"{what}: expected a number, got {_text(value)}")
     return float(value)
 
