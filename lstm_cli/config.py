@@ -37,6 +37,7 @@ from .model import (
     LstmWeights,
     MaskingLayer,
     Model,
+    keras_name,
 )
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
@@ -145,7 +146,7 @@ def _auto_name(kind: str, taken: set[Any], counters: dict[str, int]) -> str:
     while True:
         count = counters.get(kind, 0)
         counters[kind] = count + 1
-        name = kind if count == 0 else f"{kind}_{count}"
+        name = keras_name(kind, count)
         if name not in taken:
             return name
 

@@ -166,3 +166,9 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLay
 def _starts_from_references(layer: LstmLayer) -> bool:
     state = layer.initial_state
     return state is not None and (isinstance(state.h, str) or isinstance(state.c, str))
+
+
+def keras_name(prefix: str, count: int) -> str:
+    """Keras's automatic name for the layer (or weight group) of a type it has named `count` times before:
+    lstm, lstm_1, lstm_2, ..."""
+    return prefix if count == 0 else f"{prefix}_{count}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
-from .model import Layer, MaskingLayer, Model, masks_taken
+from .model import Layer, MaskingLayer, Model, keras_name, masks_taken
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -155,7 +155,7 @@ class _KerasNames:
     def next(self, prefix: str) -> str:
         count = self.counts.get(prefix, 0)
         self.counts[prefix] = count + 1
-        return prefix if count == 0 else f"{prefix}_{count}"
+        return keras_name(prefix, count)
 
 
 # -- from a config ----------------------------------------------------------------------------------------

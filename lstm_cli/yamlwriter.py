@@ -33,6 +33,11 @@ def dump_yaml(
     return "\n".join(writer.lines) + "\n"
 
 
+# Numbers this large show in exponent form (1e+300), not as whole numbers: past 2**53 every float is
+# whole, but most of its digits are noise.
+EXPONENT_FROM = 1e16
+
+
 class Flow(dict[str, Any]):
     """A small mapping written on one line: `{file: model.npz, key: layers/lstm/kernel}`."""
 
@@ -45,7 +50,7 @@ def format_number(value: float, precision: int | None = None, *, float32: bool =
     """Whole numbers as whole numbers; others rounded to `precision` decimals, or as short as round-trips
     (in float32 for a float32 value: 0.1 rather than 0.10000000149011612)."""
     number = float(value) if precision is None else round(float(value), precision) + 0.0  # no -0.0
-    if abs(number) >= 1e16:  # past 2**53 every float is whole, but its digits are noise: 1e+300
+    if abs(number) >= EXPONENT_FROM:
         return str(np.float32(number)) if float32 else repr(number)
     if number.is_integer():
         return str(int(number))

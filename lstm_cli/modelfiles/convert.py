@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_cli.config import has_weights, load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, MaskingLayer, Model
+from lstm_cli.model import BidirectionalLayer, MaskingLayer, Model, keras_name
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
@@ -160,7 +160,7 @@ def _skeleton(config: Path) -> Skeleton:
         for key in (*npz.WEIGHT_KEYS, "forward", "backward"):
             entry.pop(key, None)
         use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
-        group = kind if count == 0 else f"{kind}_{count}"
+        group = keras_name(kind, count)
         weighted.append(WeightedLayer(entry, kind, layer.name, group, use_bias))
     return Skeleton(mapping, weighted)
 
@@ -337,7 +337,7 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
     if external:
         lines.append(f"The arrays are in {destination.with_suffix('.npz').name}, beside this file.")
     missing = [spec.name for spec in converted.model.inputs.values() if spec.data is None]
-    if missing == ["input"]:
+    if missing and "input" in converted.mapping:  # the one, unnamed input
         lines.append(
             "The input has a shape but no data: put data there (or convert with --input FILE.npy) to run it."
         )

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, LstmWeights, Model
+from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, LstmWeights, Model, keras_name
 from lstm_cli.modelfiles.common import (
     MAX_JSON_BYTES,
     ZIP_ERRORS,
@@ -201,7 +201,7 @@ def write_weights(model: Model, path: Path) -> None:
             kind = layer.type
             count = counters.get(kind, 0)
             counters[kind] = count + 1
-            group = store.create_group(f"layers/{kind if count == 0 else f'{kind}_{count}'}")
+            group = store.create_group(f"layers/{keras_name(kind, count)}")
             _vars_group(group, layer.name, [])
             if isinstance(layer, LstmLayer):
                 _vars_group(group.create_group("cell"), "lstm_cell", _lstm_arrays(layer))

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES, masks_taken
+from lstm_cli.model import MERGE_MODES, keras_name, masks_taken
 from lstm_cli.modelfiles.common import file_error
 
 Flavour = Literal["keras2", "keras3"]
@@ -205,7 +205,7 @@ class _Reader:
         kind = LAYER_KIND[cls]
         count = self.counters.get(kind, 0)
         self.counters[kind] = count + 1
-        group = kind if count == 0 else f"{kind}_{count}"
+        group = keras_name(kind, count)
         entry: dict[str, Any] = {"type": kind, "name": name}
         if source is not None:
             entry["input"] = source

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, LstmLayer, Model
+from lstm_cli.model import BidirectionalLayer, LstmLayer, Model, keras_name
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
@@ -222,7 +222,7 @@ def _layer(
     kind = "bidirectional" if bidirectional else "lstm"
     entry: dict[str, Any] = {
         "type": kind,
-        "name": kind if k == 0 else f"{kind}_{k}",
+        "name": keras_name(kind, k),
         "units": int(units),
         "return_sequences": True,
         "return_state": True,

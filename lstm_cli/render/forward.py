@@ -15,6 +15,7 @@ from rich.text import Text
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
 from lstm_cli.tokens import likeliest_tokens, one_hot_token, reads_tokens, shown_token
+from lstm_cli.yamlwriter import EXPONENT_FROM
 
 DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
@@ -23,12 +24,11 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
-EXPONENT_FROM = 1e16  # above 2**53: floats this large are all whole, and most of their digits are noise
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
-    """Whole numbers show as whole numbers; others with `precision` decimals. From 1e16 on, where a float
-    no longer holds every whole number, in exponent form: -1e300's 301 digits would be mostly noise."""
+    """Whole numbers show as whole numbers; others with `precision` decimals; from EXPONENT_FROM on, in
+    exponent form."""
     if abs(value) >= EXPONENT_FROM:
         return f"{value:.{precision}e}"
     if float(value).is_integer():
@@ -37,10 +37,15 @@ def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
     return text.removeprefix("-") if float(text) == 0 else text  # -0.0000 reads as a bug
 
 
+def shown_count(total: int, limit: int) -> int:
+    """How many of `total` items a bounded view shows: `limit`, or all when only one more would be left out
+    ("… +1" takes as much room as the item)."""
+    return total if total <= limit + 1 else limit
+
+
 def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int = MAX_VECTOR_ITEMS) -> str:
-    """The first `limit` items and how many more; all of them when one more is all there is."""
-    if len(values) == limit + 1:
-        limit += 1
+    """The first `limit` items and how many more."""
+    limit = shown_count(len(values), limit)
     shown = ", ".join(format_number(v, precision) for v in values[:limit])
     if len(values) > limit:
         shown += f", … +{len(values) - limit}"
@@ -51,7 +56,7 @@ def format_array(values: Array, precision: int = DEFAULT_PRECISION) -> str:
     """Nested brackets like Keras prints, cut to the first items of each axis when large."""
     if values.ndim == 1:
         return format_vector(values, precision)
-    limit = max(1, MAX_ARRAY_ITEMS // max(1, int(np.prod(values.shape[1:]))))
+    limit = shown_count(len(values), max(1, MAX_ARRAY_ITEMS // max(1, int(np.prod(values.shape[1:])))))
     rows = [format_array(row, precision) for row in values[:limit]]
     if len(values) > limit:
         rows.append(f"… +{len(values) - limit}")
@@ -148,17 +153,19 @@ def outputs_table(
         cell = Text(format_array(value, precision))
         if vocab_scored and ref in vocab_scored:
             samples = likeliest_tokens(vocab_scored[ref], value)
-            shown = " | ".join(_token_run(tokens) for tokens in samples[:MAX_TOKEN_SAMPLES])
-            if len(samples) > MAX_TOKEN_SAMPLES:
-                shown += f" | … +{len(samples) - MAX_TOKEN_SAMPLES} samples"
+            kept = shown_count(len(samples), MAX_TOKEN_SAMPLES)
+            shown = " | ".join(_token_run(tokens) for tokens in samples[:kept])
+            if len(samples) > kept:
+                shown += f" | … +{len(samples) - kept} samples"
             cell.append(f"\nlikeliest tokens: {shown}", style="bold")
         table.add_row(Text(ref), _shape_text(value.shape), cell)
     return table
 
 
 def _token_run(tokens: list[str]) -> str:
-    shown = " ".join(shown_token(token) for token in tokens[:MAX_TOKENS])
-    return shown + (f" … +{len(tokens) - MAX_TOKENS}" if len(tokens) > MAX_TOKENS else "")
+    kept = shown_count(len(tokens), MAX_TOKENS)
+    shown = " ".join(shown_token(token) for token in tokens[:kept])
+    return shown + (f" … +{len(tokens) - kept}" if len(tokens) > kept else "")
 
 
 def vocab_scored(model: Model, values: dict[str, Array]) -> dict[str, Sequence[str]]:

@@ -248,11 +248,10 @@ class TraceView:
             title.append(f" · sample {sample}")
         if record.masked is not None and record.masked[sample]:
             title.append(" · masked: h and c carry over", style="bold")
-        room = max(2, (self.width - len(title) - 18) // (self.precision + 5))  # numbers of x_t that fit
-        title.append(f" · x_t = {format_vector(record.x[sample], self.precision, room)}")
         token = one_hot_token(reads_tokens(self.run.model, block.trace.layer.input), record.x[sample])
-        if token is not None:
-            title.append(f", token {shown_token(token)}")
+        token_text = "" if token is None else f", token {shown_token(token)}"
+        room = self.width - len(title) - len(" · x_t = ") - len(token_text)  # characters left for x_t
+        title.append(f" · x_t = {_fitting_vector(record.x[sample], self.precision, room)}{token_text}")
         return title
 
     def _table(self, block: Block, sample: int, layout: _Layout) -> tuple[Table, bool]:
@@ -547,3 +546,11 @@ def _levels(values: Array, low: float, high: float) -> Array:
     with np.errstate(all="ignore"):
         scaled = (values.astype(np.float64) / 2 - low / 2) / (high / 2 - low / 2) * len(RAMP)
     return np.clip(np.floor(np.nan_to_num(scaled)), 0, len(RAMP) - 1).astype(int)
+
+
+def _fitting_vector(values: Array, precision: int, room: int) -> str:
+    """x_t in as many of its items as fit in `room` characters (at least two); each takes 3 or more."""
+    limit = max(2, min(len(values), room // 3))
+    while limit > 2 and len(format_vector(values, precision, limit)) > room:
+        limit -= 1
+    return format_vector(values, precision, limit)
