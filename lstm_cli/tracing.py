@@ -547,11 +547,12 @@ def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Stor
     u, act = site.unit, site.trace.layer.activation
     hand, o, c = mismatch.expected, unit.value("o"), unit.value("c")
     activated = float(_activated_c(site.trace, unit.record)[site.sample, u])
+    act_c = _activation_parts(act, "c", unit.record.step.c[site.sample], u, number)[0]  # tanh(c[0]), ...
     tolerance = _tolerance(run.model, mismatch)
     hints = []
     if abs(hand - activated) <= tolerance and abs(o - 1) > tolerance:
         hints.append(
-            f"{number(hand)} is {act}(c[{u}]): as if the output gate o[{u}] = {number(o)} had been left out "
+            f"{number(hand)} is {act_c}: as if the output gate o[{u}] = {number(o)} had been left out "
             "(h = o·act(c))"
         )
     if act != "linear" and abs(hand - o * c) <= tolerance:
@@ -562,7 +563,7 @@ def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Stor
         agreed = f"c[{u}] = {number(c)} agrees with your {ref_c}"
         if activated == 0:
             verdict = (
-                f"{agreed}, and {act}(c[{u}]) = 0, so h[{u}] is 0 whatever o[{u}] is: "
+                f"{agreed}, and {act_c} = 0, so h[{u}] is 0 whatever o[{u}] is: "
                 f"{number(hand)} cannot come from this c"
             )
             return Story(mismatch, where, verdict, unit.pick("h"), tuple(hints))
@@ -582,8 +583,8 @@ def _h_story(run: TraceRun, mismatch: Mismatch, where: str, unit: _Unit) -> Stor
     if activated != 0:
         needs.append(f"o[{u}] = {_needed(hand, activated, number)} (the run has {number(o)})")
     if o != 0:
-        needs.append(f"{act}(c[{u}]) = {_needed(hand, o, number)} (the run has {number(activated)})")
-    verdict = f"h[{u}] = o[{u}]·{act}(c[{u}]); {number(hand)} would need " + (
+        needs.append(f"{act_c} = {_needed(hand, o, number)} (the run has {number(activated)})")
+    verdict = f"h[{u}] = o[{u}]·{act_c}; {number(hand)} would need " + (
         " or ".join(needs) + f": check o[{u}] and c[{u}]" if needs else "a nonzero o and c: both are 0"
     )
     lines = unit.pick("h", "o", "c", "i", "f", "g", "z_o", "z_i", "z_f", "z_g")

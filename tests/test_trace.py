@@ -438,6 +438,11 @@ def test_explain_writes_softmax_over_all_the_units(tmp_path: Path, activation: s
             "g[1] = log_softmax(z_g)[1] = z_g[1] − max z_g − log Σ exp(z_g − max z_g) = 2.5000 − 2.5000 "
             "− log 1.2231 = -0.2014"
         )
+    # a mismatch's story writes the activation the same way: softmax of c, not of c[0] alone
+    with config.open("a") as stream:
+        stream.write("expect:\n  lstm: [[5, 5]]\n")
+    story = run_cli("trace", str(config), env={"COLUMNS": "1000"}).stdout
+    assert f"why: h[0] = o[0]·{activation}(c)[0]; 5 would need" in story
 
 
 def test_explain_values_are_the_records() -> None:
