@@ -153,6 +153,13 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
                 f"layer {layer.name!r} (bidirectional) depends on --feed {feed!r}, but decode feeds one "
                 "step at a time and a bidirectional layer reads the whole sequence",
             )
+        if layer.name in decoder and _base(layer.input) not in decoder | {feed}:
+            raise model.document.error(
+                layer.key_path,
+                f"layer {layer.name!r} depends on --feed {feed!r} only through its initial state: it reads "
+                f"{layer.input!r}, which decode does not feed one step at a time; feed the input the "
+                "decoder reads",
+            )
     encoder_inputs = {name: spec for name, spec in model.inputs.items() if name != feed}
     require_data(dataclasses.replace(model, inputs=encoder_inputs))
     return _Plan(

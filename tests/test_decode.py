@@ -508,6 +508,18 @@ layers:
     )
 
 
+def test_a_decoder_fed_only_through_its_initial_state_is_refused() -> None:
+    # --feed encoder_inputs: decoder_lstm depends on it only through [encoder.h, encoder.c], and reads the
+    # whole decoder_inputs sequence at every decoding step; its tokens would never be fed.
+    run = run_cli("decode", SEQ2SEQ, "--feed", "encoder_inputs", "--start", "<s>")
+    assert_one_line_error(
+        run,
+        f"{SEQ2SEQ}:37:5: layers[1]: layer 'decoder_lstm' depends on --feed 'encoder_inputs' only through "
+        "its initial state: it reads 'decoder_inputs', which decode does not feed one step at a time; feed "
+        "the input the decoder reads",
+    )
+
+
 def test_error_decoder_without_weights(tmp_path: Path) -> None:
     text = re.sub(r"    kernel: \[\[0, 0, 0, 0\],\n.*\n.*\n    recurrent_kernel: .*\n    bias: .*\n", "", TIE)
     path = write(tmp_path, text)
