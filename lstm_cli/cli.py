@@ -529,10 +529,12 @@ def init(
             extra = ["--init" if flag == "--scheme" else flag for flag in extra]
             if extra:
                 raise LstmCliError(f"--example writes a built-in example as it is; drop {', '.join(extra)}")
-            text = example_listing() if example == "list" else example_text(example)
             if example == "list":
-                sys.stdout.write(text)
+                if output is not None or force:
+                    raise LstmCliError("--example list prints the examples' names; drop -o and --force")
+                sys.stdout.write(example_listing())
                 return
+            text = example_text(example)
         else:
             arch = _architecture(units or [3], features, timesteps, batch, return_sequences, dense)
             chosen = fresh_seed() if seed is None else seed

@@ -556,6 +556,21 @@ def test_error_overflow_names_the_decoding_step(tmp_path: Path) -> None:
     )
 
 
+def test_trace_of_a_decoder_without_lstm_layers_says_so(tmp_path: Path) -> None:
+    # An identity softmax Dense as the whole decoder: fed x = [1, 0, 0], it gives softmax([1, 0, 0]),
+    # whose argmax is x again. There are no gates to trace, and the view says so rather than nothing.
+    text = (
+        "vocab: [x, y, z]\ninputs: {tokens: {shape: [null, 3]}}\nlayers:\n  - {type: dense, units: 3, "
+        "activation: softmax, kernel: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0]}\n"
+    )
+    run = run_cli(
+        "decode", write(tmp_path, text), "--feed", "tokens", "--start", "x", "--max-steps", "2", "--trace"
+    )
+    assert run.exit_code == 0
+    assert "decoded: x x" in run.stdout
+    assert run.stdout.endswith("--trace: the decoder has no LSTM layers, so there are no gates to show.\n")
+
+
 def test_error_trace_with_json() -> None:
     run = run_cli(*REVERSE, "--trace", "--format", "json")
     assert_one_line_error(run, "--trace shows the table format; it does not apply to --format json")

@@ -230,6 +230,13 @@ def test_example_list_names_every_builtin_example() -> None:
     assert any(line.startswith("seed ") and "hand check" in line for line in lines)
 
 
+def test_example_list_refuses_an_output_file(tmp_path: Path) -> None:
+    run = run_cli("init", "--example", "list", "-o", str(tmp_path / "list.txt"))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "lstm-cli: error: --example list prints the examples' names; drop -o and --force\n"
+    assert not (tmp_path / "list.txt").exists()
+
+
 @pytest.mark.parametrize("name", ["seed", "seq2seq-architecture"])
 def test_example_is_written_as_shipped(name: str, tmp_path: Path) -> None:
     assert written("--example", name) == example_text(name)

@@ -28,7 +28,9 @@ def decode_view(
     parts.append(Text(f"decoded: {' '.join(shown_token(token) for token in decoding.tokens)}"))
     parts.append(steps_table(decoding, top, precision))
     parts.append(Text(ending(decoding), style="dim"))
-    if trace:
+    if trace and not decoding.traces:
+        parts.append(Text("--trace: the decoder has no LSTM layers, so there are no gates to show."))
+    elif trace:
         parts.append(Text("The decoder's LSTM layers, one row per decoding step (t is the step):"))
         parts.extend(layer_table(layer_trace, precision) for layer_trace in decoding.traces)
     return Group(*parts)
