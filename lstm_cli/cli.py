@@ -112,7 +112,7 @@ ConfigArgument = Annotated[
 PrecisionOption = Annotated[
     int | None,
     typer.Option(
-        metavar="N", min=0, max=17, help="Decimal places shown (default: 4 in tables, all in json/yaml/csv)."
+        metavar="N", min=0, max=17, help="Decimal places shown (default: 4 in tables, every digit otherwise)."
     ),
 ]
 DTypeOption = Annotated[
@@ -154,7 +154,7 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """A command-line LSTM calculator: every gate, cell state and hidden state, exactly as Keras 3.
+    """A command-line LSTM calculator: every gate, cell state and hidden state, as Keras 3 computes them.
 
     \b
     Example:
@@ -196,7 +196,7 @@ def _edge(debug: bool) -> Iterator[None]:
 
 
 def _load(config: Path | None, dtype: DType | None) -> Any:
-    from .config import load_example, load_model, require_data
+    from .config import load_example, require_data
 
     dtype_name = dtype.value if dtype else None
     if config is None:
@@ -205,9 +205,22 @@ def _load(config: Path | None, dtype: DType | None) -> Any:
         )
         model = load_example("seed", dtype=dtype_name)
     else:
-        model = load_model(config, dtype=dtype_name)
+        model = _load_file(config, dtype_name)
     require_data(model)
     return model
+
+
+def _load_file(config: Path, dtype: str | None = None) -> Any:
+    """The config at `config`; where there is none but a built-in example has its name (`seed`, or
+    `configs/seed.yaml` run outside the repository), the error says how to get the example."""
+    from .config import example_names, load_model
+
+    if not config.exists() and config.suffix in ("", ".yaml") and config.stem in example_names():
+        raise LstmCliError(
+            f"{config}: no such file; {config.stem!r} is a built-in example, which "
+            f"`{PROG} init --example {config.stem} -o {config.stem}.yaml` writes"
+        )
+    return load_model(config, dtype=dtype)
 
 
 def _console(record: bool = False) -> Any:
@@ -420,13 +433,13 @@ def summary(
         else:
             if given:
                 raise LstmCliError(f"{given[0]} describes a model together with --units N (or give a CONFIG)")
-            from .config import load_example, load_model
+            from .config import load_example
 
             if config is None:
                 sys.stderr.write(
                     f"{PROG}: no CONFIG or --units given; summarising the built-in example `seed`\n"
                 )
-            model = load_example("seed") if config is None else load_model(config)
+            model = load_example("seed") if config is None else _load_file(config)
             result = from_model(model, batch, mask_ops=style is SummaryStyle.keras)
         if output_format is TableFormat.json:
             from .formats import to_json
@@ -732,7 +745,6 @@ def decode(
     The decoder's LSTMs carry (h, c) from step to step. --format json gives {tokens, indices, probabilities}.
     """
     with _edge(debug):
-        from .config import load_model
         from .decoding import decode as decode_greedily
 
         if show_trace and output_format is not DecodeFormat.table:
@@ -740,7 +752,7 @@ def decode(
                 f"--trace shows the table format; it does not apply to --format {output_format}"
             )
         recording = _saving(output_format.value, save_svg, save_html)
-        model = load_model(config, dtype=dtype.value if dtype else None)
+        model = _load_file(config, dtype.value if dtype else None)
         decoding = decode_greedily(
             model, feed, start, stop=stop, max_steps=max_steps, sample=sample, record=show_trace
         )

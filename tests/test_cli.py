@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import CONFIGS, run_cli
@@ -102,3 +103,15 @@ def test_help_and_summary_from_flags_import_neither_numpy_nor_yaml(args: list[st
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "lstm_cli.cli" in imported  # the listing is real
     assert not imported & {"numpy", "yaml", "pydantic"}
+
+
+def test_a_missing_config_named_like_an_example_says_how_to_get_it(tmp_path: Path) -> None:
+    # `configs/seed.yaml` outside the repository (or `seed` alone): the examples ship in the package.
+    for given in ("seed", "configs/seed.yaml"):
+        run = run_cli("forward", str(tmp_path / given))
+        assert (run.exit_code, run.stdout) == (2, "")
+        assert run.stderr == (
+            f"lstm-cli: error: {tmp_path / given}: no such file; 'seed' is a built-in example, which "
+            "`lstm-cli init --example seed -o seed.yaml` writes\n"
+        )
+    assert run_cli("summary", str(tmp_path / "nope.yaml")).stderr.endswith("nope.yaml: no such file\n")

@@ -373,11 +373,12 @@ def test_without_h5py_the_error_names_the_install_command(
     (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     monkeypatch.setitem(sys.modules, "h5py", None)
     assert error(str(tmp_path / "m.h5"), "-o", "-") == (
-        "reading .h5 files needs h5py, which is not installed; install it with: pip install 'lstm-cli[keras]'"
+        "reading .h5 files needs h5py, which is not installed; install it with: pip install h5py "
+        "(lstm-cli's keras extra)"
     )
     assert error(str(CONFIGS / "seed.yaml"), "-o", str(tmp_path / "m.weights.h5")) == (
         "writing .weights.h5 files needs h5py, which is not installed; install it with: "
-        "pip install 'lstm-cli[keras]'"
+        "pip install h5py (lstm-cli's keras extra)"
     )
 
 
@@ -390,8 +391,8 @@ def test_without_torch_the_error_names_the_install_command(
     (tmp_path / "m.pt").write_bytes(buffer.getvalue())
     monkeypatch.setitem(sys.modules, "torch", None)
     assert error(str(tmp_path / "m.pt"), "-o", "-") == (
-        "reading PyTorch files needs torch, which is not installed; install it with: pip install "
-        "'lstm-cli[torch]'"
+        "reading PyTorch files needs torch, which is not installed; install it with: pip install torch "
+        "(lstm-cli's torch extra)"
     )
 
 

@@ -39,10 +39,9 @@ def optional_module(name: str, needed_for: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError:
-        extra = EXTRAS[name]
         raise LstmCliError(
-            f"{needed_for} needs {name}, which is not installed; install it with: "
-            f"pip install 'lstm-cli[{extra}]'"
+            f"{needed_for} needs {name}, which is not installed; install it with: pip install {name} "
+            f"(lstm-cli's {EXTRAS[name]} extra)"
         ) from None
 
 
