@@ -11,8 +11,10 @@ from .model import Array, MaskingLayer, Model
 
 
 def shown_token(token: str) -> str:
-    """A token as typed, or quoted when it would not show: '\\n', ' ', the empty string."""
-    return token if token.isprintable() and token.strip() == token and token else repr(token)
+    """A token as typed, or quoted where it would not show or would not read as one token among others:
+    '\\n', ' ', the empty string, 'a b', and a token that starts with a quote."""
+    plain = token and token.isprintable() and not any(char.isspace() for char in token)
+    return token if plain and token[0] not in "'\"" else repr(token)
 
 
 def reads_tokens(model: Model, ref: str) -> Sequence[str] | None:

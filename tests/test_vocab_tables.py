@@ -5,7 +5,7 @@ import re
 import numpy as np
 from conftest import CONFIGS, run_cli
 
-from lstm_cli.tokens import likeliest_tokens, one_hot_token
+from lstm_cli.tokens import likeliest_tokens, one_hot_token, shown_token
 
 SEQ2SEQ = str(CONFIGS / "seq2seq.yaml")
 VOCAB = ("<s>", "</s>", "a", "b", "c", "d")
@@ -133,3 +133,18 @@ def test_likeliest_tokens_of_a_big_batch_are_bounded(tmp_path) -> None:
     run = run_cli("forward", str(config))
     assert run.exit_code == 0, run.stderr
     assert "likeliest tokens: y | y | y | y | y | y | y | y | … +92 samples" in run.stdout
+
+
+def test_a_token_is_quoted_where_it_would_not_read_as_one() -> None:
+    # "decoded: - é a b ''" read as five tokens; quoted, 'a b' is one, and '' shows it is empty
+    tokens = ["-", "é", "a b", "", " ", "\n", "'x'", "<s>"]
+    assert [shown_token(token) for token in tokens] == [
+        "-",
+        "é",
+        "'a b'",
+        "''",
+        "' '",
+        "'\\n'",
+        "\"'x'\"",
+        "<s>",
+    ]
