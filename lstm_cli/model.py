@@ -144,7 +144,7 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLay
     """The Masking layer whose mask each LSTM or bidirectional layer takes, by layer name. A mask passes on
     as Keras passes it: through Dense, and through a recurrent layer to the sequence it returns (to each
     half, with merge_mode null); states carry none. `keras_graph`: as a Keras 3 functional graph calls its
-    layers, where an LSTM given initial_state references takes no mask (Keras 3.15); the engine applies it."""
+    layers, where an LSTM given an initial state takes no mask (Keras 3.15); the engine applies it."""
     carried: dict[str, MaskingLayer] = {}  # reference → the Masking layer whose mask it carries
     taken: dict[str, MaskingLayer] = {}
     for layer in model.layers:
@@ -155,17 +155,12 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLay
             continue
         elif isinstance(layer, DenseLayer):
             carried[layer.name] = masking
-        elif not (keras_graph and isinstance(layer, LstmLayer) and _starts_from_references(layer)):
+        elif not (keras_graph and isinstance(layer, LstmLayer) and layer.initial_state is not None):
             taken[layer.name] = masking
             if layer.return_sequences:
                 for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
                     carried[ref] = masking
     return taken
-
-
-def _starts_from_references(layer: LstmLayer) -> bool:
-    state = layer.initial_state
-    return state is not None and (isinstance(state.h, str) or isinstance(state.c, str))
 
 
 def keras_name(prefix: str, count: int) -> str:

@@ -216,12 +216,15 @@ def _says_float64(model: Model) -> bool:
 
 
 def _is_sequential(model: Model) -> bool:
-    """One input, each layer reading the one before, no state passed in, the last layer the output."""
+    """What keras.Sequential can build: one input, each layer reading the one before, none given an initial
+    state (a reference or an array), only the last returning its states, and it the only output."""
     if len(model.inputs) != 1:
         return False
     previous = next(iter(model.inputs))
     for layer in model.layers:
-        if layer.input != previous or _state_refs(layer):
+        starts = getattr(layer, "initial_state", None) is not None
+        states = getattr(layer, "return_state", False) and layer is not model.layers[-1]
+        if layer.input != previous or starts or states:
             return False
         previous = layer.name
     return model.outputs == (model.layers[-1].name,)

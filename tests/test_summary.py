@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import CONFIGS, GOLDEN, WIDTH, assert_golden, run_cli
 
@@ -87,6 +88,19 @@ layers:
   - {type: lstm, name: on_backward, input: bi.backward, units: 2}
   - {type: dense, name: on_state, input: bi.forward.h, units: 1}
 outputs: [on_project, on_backward, on_state]
+""",
+    "masked-array-state": """\
+input: {shape: [2, 1]}
+layers:
+  - {type: masking, name: m}
+  - {type: lstm, name: l, units: 1, initial_state: [[0.5], [0.5]]}
+outputs: [l, m]
+""",
+    "chain-states": """\
+input: {shape: [2, 1]}
+layers:
+  - {type: lstm, name: l, units: 1, return_sequences: true, return_state: true}
+  - {type: dense, name: d, units: 1}
 """,
     "masked-unused": """\
 inputs: {a: {shape: [null, 3]}, b: {shape: [null, 3]}}
@@ -214,6 +228,23 @@ def _masked_unused_model(keras: Any) -> Any:
     return keras.Model([a, b], [dense, lstm], name="functional")
 
 
+def _masked_array_state_model(keras: Any) -> Any:
+    """An initial state given as arrays is a constant in Keras, and Keras 3 then calls the LSTM without the
+    mask, as with state tensors: no mask rows, and a plain chain."""
+    inputs = keras.Input((2, 1), name="input")
+    masked = keras.layers.Masking(name="m")(inputs)
+    state = keras.ops.convert_to_tensor(np.full((1, 1), 0.5, "float32"))
+    lstm = keras.layers.LSTM(1, name="l")(masked, initial_state=[state, state])
+    return keras.Model(inputs, [lstm, masked], name="functional")
+
+
+def _chain_states_model(keras: Any) -> Any:
+    """A middle layer that returns its states has three outputs: keras.Sequential cannot hold it."""
+    inputs = keras.Input((2, 1), name="input")
+    sequence, _, _ = keras.layers.LSTM(1, return_sequences=True, return_state=True, name="l")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, name="d")(sequence), name="functional")
+
+
 def _written(name: str) -> Callable[[Path], list[str]]:
     def write(tmp_path: Path) -> list[str]:
         path = tmp_path / f"{name}.yaml"
@@ -241,6 +272,8 @@ KERAS_CASES: dict[str, tuple[Callable[[Path], list[str]], Callable[[Any], Any]]]
     "masked-seq2seq": (_written("masked-seq2seq"), _masked_seq2seq_model),
     "masked-layers": (_written("masked-layers"), _masked_layers_model),
     "masked-unused": (_written("masked-unused"), _masked_unused_model),
+    "masked-array-state": (_written("masked-array-state"), _masked_array_state_model),
+    "chain-states": (_written("chain-states"), _chain_states_model),
 }
 
 
