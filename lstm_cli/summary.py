@@ -180,6 +180,13 @@ def from_model(model: Model, batch: int | None = None, mask_ops: bool = True) ->
     return ModelSummary("functional", tuple(ordered), not sequential_like, bytes_per_param)
 
 
+def keras_layers(model: Model) -> list[Layer]:
+    """The model's layers in the order Keras lists them in `model.layers` for the same inputs and outputs:
+    the config's order for a chain, else Keras's graph order. A `.weights.h5` numbers its groups by it."""
+    by_name = {layer.name: layer for layer in model.layers}
+    return [by_name[info.name] for info in from_model(model, mask_ops=False).layers if info.name in by_name]
+
+
 def _with_mask_ops(
     model: Model, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor], infos: list[LayerInfo]
 ) -> list[LayerInfo]:

@@ -22,7 +22,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from conftest import ROOT, keras_activation, run_cli
+from graph_configs import graph_configs, plain_arrays
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -30,6 +34,7 @@ h5py = pytest.importorskip("h5py")
 
 import lstm_cli  # noqa: E402
 from lstm_cli.config import example_names, load_model  # noqa: E402
+from lstm_cli.errors import LstmCliError  # noqa: E402
 from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, MaskingLayer  # noqa: E402
 
 pytestmark = [
@@ -374,6 +379,98 @@ def test_every_example_goes_to_weights_h5_and_keras_predicts_as_lstm_cli(
     out = lstm_cli.forward(config, dtype="float32")
     for ref, value in zip(refs, expected, strict=True):
         assert_close(out[ref], value, f"{example}: {ref}")
+
+
+def test_a_branching_graph_goes_to_weights_h5_in_keras_layer_order(tmp_path: Path) -> None:
+    # Keras lists a functional model's layers in graph order (b1 before b0 here, as m2 reads b1), and a
+    # .weights.h5 numbers each class's groups in that order; written in the config's order instead, Keras
+    # loaded b1's weights into b0 and b0's into b1.
+    rng = np.random.default_rng(21)
+
+    def weights(features: int) -> dict[str, Any]:
+        return {
+            "kernel": rng.uniform(-0.8, 0.8, (features, 4)).tolist(),
+            "recurrent_kernel": rng.uniform(-0.8, 0.8, (1, 4)).tolist(),
+            "bias": rng.uniform(-0.8, 0.8, 4).tolist(),
+        }
+
+    def bidirectional(name: str) -> dict[str, Any]:
+        return {"type": "bidirectional", "name": name, "input": "input", "units": 1, "return_sequences": True}
+
+    layers = [
+        bidirectional("b0") | {"forward": weights(2), "backward": weights(2)},
+        bidirectional("b1") | {"forward": weights(2), "backward": weights(2)},
+        {"type": "masking", "name": "m2", "input": "b1"},
+        {"type": "lstm", "name": "l3", "input": "input", "units": 1} | weights(2),
+        {"type": "dense", "name": "d4", "input": "m2", "units": 1, "kernel": [[0.5], [-0.5]], "bias": [0.1]},
+        {"type": "lstm", "name": "l5", "input": "b0", "units": 1} | weights(2),
+    ]
+    config = {"dtype": "float32", "input": rng.uniform(-1, 1, (2, 3, 2)).tolist(), "layers": layers}
+    path = tmp_path / "branching.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    keras_model, refs, inputs = build_keras(path)
+    assert [layer.name for layer in keras_model.layers][1:3] == ["b1", "b0"]
+    path.write_text(yaml.safe_dump(config | {"outputs": refs}, sort_keys=False), encoding="utf-8")
+    convert(str(path), "-o", str(tmp_path / "m.weights.h5"))
+    keras_model.load_weights(tmp_path / "m.weights.h5")
+    expected = keras_model.predict(inputs, verbose=0)
+    out = lstm_cli.forward(path)
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(out[ref], value, ref)
+    # and back: Keras's own file, read with the config as the architecture, gives the same numbers
+    keras_model.save_weights(tmp_path / "keras.weights.h5")
+    convert(str(tmp_path / "keras.weights.h5"), "--config", str(path), "-o", str(tmp_path / "back.yaml"))
+    back = lstm_cli.forward(tmp_path / "back.yaml")
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(back[ref], value, ref)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,  # the same graphs on every run
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    config=graph_configs(arrays=plain_arrays, dtypes=("float32",)), choice=st.randoms(use_true_random=False)
+)
+def test_random_graphs_go_to_weights_h5_and_keras_predicts_as_lstm_cli(
+    config: dict[str, Any], choice: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Layer graphs as the fuzz suite draws them (every layer type and activation, both weight layouts,
+    layers reading states and unmerged halves), with plain numbers: every reference against Keras."""
+    config.pop("expect", None)
+    x = np.array(config["input"], np.float32)
+    for layer in config["layers"]:
+        if layer["type"] == "bidirectional":  # Keras rebuilds the wrapped LSTM from its config, and a
+            for key in ("activation", "recurrent_activation"):  # formula (keras_activation) has none
+                if layer[key] == "hard_sigmoid_tf2":
+                    layer[key] = "hard_sigmoid"
+        if layer["type"] == "masking" and layer["input"] == "input":  # masked steps, so that masks bite
+            for sample in range(x.shape[0]):
+                x[sample, choice.sample(range(x.shape[1]), choice.randint(0, x.shape[1]))] = layer[
+                    "mask_value"
+                ]
+    config["input"] = x.tolist()
+    folder = tmp_path_factory.mktemp("graph")
+    path = folder / "graph.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    keras_model, refs, inputs = build_keras(path)
+    # The same outputs on both sides: Keras orders model.layers, and so the .weights.h5 groups, by them.
+    path.write_text(yaml.safe_dump(config | {"outputs": refs}, sort_keys=False), encoding="utf-8")
+    convert(str(path), "-o", str(folder / "m.weights.h5"))
+    keras_model.load_weights(folder / "m.weights.h5")
+    expected = keras_model.predict(inputs, verbose=0)
+    expected = expected if isinstance(expected, list) else [expected]
+    try:
+        out = lstm_cli.forward(path)
+    except LstmCliError as error:  # an exponential activation can overflow float32: Keras must too
+        assert "overflowed to inf or NaN" in str(error)
+        assert not all(np.isfinite(value).all() for value in expected)
+        return
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(out[ref], value, ref)
 
 
 # -- tf.keras 2 .h5 in ------------------------------------------------------------------------------------

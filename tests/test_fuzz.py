@@ -36,10 +36,9 @@ import numpy as np
 import pytest
 import yaml
 from conftest import CONFIGS, Run, run_cli
+from graph_configs import graph_configs, hostile_arrays
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from lstm_cli.activations import ACTIVATIONS
 
 SCALE = int(os.environ.get("LSTM_CLI_FUZZ_SCALE", "1"))
 MUTANTS_PER_CONFIG = 40 * SCALE  # per file in configs/; the mutation seed is the file's position
@@ -456,110 +455,6 @@ def test_mutated_configs(original: Path, array_files: tuple[Path, list[str]]) ->
 
 # -- Hypothesis: configs that validate, with hostile numbers -------------------------------------------
 
-EXTREMES = {
-    "float64": [1.7976931348623157e308, 1e300, 1e154, 1e20, 5e-324, 2.2250738585072014e-308],
-    "float32": [3.4028234e38, 1e38, 1e19, 1e-45, 1.1754944e-38],
-}
-ACTIVATION_NAMES = [*ACTIVATIONS, None]
-
-
-@st.composite
-def hostile_arrays(draw: st.DrawFn, shape: tuple[int, ...], dtype: str) -> list[Any]:
-    """An array of `shape`: ordinary values, values up to the dtype's maximum, or a mix."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(["normal", "large", "extreme", "mixed", "zeros", "tiny"]))
-    if kind == "normal":
-        values = rng.normal(0, draw(st.sampled_from([0.5, 2.0, 10.0])), shape)
-    elif kind == "large":
-        values = rng.normal(0, 1, shape) * draw(st.sampled_from([1e10, 1e100, 1e200]))
-    elif kind == "extreme":
-        values = rng.choice([-1, 1], shape) * draw(st.sampled_from(EXTREMES[dtype]))
-    elif kind == "mixed":
-        values = rng.normal(0, 1, shape) * rng.choice(
-            [1.0, 1e30, 1e300 if dtype == "float64" else 1e38], shape
-        )
-    elif kind == "zeros":
-        values = np.zeros(shape)
-    else:
-        values = rng.normal(0, 1, shape) * 1e-310
-    return values.tolist()  # type: ignore[no-any-return]
-
-
-@st.composite
-def hostile_configs(draw: st.DrawFn) -> dict[str, Any]:
-    """A config that passes validation: 1 to 3 layers of every kind, consistent shapes, hostile numbers.
-    A layer reads the last layer's output or, now and then, any earlier reference: a state (NAME.h), a
-    bidirectional layer's unmerged half (NAME.forward), the input."""
-    dtype = draw(st.sampled_from(["float64", "float32"]))
-    batch, timesteps, features = draw(st.integers(1, 3)), draw(st.integers(1, 8)), draw(st.integers(1, 3))
-    config: dict[str, Any] = {"dtype": dtype}
-    config["input"] = draw(hostile_arrays((batch, timesteps, features), dtype))
-    layers: list[dict[str, Any]] = []
-    references = [("input", features, True)]  # every reference so far: (ref, width, is a sequence)
-    outputs = references  # the last layer's
-    for position in range(draw(st.integers(1, 3))):
-        last = position == 2
-        source, width, sequence = draw(st.sampled_from(references)) if draw(st.booleans()) else outputs[0]
-        kinds = ["lstm", "bidirectional", "masking", "dense"] if sequence else ["dense"]
-        kind = draw(st.sampled_from(kinds))
-        name = f"{kind}{position}"
-        layer: dict[str, Any] = {"type": kind, "name": name, "input": source}
-        if kind == "masking":
-            layer["mask_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
-            outputs = [(name, width, True)]
-        elif kind == "dense":
-            units = draw(st.integers(1, 4))
-            layer.update(units=units, activation=draw(st.sampled_from(ACTIVATION_NAMES)))
-            layer["kernel"] = draw(hostile_arrays((width, units), dtype))
-            layer["bias"] = draw(hostile_arrays((units,), dtype))
-            outputs = [(name, units, sequence)]
-        else:
-            units = draw(st.integers(1, 3))
-            returns = draw(st.booleans()) or (not last and draw(st.booleans()))
-            layer.update(
-                units=units,
-                activation=draw(st.sampled_from(ACTIVATION_NAMES)),
-                recurrent_activation=draw(st.sampled_from(ACTIVATION_NAMES)),
-                return_sequences=returns,
-                return_state=draw(st.booleans()),
-            )
-            halves = ["forward", "backward"] if kind == "bidirectional" else [None]
-            for half in halves:
-                weights = layer if half is None else layer.setdefault(half, {})
-                if draw(st.booleans()):
-                    weights["kernel"] = draw(hostile_arrays((width, 4 * units), dtype))
-                    weights["recurrent_kernel"] = draw(hostile_arrays((units, 4 * units), dtype))
-                    weights["bias"] = draw(hostile_arrays((4 * units,), dtype))
-                else:
-                    weights["weight_ih"] = draw(hostile_arrays((4 * units, width), dtype))
-                    weights["weight_hh"] = draw(hostile_arrays((4 * units, units), dtype))
-                    weights["bias_ih"] = draw(hostile_arrays((4 * units,), dtype))
-            if kind == "bidirectional":
-                states = [f"{name}.{half}.{state}" for half in halves for state in "hc"]
-                merge_mode = layer["merge_mode"] = draw(
-                    st.sampled_from(["concat", "sum", "mul", "ave", None])
-                )
-                merged_width = 2 * units if merge_mode == "concat" else units
-                outputs = (
-                    [(f"{name}.{half}", units, returns) for half in halves]
-                    if merge_mode is None
-                    else [(name, merged_width, returns)]
-                )
-            else:
-                layer["go_backwards"] = draw(st.booleans())
-                states = [f"{name}.h", f"{name}.c"]
-                outputs = [(name, units, returns)]
-            if layer["return_state"]:
-                outputs = outputs + [(state, units, False) for state in states]
-        layers.append(layer)
-        references = references + outputs
-    config["layers"] = layers
-    if draw(st.booleans()):  # a hand value to check: exit 1 when it differs
-        ref, width, sequence = draw(st.sampled_from(outputs))
-        shape = (batch, timesteps, width) if sequence else (batch, width)
-        config["expect"] = {ref: draw(hostile_arrays(shape, dtype))}
-    return config
-
 
 def write_generated(config: dict[str, Any], tmp_path_factory: Any, name: str) -> tuple[Path, str]:
     """A generated config as YAML in one folder that Hypothesis's examples share; its path and text."""
@@ -578,7 +473,7 @@ def write_generated(config: dict[str, Any], tmp_path_factory: Any, name: str) ->
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(config=hostile_configs(), choice=st.randoms(use_true_random=False))
+@given(config=graph_configs(), choice=st.randoms(use_true_random=False))
 def test_generated_configs(config: dict[str, Any], choice: random.Random, tmp_path_factory: Any) -> None:
     path, text = write_generated(config, tmp_path_factory, "config.yaml")
     for args in commands(path, choice, decodes=False):

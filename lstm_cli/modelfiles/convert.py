@@ -23,6 +23,7 @@ from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
 from lstm_cli.modelfiles.npz import array_fields, get, put
+from lstm_cli.summary import keras_layers
 from lstm_cli.yamlwriter import Flow, FlowList, dump_yaml
 
 DEFAULT_INLINE_LIMIT = 10_000  # values a YAML config holds inline; more go to an .npz beside it
@@ -151,7 +152,9 @@ def _skeleton(config: Path) -> Skeleton:
     mapping = _resolved(model)
     weighted = []
     counters: dict[str, int] = {}
-    for layer, entry in zip(model.layers, mapping["layers"], strict=True):
+    entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
+    for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
+        entry = entries[layer.name]
         if isinstance(layer, MaskingLayer):
             continue
         kind = layer.type

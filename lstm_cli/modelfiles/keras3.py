@@ -34,6 +34,7 @@ from lstm_cli.modelfiles.common import (
     wrong_kind,
 )
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer, read_keras_config
+from lstm_cli.summary import keras_layers
 
 WEIGHTS_MEMBER = "model.weights.h5"
 KERAS_FILE = "a Keras 3 .keras archive (a zip holding config.json and model.weights.h5)"
@@ -197,7 +198,7 @@ def write_weights(model: Model, path: Path) -> None:
     counters: dict[str, int] = {}
     with h5py.File(path, "w") as store:
         store.create_group("vars")
-        for layer in model.layers:
+        for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
             kind = layer.type
             count = counters.get(kind, 0)
             counters[kind] = count + 1
