@@ -471,6 +471,13 @@ def test_random_graphs_go_to_weights_h5_and_keras_predicts_as_lstm_cli(
         return
     for ref, value in zip(refs, expected, strict=True):
         assert_close(out[ref], value, ref)
+    # and back: the Keras model saved whole, converted, gives the same references and numbers
+    keras_model.save(folder / "m.keras")
+    np.save(folder / "x.npy", x)
+    convert(str(folder / "m.keras"), "-o", str(folder / "back.yaml"), "--input", str(folder / "x.npy"))
+    back = lstm_cli.forward(folder / "back.yaml")
+    for ref, value in zip(refs, expected, strict=True):
+        assert_close(back[ref], value, f"{ref}, from m.keras")
 
 
 # -- tf.keras 2 .h5 in ------------------------------------------------------------------------------------
