@@ -309,8 +309,8 @@ class _Validator:
                 raise self.error(path, f"missing key 'type' (one of: {', '.join(LAYER_TYPES)})")
             kind = self.choice(entry["type"], path + ("type",), LAYER_TYPES)
             name = self.layer_name(entry, path, kind, taken, counters)
-            if kind == "bidirectional":  # Keras names the LSTM it wraps too: the next plain one is lstm_1
-                _auto_name("lstm", taken, counters)
+            if kind == "bidirectional":  # Keras names the LSTM it wraps too, counting on whatever names
+                counters["lstm"] = counters.get("lstm", 0) + 1  # were given: the next plain one is lstm_1
             source = self.reference_option(entry, path, previous, inputs)
             layer: Layer
             if kind == "lstm":

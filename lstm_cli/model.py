@@ -144,7 +144,8 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLay
     """The Masking layer whose mask each LSTM or bidirectional layer takes, by layer name. A mask passes on
     as Keras passes it: through Dense, and through a recurrent layer to the sequence it returns (to each
     half, with merge_mode null); states carry none. `keras_graph`: as a Keras 3 functional graph calls its
-    layers, where an LSTM given an initial state takes no mask (Keras 3.15); the engine applies it."""
+    layers, where an LSTM given an initial state takes no mask, though its sequence still carries it on
+    (Keras 3.15); the engine applies it."""
     carried: dict[str, MaskingLayer] = {}  # reference → the Masking layer whose mask it carries
     taken: dict[str, MaskingLayer] = {}
     for layer in model.layers:
@@ -155,8 +156,9 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLay
             continue
         elif isinstance(layer, DenseLayer):
             carried[layer.name] = masking
-        elif not (keras_graph and isinstance(layer, LstmLayer) and layer.initial_state is not None):
-            taken[layer.name] = masking
+        else:
+            if not (keras_graph and isinstance(layer, LstmLayer) and layer.initial_state is not None):
+                taken[layer.name] = masking
             if layer.return_sequences:
                 for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
                     carried[ref] = masking

@@ -392,24 +392,33 @@ def test_bidirectional_pytorch_layout_halves() -> None:
     )
 
 
-def test_default_names_follow_keras() -> None:
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [("masking", None), ("bidirectional", None), ("lstm", None), ("bidirectional", None), ("lstm", None)],
+        [("bidirectional", None), ("lstm", "lstm"), ("lstm", None)],  # Keras's count ignores given names
+        [("lstm", None), ("bidirectional", "lstm_1"), ("lstm", None)],
+    ],
+    ids=["auto", "given-lstm", "given-lstm_1"],
+)
+def test_default_names_follow_keras(layers: list[tuple[str, str | None]]) -> None:
     """Names left out get Keras's own: a Bidirectional uses up an `lstm` name for the LSTM it wraps."""
     from lstm_cli.config import load_model
 
-    kinds = ["masking", "bidirectional", "lstm", "bidirectional", "lstm", "dense"]
     build = {
-        "masking": lambda: keras.layers.Masking(),
-        "bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2, return_sequences=True)),
-        "lstm": lambda: keras.layers.LSTM(2, return_sequences=True),
-        "dense": lambda: keras.layers.Dense(1),
+        "masking": lambda name: keras.layers.Masking(name=name),
+        "bidirectional": lambda name: keras.layers.Bidirectional(
+            keras.layers.LSTM(2, return_sequences=True), name=name
+        ),
+        "lstm": lambda name: keras.layers.LSTM(2, return_sequences=True, name=name),
     }
     keras.backend.clear_session()  # Keras counts names per session: start from lstm, not lstm_7
-    model = keras.Sequential([keras.Input((4, 3)), *(build[kind]() for kind in kinds)])
-    layers = [
+    model = keras.Sequential([keras.Input((4, 3)), *(build[kind](name) for kind, name in layers)])
+    config = [
         {"type": kind}
-        | ({} if kind == "masking" else {"units": 1 if kind == "dense" else 2})
-        | ({"return_sequences": True} if kind in ("lstm", "bidirectional") else {})
-        for kind in kinds
+        | ({"name": name} if name else {})
+        | ({} if kind == "masking" else {"units": 2, "return_sequences": True})
+        for kind, name in layers
     ]
-    ours = load_model({"input": {"shape": [4, 3]}, "layers": layers})
+    ours = load_model({"input": {"shape": [4, 3]}, "layers": config})
     assert [layer.name for layer in ours.layers] == [layer.name for layer in model.layers]

@@ -96,6 +96,16 @@ layers:
   - {type: lstm, name: l, units: 1, initial_state: [[0.5], [0.5]]}
 outputs: [l, m]
 """,
+    "masked-state-sequence": """\
+inputs: {enc: {shape: [null, 3]}, dec: {shape: [null, 4]}}
+layers:
+  - {type: masking, name: me, input: enc}
+  - {type: lstm, name: e, input: me, units: 2, return_state: true}
+  - {type: masking, name: md, input: dec}
+  - {type: lstm, name: dl, input: md, units: 2, return_sequences: true, initial_state: {h: e.h, c: e.c}}
+  - {type: lstm, name: after, input: dl, units: 2}
+outputs: [after]
+""",
     "chain-states": """\
 input: {shape: [2, 1]}
 layers:
@@ -238,6 +248,17 @@ def _masked_array_state_model(keras: Any) -> Any:
     return keras.Model(inputs, [lstm, masked], name="functional")
 
 
+def _masked_state_sequence_model(keras: Any) -> Any:
+    """Keras calls dl, given an initial state, without md's mask, yet dl's sequence carries it to after."""
+    layers = keras.layers
+    enc, dec = keras.Input((None, 3), name="enc"), keras.Input((None, 4), name="dec")
+    _, h, c = layers.LSTM(2, return_state=True, name="e")(layers.Masking(name="me")(enc))
+    sequence = layers.LSTM(2, return_sequences=True, name="dl")(
+        layers.Masking(name="md")(dec), initial_state=[h, c]
+    )
+    return keras.Model([enc, dec], layers.LSTM(2, name="after")(sequence), name="functional")
+
+
 def _chain_states_model(keras: Any) -> Any:
     """A middle layer that returns its states has three outputs: keras.Sequential cannot hold it."""
     inputs = keras.Input((2, 1), name="input")
@@ -274,6 +295,7 @@ KERAS_CASES: dict[str, tuple[Callable[[Path], list[str]], Callable[[Any], Any]]]
     "masked-unused": (_written("masked-unused"), _masked_unused_model),
     "masked-array-state": (_written("masked-array-state"), _masked_array_state_model),
     "chain-states": (_written("chain-states"), _chain_states_model),
+    "masked-state-sequence": (_written("masked-state-sequence"), _masked_state_sequence_model),
 }
 
 
