@@ -137,7 +137,14 @@ class Model:
     builtin: str | None = field(default=None, compare=False)  # the example's name when no file was given
 
     def layer(self, name: str) -> Layer:
-        return next(layer for layer in self.layers if layer.name == name)
+        found = self.find(name)
+        if found is None:  # callers ask for names the config has validated
+            raise KeyError(name)
+        return found
+
+    def find(self, name: str) -> Layer | None:
+        """The layer called `name`, or None: a reference such as `encoder.h` names no layer."""
+        return next((layer for layer in self.layers if layer.name == name), None)
 
 
 def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLayer]:

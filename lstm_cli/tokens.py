@@ -24,7 +24,7 @@ def reads_tokens(model: Model, ref: str) -> Sequence[str] | None:
     if model.vocab is None:
         return None
     while ref not in model.inputs:
-        layer = next((layer for layer in model.layers if layer.name == ref), None)
+        layer = model.find(ref)
         if not isinstance(layer, MaskingLayer):
             return None
         ref = layer.input

@@ -434,7 +434,7 @@ def locate(model: Model, traces: list[LayerTrace], ref: str, index: tuple[int, .
 
 def _bidirectional(model: Model, name: str) -> BidirectionalLayer | None:
     """The bidirectional layer `name`, whose halves' traces carry its name; None if it is not one."""
-    layer = next((layer for layer in model.layers if layer.name == name), None)
+    layer = model.find(name)
     return layer if isinstance(layer, BidirectionalLayer) else None
 
 
@@ -505,7 +505,7 @@ def explain_mismatches(run: TraceRun, number: Number) -> tuple[list[Story], int]
 def _story(run: TraceRun, mismatch: Mismatch, site: Site | None, number: Number) -> Story:
     if site is None:
         name = mismatch.ref.partition(".")[0]
-        kind = next((layer.type for layer in run.model.layers if layer.name == name), "")
+        kind = getattr(run.model.find(name), "type", "")
         where = f"the output of the {kind} layer {name}" if kind else mismatch.ref
         verdict = "no single LSTM step makes this value (a Dense layer, or two halves merged)"
         return Story(mismatch, where, verdict, ())
