@@ -131,9 +131,10 @@ def _choose(model: Model, selection: Selection) -> _Chosen:
     for name in selection.layers:
         if name in names:
             continue
-        if any(layer.name == name for layer in model.layers):
+        other = model.find(name)
+        if other is not None:
             raise LstmCliError(
-                f"--layer {name!r} is a {model.layer(name).type} layer; trace shows the recurrent layers: "
+                f"--layer {name!r} is a {other.type} layer; trace shows the recurrent layers: "
                 f"{', '.join(names) or 'none'}"
             )
         raise LstmCliError(
