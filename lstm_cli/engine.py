@@ -16,7 +16,16 @@ from typing import overload
 import numpy as np
 
 from .activations import Activation, get_activation
-from .model import Array, BidirectionalLayer, DenseLayer, LstmLayer, LstmWeights, MaskingLayer, Model
+from .model import (
+    Array,
+    BidirectionalLayer,
+    DenseLayer,
+    LstmLayer,
+    LstmWeights,
+    MaskingLayer,
+    Model,
+    masks_taken,
+)
 
 # Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
 # efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
@@ -375,13 +384,10 @@ def run_model(
     its encoder only once)."""
     dtype = np.dtype(model.dtype)
     run = _Run(model, record, window)
-    for ref, value in (known or {}).items():
-        run.values[ref] = value
-        run.masks[ref] = None
+    run.values.update(known or {})
     for name, spec in model.inputs.items():
         assert spec.data is not None  # config.require_data has refused shape-only inputs
         run.values[name] = spec.data.astype(dtype, copy=False)
-        run.masks[name] = None
     with np.errstate(all="ignore"):  # overflow is reported with the layer and step, not as a warning
         for layer in model.layers:
             if isinstance(layer, DenseLayer):
@@ -406,7 +412,8 @@ class _Run:
         self.record = record
         self.window = window
         self.values: dict[str, Array] = {}
-        self.masks: dict[str, Array | None] = {}  # (batch, timesteps), True where a step counts
+        self.masks: dict[str, Array] = {}  # each Masking layer's (batch, timesteps), True where a step counts
+        self.taken = masks_taken(model)  # which Masking layer's mask each recurrent layer takes
         self.result = RunResult(values={})
 
     def keeps(self, name: str) -> bool:
@@ -414,7 +421,6 @@ class _Run:
 
     def dense(self, layer: DenseLayer) -> None:
         self.values[layer.name] = run_dense(layer, self.values[layer.input])
-        self.masks[layer.name] = self.masks[layer.input]  # Dense passes the mask on, as in Keras
         _check_finite(self.model, layer.name, self.values[layer.name])
 
     def masking(self, layer: MaskingLayer) -> None:
@@ -426,10 +432,8 @@ class _Run:
     def lstm(self, layer: LstmLayer) -> None:
         result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)
         self.values[layer.name] = result.output
-        self.masks[layer.name] = self.masks[layer.input] if layer.return_sequences else None
-        if layer.return_state:  # states carry no mask, as in Keras
+        if layer.return_state:
             self.values[f"{layer.name}.h"], self.values[f"{layer.name}.c"] = result.h, result.c
-            self.masks[f"{layer.name}.h"] = self.masks[f"{layer.name}.c"] = None
 
     def bidirectional(self, layer: BidirectionalLayer) -> None:
         # Keras 3 zeroes masked steps' outputs inside Bidirectional when it returns sequences.
@@ -439,22 +443,17 @@ class _Run:
         y, y_rev = forward.output, backward.output
         if layer.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input order before merging
-        output_mask = self.masks[layer.input] if layer.return_sequences else None
-        if layer.merge_mode is None:  # two outputs, each with the sequence's mask, as in Keras
-            for direction, half_output in (("forward", y), ("backward", y_rev)):
-                self.values[f"{layer.name}.{direction}"] = half_output
-                self.masks[f"{layer.name}.{direction}"] = output_mask
+        if layer.merge_mode is None:
+            self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
-            self.masks[layer.name] = output_mask
             # finite halves can overflow as they merge
             where = f" as merge_mode {layer.merge_mode} joined its halves"
             _check_finite(self.model, layer.name, self.values[layer.name], where)
         if layer.return_state:
             for direction, half in (("forward", forward), ("backward", backward)):
-                for state, value in (("h", half.h), ("c", half.c)):
-                    self.values[f"{layer.name}.{direction}.{state}"] = value
-                    self.masks[f"{layer.name}.{direction}.{state}"] = None
+                self.values[f"{layer.name}.{direction}.h"] = half.h
+                self.values[f"{layer.name}.{direction}.c"] = half.c
 
     def run_half(
         self, layer: LstmLayer, backwards: bool, direction: str, zero_output_for_mask: bool
@@ -462,7 +461,8 @@ class _Run:
         assert layer.weights is not None  # config.require_data has refused weightless layers
         x = self.values[layer.input]
         h0, c0 = _initial_state(layer, self.values, x.shape[0], x.dtype)
-        mask = self.masks[layer.input]
+        masking = self.taken.get(layer.name)  # a bidirectional layer's halves carry its name
+        mask = None if masking is None else self.masks[masking.name]
         timesteps = x.shape[1]
         keep_step = None
         if self.window is not None:
