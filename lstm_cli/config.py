@@ -450,6 +450,13 @@ class _Validator:
             if use_bias is False and biases:
                 given = next(key for key in ("bias_ih", "bias_hh") if key in entry)
                 raise self.error(path + (given,), "use_bias is false, but a bias is given")
+            if len(biases) == 1:  # torch's load_state_dict refuses the missing key; 0 would be a guess
+                given, missing = ("bias_ih", "bias_hh") if "bias_ih" in entry else ("bias_hh", "bias_ih")
+                raise self.error(
+                    path + (given,),
+                    f"{given} is given without {missing}; PyTorch has both biases or neither "
+                    f"(bias=False): give {missing} too, or leave both out and set use_bias: false",
+                )
             if use_bias and not biases:
                 raise self.error(
                     path, "missing key 'bias_ih' or 'bias_hh' (4*units values), or set use_bias: false"

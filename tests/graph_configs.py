@@ -101,6 +101,7 @@ def graph_configs(
                     weights["weight_ih"] = draw(arrays((4 * units, width), dtype))
                     weights["weight_hh"] = draw(arrays((4 * units, units), dtype))
                     weights["bias_ih"] = draw(arrays((4 * units,), dtype))
+                    weights["bias_hh"] = draw(arrays((4 * units,), dtype))  # PyTorch has both or neither
             if kind == "bidirectional":
                 states = [f"{name}.{half}.{state}" for half in halves for state in "hc"]
                 merge_mode = layer["merge_mode"] = draw(

@@ -39,7 +39,8 @@ ACTIVATIONS: tuple[str | None, ...] = (
 )
 
 # "keras": kernel, recurrent_kernel, bias. "torch": weight_ih, weight_hh, bias_ih, bias_hh, with the bias
-# split at random between the two. "torch-ih": the PyTorch names with bias_ih alone (bias_hh is optional).
+# split at random between the two. "torch-ih": the PyTorch names with the whole bias in bias_ih and bias_hh
+# zeros, as convert writes a Keras bias (PyTorch has both biases or neither).
 Layout = Literal["keras", "torch", "torch-ih"]
 # None: zero state. "batch": arrays (batch, units). "shared": arrays (units,), broadcast over the batch.
 StateKind = Literal["batch", "shared"] | None
@@ -208,7 +209,7 @@ def _entry(layer: BuiltLstm | BuiltDense, rng: np.random.Generator) -> dict[str,
         entry["weight_ih"], entry["weight_hh"] = layer.kernel.T.copy(), layer.recurrent_kernel.T.copy()
         if layer.bias_ih is not None:
             entry["bias_ih"] = layer.bias_ih
-        if layer.bias_hh is not None and spec.layout == "torch":
+        if layer.bias_hh is not None:
             entry["bias_hh"] = layer.bias_hh
     if layer.h0 is not None:
         # Both forms of SPEC §2, chosen at random: [h, c] or {h: ..., c: ...}.

@@ -564,6 +564,23 @@ def test_missing_pytorch_bias_when_use_bias_is_true(tmp_path: Path) -> None:
     )
 
 
+def test_one_pytorch_bias_without_the_other_is_refused_both_ways_round(tmp_path: Path) -> None:
+    # A silent wrong number once: bias_ih alone ran as if bias_hh were 0, with exit 0. torch's
+    # load_state_dict refuses the missing key, and so does convert; the config does too.
+    assert_config_error(
+        tmp_path,
+        layer_config(TORCH_FIELDS, bias_hh=None),
+        "7:5: layers[0].bias_ih: bias_ih is given without bias_hh; PyTorch has both biases or neither "
+        "(bias=False): give bias_hh too, or leave both out and set use_bias: false",
+    )
+    assert_config_error(
+        tmp_path,
+        layer_config(TORCH_FIELDS, bias_ih=None),
+        "7:5: layers[0].bias_hh: bias_hh is given without bias_ih; PyTorch has both biases or neither "
+        "(bias=False): give bias_ih too, or leave both out and set use_bias: false",
+    )
+
+
 def test_pytorch_biases_are_optional_as_in_nn_lstm(tmp_path: Path) -> None:
     # SPEC §1: bias_ih and bias_hh are optional (nn.LSTM(bias=False) has neither).
     outputs = forward_json(tmp_path, layer_config(TORCH_FIELDS, bias_ih=None, bias_hh=None))
