@@ -29,6 +29,7 @@ from .model import (
     BidirectionalLayer,
     DenseLayer,
     DType,
+    EmbeddingLayer,
     Expectation,
     InitialState,
     InputSpec,
@@ -42,7 +43,7 @@ from .model import (
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
 DTYPES: tuple[DType, ...] = ("float32", "float64")
-LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking")
+LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking", "embedding")
 MAX_UNITS = 65_536
 MAX_LAYERS = 1_000  # a calculator's model has a handful; 20,000 (400 KB of YAML) took minutes to summarise
 MAX_ARRAY_RANK = 8
@@ -59,12 +60,14 @@ RECURRENT_OPTIONS = (
     "return_sequences",
     "return_state",
 )
-LSTM_OPTIONS = (*RECURRENT_OPTIONS, "go_backwards", "initial_state")
+LSTM_OPTIONS = (*RECURRENT_OPTIONS, "go_backwards", "initial_state", "use_mask")
 BIDIRECTIONAL_OPTIONS = (*RECURRENT_OPTIONS, "merge_mode", "forward", "backward")
 KERAS_LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 DENSE_KEYS = ("type", "name", "input", "units", "activation", "use_bias", "kernel", "bias")
 MASKING_KEYS = ("type", "name", "input", "mask_value")
+EMBEDDING_KEYS = ("type", "name", "input", "input_dim", "output_dim", "mask_zero", "embeddings")
+MAX_INPUT_DIM = 10**9
 MERGE_MODE_NAMES = tuple(mode for mode in MERGE_MODES if mode is not None)
 INFINITY_TEXT = re.compile(r"!*[-+]?\.(inf|Inf|INF)")  # how YAML spells infinity (plain or tagged)
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab and line breaks
@@ -131,6 +134,8 @@ def has_weights(layer: Layer) -> bool:
         return layer.forward.weights is not None and layer.backward.weights is not None
     if isinstance(layer, DenseLayer):
         return layer.kernel is not None
+    if isinstance(layer, EmbeddingLayer):
+        return layer.embeddings is not None
     return True  # masking has none to give
 
 
@@ -139,6 +144,21 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     by_lower = {choice.lower(): choice for choice in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+
+
+def _embedded_inputs(data: Mapping[str, Any]) -> set[str]:
+    """The model inputs that embeddings read (integer ids): named by `input:`, or the only input when an
+    embedding is the first layer. Known before the inputs are read, since ids are read as ids."""
+    names = ["input"] if "input" in data else list(data.get("inputs") or {})
+    entries = data.get("layers")
+    found = set()
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, Mapping) or entry.get("type") != "embedding":
+            continue
+        source = entry.get("input", names[0] if index == 0 and len(names) == 1 else None)
+        if isinstance(source, str) and source in names:
+            found.add(source)
+    return found
 
 
 def _auto_name(kind: str, taken: set[Any], counters: dict[str, int]) -> str:
@@ -190,6 +210,11 @@ class _Validator:
         self.shapes: dict[str, tuple[int | None, ...]] = {}  # reference → shape, batch first
         self.batch: int | None = None
         self.pending: set[str] = set()
+        self.id_inputs: set[str] = set()  # model inputs that an embedding reads: integer ids, not features
+        self.vocab_tokens: tuple[str, ...] | None = None
+        self.input_paths: dict[str, KeyPath] = {}
+        self.input_data: dict[str, Array] = {}
+        self.one_sequence: set[str] = set()  # id inputs written as one sequence (timesteps,)
 
     def error(self, path: KeyPath, message: str) -> LstmCliError:
         return self.doc.error(path, message)
@@ -205,6 +230,8 @@ class _Validator:
             raise self.error((), "missing key 'layers' (a list of layers, each a mapping with a `type`)")
         dtype = self.dtype(data)
         self.np_dtype = np.dtype(dtype)
+        self.vocab_tokens = self.vocab(data)  # before the inputs: ids may be written as tokens
+        self.id_inputs = _embedded_inputs(data)
         inputs = self.inputs(data)
         layers = self.layers(data, inputs)
         outputs = self.outputs(data, layers)
@@ -224,7 +251,7 @@ class _Validator:
             document=self.doc,
             description=description,
             expect=self.expect(data, dtype),
-            vocab=self.vocab(data),
+            vocab=self.vocab_tokens,
             builtin=self.builtin,
         )
 
@@ -259,6 +286,9 @@ class _Validator:
     def input_spec(self, name: str, value: Any, path: KeyPath) -> InputSpec:
         if isinstance(value, Mapping):  # {shape: ...} or {file: ...}: a slip in either gets its suggestion
             self.keys(value, path, ("shape", "file", "key"))
+        self.input_paths[name] = path
+        if name in self.id_inputs:
+            return self.ids_spec(name, value, path)
         if isinstance(value, Mapping) and "shape" in value:
             self.keys(value, path, ("shape",), required=("shape",))
             dims = value["shape"]
@@ -282,6 +312,63 @@ class _Validator:
             )
         self.batch = array.shape[0]
         return InputSpec(name, (array.shape[1], array.shape[2]), array, path)
+
+    def ids_spec(self, name: str, value: Any, path: KeyPath) -> InputSpec:
+        """An input that an embedding reads: integer ids (batch, timesteps), or (timesteps,) for one
+        sequence; tokens of the vocab stand for their ids."""
+        if isinstance(value, Mapping) and "shape" in value:
+            self.keys(value, path, ("shape",), required=("shape",))
+            dims = value["shape"]
+            if not isinstance(dims, list) or len(dims) != 1:
+                raise self.error(
+                    path + ("shape",), "an embedding's input is ids: expected [timesteps or null]"
+                )
+            timesteps = None if dims[0] is None else self.integer(dims[0], path + ("shape", 0), 1, 10**9)
+            return InputSpec(name, (timesteps,), None, path)
+        ids = self.ids(value, path)
+        if ids.ndim == 1:
+            ids = ids[np.newaxis]  # one sequence: (timesteps,) → (1, timesteps)
+            self.one_sequence.add(name)
+        if ids.ndim != 2:
+            raise self.error(
+                path,
+                f"an embedding reads integer ids (batch, timesteps) or (timesteps,), "
+                f"got shape {_shape_text(ids.shape)}",
+            )
+        if self.batch is not None and ids.shape[0] != self.batch:
+            raise self.error(path, f"batch {ids.shape[0]} differs from the other inputs' batch {self.batch}")
+        self.batch = ids.shape[0]
+        self.input_data[name] = ids
+        return InputSpec(name, (ids.shape[1],), ids, path)
+
+    def ids(self, value: Any, path: KeyPath) -> Array:
+        """Whole numbers as int64, with tokens of the vocab read as their positions."""
+        if isinstance(value, list) and self.vocab_tokens is not None:
+            value = self.token_ids(value, path)
+        array = self.array(value, path) if not isinstance(value, np.ndarray) else value
+        if array.dtype.kind not in "iu":
+            if array.dtype.kind != "f":
+                raise self.error(path, f"expected integer ids, got an array of dtype {array.dtype}")
+            fractional = np.argwhere(array != np.round(array))
+            if len(fractional):
+                index = tuple(int(i) for i in fractional[0])
+                raise self.error(path + index, f"expected an integer id, got {array[index]}")
+        if array.size == 0:
+            raise self.error(path, "expected ids, got an empty array")
+        return np.asarray(array, dtype=np.int64)
+
+    def token_ids(self, value: Any, path: KeyPath) -> Any:
+        """Nested lists with the vocab's tokens replaced by their ids; numbers stay as they are."""
+        vocab = self.vocab_tokens
+        assert vocab is not None
+        if isinstance(value, list):
+            return [self.token_ids(item, path + (index,)) for index, item in enumerate(value)]
+        if isinstance(value, str):
+            if value not in vocab:
+                hint = did_you_mean(value, vocab)
+                raise self.error(path, f"token {_shorten(value)!r} is not in the vocab{hint}")
+            return vocab.index(value)
+        return value
 
     # -- layers ----------------------------------------------------------------------------------------
 
@@ -319,6 +406,8 @@ class _Validator:
                 layer = self.dense(entry, path, name, source)
             elif kind == "bidirectional":
                 layer = self.bidirectional(entry, path, name, source)
+            elif kind == "embedding":
+                layer = self.embedding(entry, path, name, source)
             else:
                 layer = self.masking(entry, path, name, source)
             layers.append(layer)
@@ -401,6 +490,7 @@ class _Validator:
         }
         use_bias = self.boolean(entry, path, "use_bias", None)
         weights, use_bias = self.lstm_weights(entry, path, units, features, source, use_bias)
+        flags["use_mask"] = self.boolean(entry, path, "use_mask", True)
         layer = LstmLayer(
             name=name,
             units=units,
@@ -541,6 +631,43 @@ class _Validator:
             raise self.error(path + ("mask_value",), f"expected a finite number, got {_describe(value)}")
         self.shapes[name] = self.shapes[source]
         return MaskingLayer(name=name, input=source, key_path=path, mask_value=float(value))
+
+    def embedding(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str) -> EmbeddingLayer:
+        self.keys(entry, path, EMBEDDING_KEYS, required=("input_dim", "output_dim"))
+        if source not in self.id_inputs:
+            raise self.error(
+                path,
+                f"an embedding reads integer ids (batch, timesteps) from a model input, but {source!r} is "
+                f"{'a layer' if source not in self.input_paths else 'not read as ids'}; "
+                "make it the first layer, or name an input with `input:`",
+            )
+        input_dim = self.integer(entry["input_dim"], path + ("input_dim",), 1, MAX_INPUT_DIM)
+        output_dim = self.integer(entry["output_dim"], path + ("output_dim",), 1, MAX_UNITS)
+        embeddings = None
+        if "embeddings" in entry:
+            embeddings = self.shaped(
+                entry, path, "embeddings", (input_dim, output_dim), "(input_dim, output_dim)"
+            )
+        ids = self.input_data.get(source)
+        if ids is not None and (ids.min() < 0 or ids.max() >= input_dim):
+            index = tuple(int(i) for i in np.argwhere((ids < 0) | (ids >= input_dim))[0])
+            written = index[1:] if source in self.one_sequence else index  # as the config wrote it
+            where = self.input_paths[source] + written
+            raise self.error(
+                where,
+                f"id {ids[index]} is outside [0, {input_dim}): embedding {name!r} has input_dim {input_dim}",
+            )
+        batch, timesteps = self.shapes[source]
+        self.shapes[name] = (batch, timesteps, output_dim)
+        return EmbeddingLayer(
+            name=name,
+            input_dim=input_dim,
+            output_dim=output_dim,
+            input=source,
+            key_path=path,
+            mask_zero=bool(self.boolean(entry, path, "mask_zero", False)),
+            embeddings=embeddings,
+        )
 
     def initial_state(
         self, entry: Mapping[str, Any], path: KeyPath, units: int, batch: int | None

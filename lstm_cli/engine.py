@@ -20,6 +20,7 @@ from .model import (
     Array,
     BidirectionalLayer,
     DenseLayer,
+    EmbeddingLayer,
     LstmLayer,
     LstmWeights,
     MaskingLayer,
@@ -365,6 +366,12 @@ def run_dense(layer: DenseLayer, x: Array) -> Array:
     return get_activation(layer.activation)(z)
 
 
+def run_embedding(layer: EmbeddingLayer, ids: Array) -> Array:
+    """Row `id` of the table for each id: (batch, timesteps) → (batch, timesteps, output_dim)."""
+    assert layer.embeddings is not None  # config.require_data has refused weightless layers
+    return layer.embeddings[ids]
+
+
 @dataclass
 class RunResult:
     values: dict[str, Array]  # every reference the run produced, as in `forward --format json`
@@ -387,7 +394,8 @@ def run_model(
     run.values.update(known or {})
     for name, spec in model.inputs.items():
         assert spec.data is not None  # config.require_data has refused shape-only inputs
-        run.values[name] = spec.data.astype(dtype, copy=False)
+        ids = spec.data.dtype.kind in "iu"  # an embedding's input stays integer
+        run.values[name] = spec.data if ids else spec.data.astype(dtype, copy=False)
     with np.errstate(all="ignore"):  # overflow is reported with the layer and step, not as a warning
         for layer in model.layers:
             if isinstance(layer, DenseLayer):
@@ -396,6 +404,8 @@ def run_model(
                 run.masking(layer)
             elif isinstance(layer, BidirectionalLayer):
                 run.bidirectional(layer)
+            elif isinstance(layer, EmbeddingLayer):
+                run.embedding(layer)
             else:
                 run.lstm(layer)
     run.result.values = {ref: value for ref, value in run.values.items() if ref not in model.inputs}
@@ -412,8 +422,8 @@ class _Run:
         self.record = record
         self.window = window
         self.values: dict[str, Array] = {}
-        self.masks: dict[str, Array] = {}  # each Masking layer's (batch, timesteps), True where a step counts
-        self.taken = masks_taken(model)  # which Masking layer's mask each recurrent layer takes
+        self.masks: dict[str, Array] = {}  # each mask's (batch, timesteps), True where a step counts
+        self.taken = masks_taken(model)  # whose mask each recurrent layer takes
         self.result = RunResult(values={})
 
     def keeps(self, name: str) -> bool:
@@ -428,6 +438,12 @@ class _Run:
         valid = np.any(x != layer.mask_value, axis=-1)  # (batch, timesteps)
         self.values[layer.name] = np.where(valid[..., np.newaxis], x, 0.0).astype(x.dtype)
         self.masks[layer.name] = valid
+
+    def embedding(self, layer: EmbeddingLayer) -> None:
+        ids = self.values[layer.input]
+        self.values[layer.name] = run_embedding(layer, ids)
+        if layer.mask_zero:
+            self.masks[layer.name] = ids != 0
 
     def lstm(self, layer: LstmLayer) -> None:
         result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)

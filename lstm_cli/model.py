@@ -38,8 +38,8 @@ class InitialState:
 @dataclass(frozen=True)
 class InputSpec:
     name: str
-    shape: tuple[int | None, ...]  # without the batch axis: (timesteps, features)
-    data: Array | None  # (batch, timesteps, features); None in an architecture-only config
+    shape: tuple[int | None, ...]  # without the batch axis: (timesteps, features), or (timesteps,) of ids
+    data: Array | None  # (batch, timesteps, features) or int64 ids (batch, timesteps); None without data
     key_path: KeyPath
 
 
@@ -57,6 +57,7 @@ class LstmLayer:
     go_backwards: bool = False
     weights: LstmWeights | None = None  # None in an architecture-only config
     initial_state: InitialState | None = None
+    use_mask: bool = True  # False: run without the input's mask, as Keras 3 runs an LSTM given initial_state
     type: Literal["lstm"] = "lstm"
 
 
@@ -109,7 +110,27 @@ class MaskingLayer:
     type: Literal["masking"] = "masking"
 
 
-Layer = LstmLayer | DenseLayer | BidirectionalLayer | MaskingLayer
+@dataclass(frozen=True)
+class EmbeddingLayer:
+    """Keras Embedding and nn.Embedding: integer ids (batch, timesteps) → rows of a table. With
+    mask_zero, id 0 masks its step for later recurrent layers, as Keras does."""
+
+    name: str
+    input_dim: int
+    output_dim: int
+    input: str  # a model input of integer ids
+    key_path: KeyPath
+    mask_zero: bool = False
+    embeddings: Array | None = None  # (input_dim, output_dim)
+    type: Literal["embedding"] = "embedding"
+
+    @property
+    def units(self) -> int:
+        return self.output_dim
+
+
+Layer = LstmLayer | DenseLayer | BidirectionalLayer | MaskingLayer | EmbeddingLayer
+MaskSource = MaskingLayer | EmbeddingLayer  # the layers that make a mask
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
@@ -147,28 +168,32 @@ class Model:
         return next((layer for layer in self.layers if layer.name == name), None)
 
 
-def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskingLayer]:
-    """The Masking layer whose mask each LSTM or bidirectional layer takes, by layer name. A mask passes on
-    as Keras passes it: through Dense, and through a recurrent layer to the sequence it returns (to each
-    half, with merge_mode null); states carry none. `keras_graph`: as a Keras 3 functional graph calls its
-    layers, where an LSTM given an initial state takes no mask, though its sequence still carries it on
-    (Keras 3.15); the engine applies it."""
-    carried: dict[str, MaskingLayer] = {}  # reference → the Masking layer whose mask it carries
-    taken: dict[str, MaskingLayer] = {}
+def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource]:
+    """The layer whose mask (a Masking layer's, or an Embedding's with mask_zero) each LSTM or bidirectional
+    layer takes, by layer name. A mask passes on as Keras passes it: through Dense, and through a recurrent
+    layer to the sequence it returns (to each half, with merge_mode null); states carry none. An LSTM with
+    `use_mask: false` takes none. `keras_graph`: as a Keras 3 functional graph calls its layers, where an
+    LSTM given an initial state takes no mask either, though its sequence still carries it on (Keras 3.15);
+    the engine applies it."""
+    carried: dict[str, MaskSource] = {}  # reference → the layer whose mask it carries
+    taken: dict[str, MaskSource] = {}
     for layer in model.layers:
-        masking = carried.get(layer.input)
-        if isinstance(layer, MaskingLayer):
+        source = carried.get(layer.input)
+        if isinstance(layer, MaskingLayer) or (isinstance(layer, EmbeddingLayer) and layer.mask_zero):
             carried[layer.name] = layer
-        elif masking is None:
+        elif source is None or isinstance(layer, EmbeddingLayer):
             continue
         elif isinstance(layer, DenseLayer):
-            carried[layer.name] = masking
+            carried[layer.name] = source
         else:
-            if not (keras_graph and isinstance(layer, LstmLayer) and layer.initial_state is not None):
-                taken[layer.name] = masking
+            ignored = isinstance(layer, LstmLayer) and (
+                not layer.use_mask or (keras_graph and layer.initial_state is not None)
+            )
+            if not ignored:
+                taken[layer.name] = source
             if layer.return_sequences:
                 for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
-                    carried[ref] = masking
+                    carried[ref] = source
     return taken
 
 

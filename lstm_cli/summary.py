@@ -9,6 +9,7 @@ The counts, with f input features and u units (Keras: keras/src/layers/rnn/lstm.
     LSTM      kernel (f, 4u) + recurrent_kernel (u, 4u) + bias (4u,)  = 4u(f + u + 1)
     nn.LSTM   weight_ih (4u, f) + weight_hh (4u, u) + two biases      = 4u(f + u) + 8u
     Dense     kernel (in, n) + bias (n,)                              = n(in + 1)
+    Embedding embeddings (input_dim, output_dim)                      = input_dim * output_dim
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
-from .model import Layer, MaskingLayer, Model, keras_name, masks_taken
+from .model import EmbeddingLayer, Layer, MaskingLayer, MaskSource, Model, keras_name, masks_taken
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -29,7 +30,13 @@ Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name
 # bidirectional layer [output, forward h, forward c, backward h, backward c], or with merge_mode None
 # [forward output, backward output, forward h, ...]. `encoder.c` is therefore Keras's `encoder[0][2]`.
 OUTPUT_ORDER = ("", "forward", "backward", "h", "c", "forward.h", "forward.c", "backward.h", "backward.c")
-KERAS_CLASS = {"lstm": "LSTM", "dense": "Dense", "bidirectional": "Bidirectional", "masking": "Masking"}
+KERAS_CLASS = {
+    "lstm": "LSTM",
+    "dense": "Dense",
+    "bidirectional": "Bidirectional",
+    "masking": "Masking",
+    "embedding": "Embedding",
+}
 FLOAT32_BYTES = 4  # Keras stores weights as float32 unless told otherwise
 
 
@@ -191,27 +198,35 @@ def _with_mask_ops(
     model: Model, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor], infos: list[LayerInfo]
 ) -> list[LayerInfo]:
     """The rows Keras 3 adds for masks in a functional model: each Masking layer's mask is a NotEqual op
-    (of the Masking layer's input and mask_value) and an Any op over the features, named when the Masking
-    layer is called, and every LSTM that takes the mask reads it as a second tensor. Keras lists the ops
-    of the masks some layer takes."""
+    (of the Masking layer's input and mask_value) and an Any op over the features; an Embedding's with
+    mask_zero is one NotEqual op of its ids and 0. They are named when their layer is called, and every
+    LSTM that takes the mask reads the last op as a second tensor. Keras lists the ops of the masks some
+    layer takes."""
     names = _KerasNames()
-    op_names = {
+    op_names: dict[str, tuple[str, ...]] = {
         layer.name: (names.next("not_equal"), names.next("any"))
-        for layer in model.layers
         if isinstance(layer, MaskingLayer)
+        else (names.next("not_equal"),)
+        for layer in model.layers
+        if isinstance(layer, MaskingLayer) or (isinstance(layer, EmbeddingLayer) and layer.mask_zero)
     }
     taken = masks_taken(model, keras_graph=True)
     ops: list[LayerInfo] = []
-    for masking in dict.fromkeys(taken.values()):  # each mask once, in the order layers first take them
-        not_equal, any_op = op_names[masking.name]
-        source = shapes[masking.input]
-        ops.append(LayerInfo(not_equal, "NotEqual", (source,), inbound=(tensors[masking.input],)))
-        ops.append(LayerInfo(any_op, "Any", (source[:-1],), inbound=((not_equal, 0),)))
+    first_taken: dict[str, MaskSource] = {}  # each mask once, in the order layers first take them
+    for mask_source in taken.values():
+        first_taken.setdefault(mask_source.name, mask_source)
+    for source_layer in first_taken.values():
+        not_equal = op_names[source_layer.name][0]
+        source = shapes[source_layer.input]
+        ops.append(LayerInfo(not_equal, "NotEqual", (source,), inbound=(tensors[source_layer.input],)))
+        if isinstance(source_layer, MaskingLayer):
+            any_op = op_names[source_layer.name][1]
+            ops.append(LayerInfo(any_op, "Any", (source[:-1],), inbound=((not_equal, 0),)))
     rows = []
     for info in infos:
         if info.name in taken:
-            any_op = op_names[taken[info.name].name][1]
-            info = replace(info, inbound=(info.inbound[0], (any_op, 0), *info.inbound[1:]))
+            mask_op = op_names[taken[info.name].name][-1]
+            info = replace(info, inbound=(info.inbound[0], (mask_op, 0), *info.inbound[1:]))
         rows.append(info)
     return rows + ops
 
@@ -267,6 +282,18 @@ def _layer_info(
 ) -> LayerInfo:
     kind = str(layer.type)
     source = shapes[layer.input]
+    if isinstance(layer, EmbeddingLayer):  # reads ids (batch, timesteps): no feature axis
+        table = Weight("embeddings", (layer.input_dim, layer.output_dim), "(input_dim, output_dim)")
+        return LayerInfo(
+            name=layer.name,
+            kind=KERAS_CLASS[kind],
+            output_shapes=(shapes[layer.name],),
+            weights=(table,),
+            inbound=(tensors[layer.input],),
+            units=layer.output_dim,
+            inputs=layer.input_dim,
+            timesteps=source[1],
+        )
     width = source[-1]
     if width is None:
         raise LstmCliError(f"layer {layer.name!r}: the width of its input {layer.input!r} is unknown")

@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_cli.config import has_weights, load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, MaskingLayer, Model, keras_name
+from lstm_cli.model import BidirectionalLayer, EmbeddingLayer, MaskingLayer, Model, keras_name
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
@@ -155,7 +155,7 @@ def _skeleton(config: Path) -> Skeleton:
     entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
     for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
         entry = entries[layer.name]
-        if isinstance(layer, MaskingLayer):
+        if isinstance(layer, MaskingLayer | EmbeddingLayer):  # no Embedding group is read yet
             continue
         kind = layer.type
         count = counters.get(kind, 0)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES, keras_name, masks_taken
+from lstm_cli.model import MERGE_MODES, MaskingLayer, keras_name, masks_taken
 from lstm_cli.modelfiles.common import file_error
 
 Flavour = Literal["keras2", "keras3"]
@@ -358,7 +358,8 @@ class _Reader:
         taken = masks_taken(load_model(mapping, source=str(self.source)))
         for name, given in self.given_masks.items():
             masking = taken.get(name)
-            if given == (None if masking is None else (masking.input, masking.mask_value)):
+            mask_value = masking.mask_value if isinstance(masking, MaskingLayer) else None
+            if given == (None if masking is None else (masking.input, mask_value)):
                 continue
             if masking is None:
                 raise self.fail(
