@@ -6,9 +6,11 @@ A long run shows its first and last steps and the first units, and says what it 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +26,7 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
+UNBOUNDED = 1_000_000  # columns: wider than any table, so that measuring at it gives the unwrapped width
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
@@ -81,62 +84,158 @@ def _bounded(records: Sequence[StepRecord], batch: int) -> tuple[list[tuple[Step
     return rows, None if skipped is None else skipped * batch
 
 
+def _bounded_groups(
+    rows: list[tuple[StepRecord, int]], gap: int | None, units: int
+) -> tuple[list[tuple[StepRecord, int]], int | None]:
+    """`_bounded`'s (record, sample) rows cut again for the long layout, where each stands for `units` table
+    rows: whole ones, the first and the last, in at most MAX_ROWS table rows; and where the ⋮ row goes."""
+    head, tail = max(1, HEAD_ROWS // units), max(1, (MAX_ROWS - HEAD_ROWS) // units)
+    if len(rows) <= head + tail:
+        return rows, gap
+    return rows[:head] + rows[len(rows) - tail :], head  # inside _bounded's own head and tail
+
+
+QUANTITIES = ("i", "f", "g", "o", "c", "h")
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order), laid out for the
+    width it is drawn at. Wide, a row per timestep and sample with a vector in each cell, when every vector
+    fits on one line; otherwise long, a row per unit as well, with one number in each cell, so that the
+    numbers line up in columns instead of a vector wrapping over lines. Given the vocab its input is
+    written in, an x_t column names the token each one-hot input row stands for."""
+
+    trace: LayerTrace
+    precision: int = DEFAULT_PRECISION
+    half: str = ""
+    tokens: Sequence[str] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(console, options)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(console, options))
+
+    def table(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        """The wide table if it fits `options.max_width` unwrapped, else the long one."""
+        wide = self.wide()
+        # Measured within the width, a table never exceeds it (Rich wraps the cells): measure it unbounded.
+        unwrapped = console.measure(wide, options=options.update_width(UNBOUNDED)).maximum
+        return wide if unwrapped <= options.max_width else self.long()
+
+    @property
+    def _batch(self) -> int:
+        return self.trace.steps[0].h.shape[0] if self.trace.steps else 1
+
+    def wide(self) -> Table:
+        """A row per timestep and sample; each cell a vector over the units."""
+        batch = self._batch
+        table = Table(title=self._title(), title_justify="left")
+        self._key_columns(table)
+        for quantity in QUANTITIES:
+            table.add_column(quantity, no_wrap=True)
+        shown, gap = _bounded(self.trace.steps, batch)
+        for position, (record, sample) in enumerate(shown):
+            if position == gap:
+                table.add_row(*self._gap_cells(), *["⋮"] * len(QUANTITIES))
+            masked = record.masked is not None and bool(record.masked[sample])
+            step = record.step
+            cells: list[str | Text] = [
+                Text("masked", style="dim") if masked else format_vector(values[sample], self.precision)
+                for values in (step.i, step.f, step.g, step.o)
+            ]
+            cells += [format_vector(record.c[sample], self.precision)]
+            cells += [format_vector(record.h[sample], self.precision)]
+            table.add_row(*self._key_cells(record, sample), *cells)
+        total = (self.trace.timesteps or len(self.trace.steps)) * batch
+        table.caption = self._caption(len(shown), total)
+        return table
+
+    def long(self) -> Group:
+        """A row per timestep, sample and unit; each cell one number, right-aligned. The title and caption
+        are lines of their own: the table is often narrower than they are, and would wrap them."""
+        batch, units = self._batch, range(shown_count(self.trace.layer.units, MAX_VECTOR_ITEMS))
+        table = Table()
+        self._key_columns(table)
+        table.add_column("unit", justify="right", no_wrap=True)
+        for quantity in QUANTITIES:
+            table.add_column(quantity, justify="right", no_wrap=True)
+        shown, gap = _bounded_groups(*_bounded(self.trace.steps, batch), len(units))
+        for position, (record, sample) in enumerate(shown):
+            if position == gap:
+                table.add_row(*self._gap_cells(), "⋮", *["⋮"] * len(QUANTITIES))
+            masked = record.masked is not None and bool(record.masked[sample])
+            step = record.step
+            key = self._key_cells(record, sample)
+            for unit in units:  # t, sample and x_t on the first unit's row only, as a reader groups them
+                cells: list[str | Text] = [
+                    Text("masked", style="dim") if masked else self._number(values[sample, unit])
+                    for values in (step.i, step.f, step.g, step.o)
+                ]
+                cells += [self._number(record.c[sample, unit]), self._number(record.h[sample, unit])]
+                table.add_row(*(key if unit == 0 else [""] * len(key)), str(unit), *cells)
+        total = (self.trace.timesteps or len(self.trace.steps)) * batch * len(units)
+        caption = self._caption(len(shown) * len(units), total)
+        title = self._title()
+        title.stylize("table.title")
+        if caption is None:
+            return Group(title, table)
+        caption.stylize("table.caption")
+        return Group(title, table, caption)
+
+    def _number(self, value: float) -> str:
+        return format_number(value, self.precision)
+
+    def _title(self) -> Text:
+        layer = self.trace.layer
+        order = ", go_backwards" if layer.go_backwards else ""
+        return Text(
+            f"{layer.name} (LSTM{self.half}): "
+            f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
+            f"recurrent_activation {layer.recurrent_activation}{order}"
+        )
+
+    def _key_columns(self, table: Table) -> None:
+        table.add_column("t", justify="right", no_wrap=True)
+        if self._batch > 1:
+            table.add_column("sample", justify="right", no_wrap=True)
+        if self.tokens is not None:
+            table.add_column("x_t", no_wrap=True)
+
+    def _key_cells(self, record: StepRecord, sample: int) -> list[str | Text]:
+        cells: list[str | Text] = [str(record.t)]
+        if self._batch > 1:
+            cells.append(str(sample))
+        if self.tokens is not None:
+            token = one_hot_token(self.tokens, record.x[sample])
+            cells.append(
+                format_vector(record.x[sample], self.precision) if token is None else Text(shown_token(token))
+            )
+        return cells
+
+    def _gap_cells(self) -> list[str]:
+        """The key columns of the ⋮ row."""
+        return ["⋮", *([""] if self._batch > 1 else []), *(["⋮"] if self.tokens is not None else [])]
+
+    def _caption(self, shown: int, total: int) -> Text | None:
+        units = self.trace.layer.units
+        notes = []
+        if shown < total:
+            notes.append(f"{total - shown} of {total} rows left out")
+        if units > shown_count(units, MAX_VECTOR_ITEMS):
+            notes.append(f"units {MAX_VECTOR_ITEMS} to {units - 1} left out")
+        return Text("; ".join(notes) + "; --format json or csv gives every value") if notes else None
+
+
 def layer_table(
     trace: LayerTrace,
     precision: int = DEFAULT_PRECISION,
     half: str = "",
     tokens: Sequence[str] | None = None,
-) -> Table:
-    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order). Given the
-    vocab its input is written in, an x_t column names the token each one-hot input row stands for."""
-    layer = trace.layer
-    batch = trace.steps[0].h.shape[0] if trace.steps else 1
-    order = ", go_backwards" if layer.go_backwards else ""
-    title = Text(
-        f"{layer.name} (LSTM{half}): "
-        f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
-        f"recurrent_activation {layer.recurrent_activation}{order}"
-    )
-    table = Table(title=title, title_justify="left")
-    table.add_column("t", justify="right")
-    if batch > 1:
-        table.add_column("sample", justify="right")
-    if tokens is not None:
-        table.add_column("x_t")
-    for quantity in ("i", "f", "g", "o", "c", "h"):
-        table.add_column(quantity)
-    shown, gap = _bounded(trace.steps, batch)
-    for position, (record, sample) in enumerate(shown):
-        if position == gap:
-            table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * (6 if tokens is None else 7))
-        cells = _step_cells(record, sample, batch, precision)
-        if tokens is not None:
-            token = one_hot_token(tokens, record.x[sample])
-            x_cell = format_vector(record.x[sample], precision) if token is None else Text(shown_token(token))
-            cells.insert(2 if batch > 1 else 1, x_cell)
-        table.add_row(*cells)
-    total = (trace.timesteps or len(trace.steps)) * batch
-    notes = []
-    if len(shown) < total:
-        notes.append(f"{total - len(shown)} of {total} rows left out")
-    if layer.units > MAX_VECTOR_ITEMS:
-        notes.append(f"units {MAX_VECTOR_ITEMS} to {layer.units - 1} left out")
-    if notes:
-        table.caption = Text("; ".join(notes) + "; --format json or csv gives every value")
-    return table
-
-
-def _step_cells(record: StepRecord, sample: int, batch: int, precision: int) -> list[str | Text]:
-    masked = record.masked is not None and bool(record.masked[sample])
-    cells: list[str | Text] = [str(record.t)]
-    if batch > 1:
-        cells.append(str(sample))
-    step = record.step
-    for values in (step.i, step.f, step.g, step.o):
-        cells.append(Text("masked", style="dim") if masked else format_vector(values[sample], precision))
-    cells.append(format_vector(record.c[sample], precision))
-    cells.append(format_vector(record.h[sample], precision))
-    return cells
+) -> LayerTable:
+    """One LSTM layer's table, wide or long as the width allows (see LayerTable)."""
+    return LayerTable(trace, precision, half, tokens)
 
 
 def outputs_table(
