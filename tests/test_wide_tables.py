@@ -19,6 +19,8 @@ from rich.cells import cell_len
 QUANTITIES = ("i", "f", "g", "o", "c", "h")
 # A whole cell: a number (with a saturation mark in trace), a vector on one line, masked, or the gap's ⋮.
 WHOLE_CELL = re.compile(r"[↑↓]?-?\d[\d.e+-]*|\[[^\[\]]*\]|masked|–|⋮")
+WHOLE_VECTOR = re.compile(r"\[[^\[\]]*\]")
+OUTER_TEXT = re.compile(r"[\[\], ]*(… \+\d+[\], ]*)*")
 
 
 def lstm_config(
@@ -95,9 +97,14 @@ def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
 
 def assert_no_cell_continues(text: str) -> None:
     """Every line of a layer table (forward's, decode's, and trace's steps) holds whole cells: a wrapped
-    cell would leave a line with an empty or cut cell."""
+    cell would leave a line with an empty or cut cell. The outputs table's lines hold whole vectors."""
     checked = 0
     for header, rows in tables(text):
+        if header == ["reference", "shape", "value"]:
+            for row in rows:
+                left = WHOLE_VECTOR.sub("", row[2])  # brackets, commas and "… +N" should be all that is left
+                assert row[2].startswith("likeliest tokens: ") or OUTER_TEXT.fullmatch(left), row
+            continue
         if header[-6:] == list(QUANTITIES):  # forward's layout, wide or long
             values = [row[-6:] for row in rows]
         elif header[:1] == ["unit"]:  # a trace step, units across, a quantity per row
@@ -216,3 +223,38 @@ def test_the_long_layout_keeps_the_token_column() -> None:
     assert encoder[0] == decoder[0] == ["t", "x_t", "unit", *QUANTITIES]
     assert [row[1] for row in decoder[1] if row[0]] == ["<s>", "d", "c", "b", "a"]
     assert_no_cell_continues(stdout)
+
+
+# -- the outputs table: lines break between vectors -------------------------------------------------------
+
+
+def test_an_array_breaks_lines_between_vectors_only() -> None:
+    from lstm_cli.render.forward import wrapped_array
+
+    assert wrapped_array(np.array([[1.0, 2, 3], [4, 5, 6]]), 4, 12) == "[[1, 2, 3],\n[4, 5, 6]]"
+    assert wrapped_array(np.array([[1.0, 2, 3], [4, 5, 6]]), 4, 80) == "[[1, 2, 3], [4, 5, 6]]"
+    assert wrapped_array(np.arange(100.0).reshape(50, 2), 4, 40) == (
+        "[[0, 1], [2, 3], [4, 5], [6, 7], [8, 9],\n"
+        "[10, 11], [12, 13], [14, 15], [16, 17],\n"
+        "[18, 19], [20, 21], [22, 23], [24, 25],\n"
+        "[26, 27], [28, 29], [30, 31], [32, 33],\n"
+        "[34, 35], [36, 37], [38, 39], [40, 41],\n"
+        "[42, 43], [44, 45], [46, 47], … +26]"
+    )
+
+
+def test_a_vector_wider_than_the_value_column_shows_the_items_that_fit() -> None:
+    from lstm_cli.render.forward import wrapped_array
+
+    assert wrapped_array(np.arange(10.0).reshape(1, 10), 4, 20) == "[[0, 1, 2, 3, … +6]]"
+    assert wrapped_array(np.arange(10.0).reshape(1, 10), 4, 1) == "[[0, 1, … +8]]"  # never fewer than 2
+
+
+def test_the_outputs_table_fits_the_width_in_whole_vectors() -> None:
+    for width in (80, 100, 120):
+        stdout = at_width(width, "forward", str(CONFIGS / "seq2seq.yaml"))
+        assert_fits(stdout, width)
+        assert_no_cell_continues(stdout)
+    stdout = at_width(80, "forward", str(CONFIGS / "seq2seq.yaml"))
+    assert "│ decoder_dense  │ (1, 5, 6) │ [[[0.0000, 0.0000, 0.0000, 0.0000, … +2], │\n" in stdout
+    assert "│                │           │ likeliest tokens: d c b a </s>            │\n" in stdout

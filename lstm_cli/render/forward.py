@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
@@ -57,13 +59,64 @@ def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int 
 
 def format_array(values: Array, precision: int = DEFAULT_PRECISION) -> str:
     """Nested brackets like Keras prints, cut to the first items of each axis when large."""
+    return " ".join(piece.text(precision) for piece in _pieces(values))
+
+
+class _Piece(NamedTuple):
+    """Where an array's text may break a line: one innermost vector (or the "… +N" standing for rows left
+    out), with the brackets and comma around it."""
+
+    opening: str
+    body: Array | str
+    closing: str
+
+    def text(self, precision: int, room: int | None = None) -> str:
+        """The piece; with `room`, its vector cut to as many items as fit in that many characters."""
+        if isinstance(self.body, str):
+            return self.opening + self.body + self.closing
+        limit = MAX_VECTOR_ITEMS
+        vector = format_vector(self.body, precision, limit)
+        if room is not None:  # at least 2 items, as an item's room is the width of "… +N"
+            room -= cell_len(self.opening + self.closing)
+            while limit > 2 and cell_len(vector) > room:
+                limit -= 1
+                vector = format_vector(self.body, precision, limit)
+        return self.opening + vector + self.closing
+
+
+def _pieces(values: Array) -> list[_Piece]:
+    """`values` as format_array writes it, cut after each innermost vector."""
     if values.ndim == 1:
-        return format_vector(values, precision)
+        return [_Piece("", values, "")]
     limit = shown_count(len(values), max(1, MAX_ARRAY_ITEMS // max(1, int(np.prod(values.shape[1:])))))
-    rows = [format_array(row, precision) for row in values[:limit]]
+    rows = [_pieces(row) for row in values[:limit]]
     if len(values) > limit:
-        rows.append(f"… +{len(values) - limit}")
-    return f"[{', '.join(rows)}]"
+        rows.append([_Piece("", f"… +{len(values) - limit}", "")])
+    pieces: list[_Piece] = []
+    for position, row in enumerate(rows):
+        if position < len(rows) - 1:  # each row but the last ends in a comma
+            row[-1] = row[-1]._replace(closing=row[-1].closing + ",")
+        pieces.extend(row)
+    if not pieces:
+        return [_Piece("", "[]", "")]
+    pieces[0] = pieces[0]._replace(opening="[" + pieces[0].opening)
+    pieces[-1] = pieces[-1]._replace(closing=pieces[-1].closing + "]")
+    return pieces
+
+
+def wrapped_array(values: Array, precision: int, width: int) -> str:
+    """format_array's text in lines of at most `width` characters, broken between vectors only: as many
+    whole vectors a line as fit, and a vector wider than a line cut to the items that fit."""
+    lines: list[str] = []
+    for piece in _pieces(values):
+        text = piece.text(precision)
+        if cell_len(text) > width:
+            text = piece.text(precision, width)
+        if lines and cell_len(lines[-1]) + 1 + cell_len(text) <= width:
+            lines[-1] += " " + text
+        else:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -238,27 +291,49 @@ def layer_table(
     return LayerTable(trace, precision, half, tokens)
 
 
+@dataclass(frozen=True)
+class OutputsTable:
+    """Every reference's value, its lines broken between vectors to fit the width it is drawn at. Those in
+    `vocab_scored` also name each position's likeliest token."""
+
+    values: dict[str, Array]
+    precision: int = DEFAULT_PRECISION
+    vocab_scored: dict[str, Sequence[str]] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(options.max_width))
+
+    def table(self, width: int) -> Table:
+        table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
+        table.add_column("reference")
+        table.add_column("shape")
+        table.add_column("value")
+        shapes = {ref: _shape_text(value.shape) for ref, value in self.values.items()}
+        ref_width = max(map(cell_len, ["reference", *self.values]))
+        shape_width = max(map(cell_len, ["shape", *shapes.values()]))
+        room = max(1, width - ref_width - shape_width - 10)  # what 4 rules and 3 cells' padding leave
+        for ref, value in self.values.items():
+            cell = Text(wrapped_array(value, self.precision, room))
+            if self.vocab_scored and ref in self.vocab_scored:
+                samples = likeliest_tokens(self.vocab_scored[ref], value)
+                kept = shown_count(len(samples), MAX_TOKEN_SAMPLES)
+                shown = " | ".join(_token_run(tokens) for tokens in samples[:kept])
+                if len(samples) > kept:
+                    shown += f" | … +{len(samples) - kept} samples"
+                cell.append(f"\nlikeliest tokens: {shown}", style="bold")
+            table.add_row(Text(ref), shapes[ref], cell)
+        return table
+
+
 def outputs_table(
     values: dict[str, Array],
     precision: int = DEFAULT_PRECISION,
     vocab_scored: dict[str, Sequence[str]] | None = None,
-) -> Table:
-    """Every reference's value. Those in `vocab_scored` also name each position's likeliest token."""
-    table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
-    table.add_column("reference")
-    table.add_column("shape")
-    table.add_column("value")
-    for ref, value in values.items():
-        cell = Text(format_array(value, precision))
-        if vocab_scored and ref in vocab_scored:
-            samples = likeliest_tokens(vocab_scored[ref], value)
-            kept = shown_count(len(samples), MAX_TOKEN_SAMPLES)
-            shown = " | ".join(_token_run(tokens) for tokens in samples[:kept])
-            if len(samples) > kept:
-                shown += f" | … +{len(samples) - kept} samples"
-            cell.append(f"\nlikeliest tokens: {shown}", style="bold")
-        table.add_row(Text(ref), _shape_text(value.shape), cell)
-    return table
+) -> OutputsTable:
+    return OutputsTable(values, precision, vocab_scored)
 
 
 def _token_run(tokens: list[str]) -> str:
