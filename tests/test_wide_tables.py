@@ -16,6 +16,8 @@ import yaml
 from conftest import CONFIGS, assert_golden, run_cli
 from rich.cells import cell_len
 
+from lstm_cli.render.forward import wrapped_array
+
 QUANTITIES = ("i", "f", "g", "o", "c", "h")
 # A whole cell: a number (with a saturation mark in trace), a vector on one line, masked, or the gap's ⋮.
 WHOLE_CELL = re.compile(r"[↑↓]?-?\d[\d.e+-]*|\[[^\[\]]*\]|masked|–|⋮")
@@ -176,7 +178,7 @@ def test_the_layout_flips_with_the_width(config: str) -> None:
     layouts = {width: layout(at_width(width, "forward", config)) for width in (80, 120, 200)}
     if Path(config).stem == "units-3":
         assert layouts == {80: "long", 120: "wide", 200: "wide"}
-    else:  # 6 cells of 8 four-decimal numbers take about 470 columns
+    else:  # 6 cells of 8 four-decimal numbers: its wide table would take 429 columns
         assert layouts == {80: "long", 120: "long", 200: "long"}
 
 
@@ -229,8 +231,6 @@ def test_the_long_layout_keeps_the_token_column() -> None:
 
 
 def test_an_array_breaks_lines_between_vectors_only() -> None:
-    from lstm_cli.render.forward import wrapped_array
-
     assert wrapped_array(np.array([[1.0, 2, 3], [4, 5, 6]]), 4, 12) == "[[1, 2, 3],\n[4, 5, 6]]"
     assert wrapped_array(np.array([[1.0, 2, 3], [4, 5, 6]]), 4, 80) == "[[1, 2, 3], [4, 5, 6]]"
     assert wrapped_array(np.arange(100.0).reshape(50, 2), 4, 40) == (
@@ -244,8 +244,6 @@ def test_an_array_breaks_lines_between_vectors_only() -> None:
 
 
 def test_a_vector_wider_than_the_value_column_shows_the_items_that_fit() -> None:
-    from lstm_cli.render.forward import wrapped_array
-
     assert wrapped_array(np.arange(10.0).reshape(1, 10), 4, 20) == "[[0, 1, 2, 3, … +6]]"
     assert wrapped_array(np.arange(10.0).reshape(1, 10), 4, 1) == "[[0, 1, … +8]]"  # never fewer than 2
 

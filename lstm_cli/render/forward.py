@@ -1,6 +1,8 @@
 """The `forward` view: a table of every gate, c and h per LSTM layer, then the outputs and `expect:` checks.
 
-A long run shows its first and last steps and the first units, and says what it left out.
+A long run shows its first and last steps and the first units, and says what it left out. No cell wraps a
+vector: a layer's table whose vectors do not fit the width turns long, a row per unit, and an outputs value
+breaks its lines between vectors.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
+QUANTITIES = ("i", "f", "g", "o", "c", "h")  # the columns of a layer's table, in this order
 UNBOUNDED = 1_000_000  # columns: wider than any table, so that measuring at it gives the unwrapped width
 
 
@@ -76,7 +79,7 @@ class _Piece(NamedTuple):
             return self.opening + self.body + self.closing
         limit = MAX_VECTOR_ITEMS
         vector = format_vector(self.body, precision, limit)
-        if room is not None:  # at least 2 items, as an item's room is the width of "… +N"
+        if room is not None:  # at least 2 items: below that, "… +N" takes the room it saves
             room -= cell_len(self.opening + self.closing)
             while limit > 2 and cell_len(vector) > room:
                 limit -= 1
@@ -146,9 +149,6 @@ def _bounded_groups(
     if len(rows) <= head + tail:
         return rows, gap
     return rows[:head] + rows[len(rows) - tail :], head  # inside _bounded's own head and tail
-
-
-QUANTITIES = ("i", "f", "g", "o", "c", "h")
 
 
 @dataclass(frozen=True)
