@@ -133,7 +133,7 @@ def test_numbers_at_the_ends_of_the_range_read_well(tmp_path) -> None:
 
 def test_batch_table_has_a_sample_column() -> None:
     run = run_cli("forward", str(CONFIGS / "default-activations.yaml"))
-    assert "┃ t ┃ sample ┃" in run.stdout
+    assert "┃ t ┃ sample ┃ unit ┃" in run.stdout  # 2 units' vectors do not fit 100 columns: the long layout
 
 
 @pytest.mark.parametrize("name", ["seed", "default-activations", "pytorch-layout", "stacked"])
@@ -252,15 +252,16 @@ def test_a_long_run_shows_a_bounded_table_and_says_what_it_left_out(tmp_path) ->
     )
     run = run_cli("forward", str(tmp_path / "long.yaml"))
     assert run.exit_code == 0
+    # long, 8 units a step: t = 0 and 1 (3 samples' worth of rows, 24) and the last sample of t = 299
     assert (
-        "560 of 600 rows left out; units 8 to 19 left out; --format json or csv gives every value"
+        "4768 of 4800 rows left out; units 8 to 19 left out; --format json or csv gives every value\n"
         in run.stdout
     )
-    assert run.stdout.count("⋮") == 7
+    assert run.stdout.count("⋮") == 8
     lines = [line for line in run.stdout.splitlines() if line.startswith("│ ")]
-    assert lines[0].startswith("│   0 │      0 │") and any(
-        line.startswith("│ 299 │      1 │") for line in lines
-    )
+    assert lines[24].startswith("│   ⋮ │        │    ⋮ │      ⋮ │")
+    assert lines[0].startswith("│   0 │      0 │    0 │") and lines[25].startswith("│ 299 │      1 │    0 │")
+    assert lines[32].startswith("│     │        │    7 │") and not lines[33].startswith("│     │")
 
 
 def test_window_keeps_only_the_steps_a_table_shows() -> None:

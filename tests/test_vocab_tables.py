@@ -31,15 +31,19 @@ def test_likeliest_tokens_per_sample_first_on_ties() -> None:
 
 
 def _table_rows(text: str, title: str) -> list[list[str]]:
-    """The first line of each row of the table under `title`, split into cells."""
+    """The line that starts each timestep's row of the layer table under `title`, split into cells: in the
+    wide layout (framed) and the long one (unframed, the step's first unit on it) alike."""
     rows, inside = [], False
     for line in text.splitlines():
         if line.startswith(title):
             inside = True
-        elif inside and line.startswith("└"):
-            break
-        elif inside and line.startswith("│") and re.match(r"│\s*\d", line):
-            rows.append([cell.strip() for cell in line.strip("│").split("│")])
+        elif inside and ("│" not in line or line.startswith("└")):
+            if rows:
+                break
+        elif inside:
+            cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+            if cells[0].isdigit():
+                rows.append(cells)
     return rows
 
 
@@ -77,7 +81,7 @@ def test_rows_that_are_not_one_hot_show_their_numbers(tmp_path) -> None:
     )
     run = run_cli("forward", str(config), "--precision", "2")
     assert run.exit_code == 0, run.stderr
-    assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[0.50,", "y"]  # wrapped cell
+    assert [row[1] for row in _table_rows(run.stdout, "lstm (LSTM)")] == ["[0.50, 0.50]", "y"]  # unwrapped
     # an LSTM as wide as the vocab is not a score over it
     assert "likeliest tokens" not in run.stdout
 

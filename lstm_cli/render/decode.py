@@ -1,5 +1,5 @@
 """The `decode` view: the decoded tokens, each step's top probabilities, how the decoding ended, and with
-`--trace` the decoder's gates, c and h at every decoding step (the `forward` table, one row per step).
+`--trace` the decoder's gates, c and h at every decoding step (the `forward` table, t being the step).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def decode_view(
     if trace and not decoding.traces:
         parts.append(Text("--trace: the decoder has no LSTM layers, so there are no gates to show."))
     elif trace:
-        parts.append(Text("The decoder's LSTM layers, one row per decoding step (t is the step):"))
+        parts.append(Text("The decoder's LSTM layers at each decoding step (t is the step):"))
         parts.extend(layer_table(layer_trace, precision) for layer_trace in decoding.traces)
     return Group(*parts)
 

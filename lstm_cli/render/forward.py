@@ -1,14 +1,20 @@
 """The `forward` view: a table of every gate, c and h per LSTM layer, then the outputs and `expect:` checks.
 
-A long run shows its first and last steps and the first units, and says what it left out.
+A long run shows its first and last steps and the first units, and says what it left out. No cell wraps a
+vector: a layer's table whose vectors do not fit the width turns long, a row per unit, and an outputs value
+breaks its lines between vectors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +30,8 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
+QUANTITIES = ("i", "f", "g", "o", "c", "h")  # the columns of a layer's table, in this order
+UNBOUNDED = 1_000_000  # columns: wider than any table, so that measuring at it gives the unwrapped width
 
 
 def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
@@ -54,13 +62,64 @@ def format_vector(values: Array, precision: int = DEFAULT_PRECISION, limit: int 
 
 def format_array(values: Array, precision: int = DEFAULT_PRECISION) -> str:
     """Nested brackets like Keras prints, cut to the first items of each axis when large."""
+    return " ".join(piece.text(precision) for piece in _pieces(values))
+
+
+class _Piece(NamedTuple):
+    """Where an array's text may break a line: one innermost vector (or the "… +N" standing for rows left
+    out), with the brackets and comma around it."""
+
+    opening: str
+    body: Array | str
+    closing: str
+
+    def text(self, precision: int, room: int | None = None) -> str:
+        """The piece; with `room`, its vector cut to as many items as fit in that many characters."""
+        if isinstance(self.body, str):
+            return self.opening + self.body + self.closing
+        limit = MAX_VECTOR_ITEMS
+        vector = format_vector(self.body, precision, limit)
+        if room is not None:  # at least 2 items: below that, "… +N" takes the room it saves
+            room -= cell_len(self.opening + self.closing)
+            while limit > 2 and cell_len(vector) > room:
+                limit -= 1
+                vector = format_vector(self.body, precision, limit)
+        return self.opening + vector + self.closing
+
+
+def _pieces(values: Array) -> list[_Piece]:
+    """`values` as format_array writes it, cut after each innermost vector."""
     if values.ndim == 1:
-        return format_vector(values, precision)
+        return [_Piece("", values, "")]
     limit = shown_count(len(values), max(1, MAX_ARRAY_ITEMS // max(1, int(np.prod(values.shape[1:])))))
-    rows = [format_array(row, precision) for row in values[:limit]]
+    rows = [_pieces(row) for row in values[:limit]]
     if len(values) > limit:
-        rows.append(f"… +{len(values) - limit}")
-    return f"[{', '.join(rows)}]"
+        rows.append([_Piece("", f"… +{len(values) - limit}", "")])
+    pieces: list[_Piece] = []
+    for position, row in enumerate(rows):
+        if position < len(rows) - 1:  # each row but the last ends in a comma
+            row[-1] = row[-1]._replace(closing=row[-1].closing + ",")
+        pieces.extend(row)
+    if not pieces:
+        return [_Piece("", "[]", "")]
+    pieces[0] = pieces[0]._replace(opening="[" + pieces[0].opening)
+    pieces[-1] = pieces[-1]._replace(closing=pieces[-1].closing + "]")
+    return pieces
+
+
+def wrapped_array(values: Array, precision: int, width: int) -> str:
+    """format_array's text in lines of at most `width` characters, broken between vectors only: as many
+    whole vectors a line as fit, and a vector wider than a line cut to the items that fit."""
+    lines: list[str] = []
+    for piece in _pieces(values):
+        text = piece.text(precision)
+        if cell_len(text) > width:
+            text = piece.text(precision, width)
+        if lines and cell_len(lines[-1]) + 1 + cell_len(text) <= width:
+            lines[-1] += " " + text
+        else:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -81,85 +140,200 @@ def _bounded(records: Sequence[StepRecord], batch: int) -> tuple[list[tuple[Step
     return rows, None if skipped is None else skipped * batch
 
 
+def _bounded_groups(
+    rows: list[tuple[StepRecord, int]], gap: int | None, units: int
+) -> tuple[list[tuple[StepRecord, int]], int | None]:
+    """`_bounded`'s (record, sample) rows cut again for the long layout, where each stands for `units` table
+    rows: whole ones, the first and the last, in at most MAX_ROWS table rows; and where the ⋮ row goes."""
+    head, tail = max(1, HEAD_ROWS // units), max(1, (MAX_ROWS - HEAD_ROWS) // units)
+    if len(rows) <= head + tail:
+        return rows, gap
+    return rows[:head] + rows[len(rows) - tail :], head  # inside _bounded's own head and tail
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order), laid out for the
+    width it is drawn at. Wide, a row per timestep and sample with a vector in each cell, when every vector
+    fits on one line; otherwise long, a row per unit as well, with one number in each cell, so that the
+    numbers line up in columns instead of a vector wrapping over lines. Given the vocab its input is
+    written in, an x_t column names the token each one-hot input row stands for."""
+
+    trace: LayerTrace
+    precision: int = DEFAULT_PRECISION
+    half: str = ""
+    tokens: Sequence[str] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(console, options)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(console, options))
+
+    def table(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        """The wide table if it fits `options.max_width` unwrapped, else the long one."""
+        wide = self.wide()
+        # Measured within the width, a table never exceeds it (Rich wraps the cells): measure it unbounded.
+        unwrapped = console.measure(wide, options=options.update_width(UNBOUNDED)).maximum
+        return wide if unwrapped <= options.max_width else self.long()
+
+    @property
+    def _batch(self) -> int:
+        return self.trace.steps[0].h.shape[0] if self.trace.steps else 1
+
+    def wide(self) -> Table:
+        """A row per timestep and sample; each cell a vector over the units."""
+        batch = self._batch
+        table = Table(title=self._title(), title_justify="left")
+        self._key_columns(table)
+        for quantity in QUANTITIES:
+            table.add_column(quantity, no_wrap=True)
+        shown, gap = _bounded(self.trace.steps, batch)
+        for position, (record, sample) in enumerate(shown):
+            if position == gap:
+                table.add_row(*self._gap_cells(), *["⋮"] * len(QUANTITIES))
+            masked = record.masked is not None and bool(record.masked[sample])
+            step = record.step
+            cells: list[str | Text] = [
+                Text("masked", style="dim") if masked else format_vector(values[sample], self.precision)
+                for values in (step.i, step.f, step.g, step.o)
+            ]
+            cells += [format_vector(record.c[sample], self.precision)]
+            cells += [format_vector(record.h[sample], self.precision)]
+            table.add_row(*self._key_cells(record, sample), *cells)
+        total = (self.trace.timesteps or len(self.trace.steps)) * batch
+        table.caption = self._caption(len(shown), total)
+        return table
+
+    def long(self) -> Group:
+        """A row per timestep, sample and unit; each cell one number, right-aligned. The title and caption
+        are lines of their own: the table is often narrower than they are, and would wrap them."""
+        batch, units = self._batch, range(shown_count(self.trace.layer.units, MAX_VECTOR_ITEMS))
+        table = Table()
+        self._key_columns(table)
+        table.add_column("unit", justify="right", no_wrap=True)
+        for quantity in QUANTITIES:
+            table.add_column(quantity, justify="right", no_wrap=True)
+        shown, gap = _bounded_groups(*_bounded(self.trace.steps, batch), len(units))
+        for position, (record, sample) in enumerate(shown):
+            if position == gap:
+                table.add_row(*self._gap_cells(), "⋮", *["⋮"] * len(QUANTITIES))
+            masked = record.masked is not None and bool(record.masked[sample])
+            step = record.step
+            key = self._key_cells(record, sample)
+            for unit in units:  # t, sample and x_t on the first unit's row only, as a reader groups them
+                cells: list[str | Text] = [
+                    Text("masked", style="dim") if masked else self._number(values[sample, unit])
+                    for values in (step.i, step.f, step.g, step.o)
+                ]
+                cells += [self._number(record.c[sample, unit]), self._number(record.h[sample, unit])]
+                table.add_row(*(key if unit == 0 else [""] * len(key)), str(unit), *cells)
+        total = (self.trace.timesteps or len(self.trace.steps)) * batch * len(units)
+        caption = self._caption(len(shown) * len(units), total)
+        title = self._title()
+        title.stylize("table.title")
+        if caption is None:
+            return Group(title, table)
+        caption.stylize("table.caption")
+        return Group(title, table, caption)
+
+    def _number(self, value: float) -> str:
+        return format_number(value, self.precision)
+
+    def _title(self) -> Text:
+        layer = self.trace.layer
+        order = ", go_backwards" if layer.go_backwards else ""
+        return Text(
+            f"{layer.name} (LSTM{self.half}): "
+            f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
+            f"recurrent_activation {layer.recurrent_activation}{order}"
+        )
+
+    def _key_columns(self, table: Table) -> None:
+        table.add_column("t", justify="right", no_wrap=True)
+        if self._batch > 1:
+            table.add_column("sample", justify="right", no_wrap=True)
+        if self.tokens is not None:
+            table.add_column("x_t", no_wrap=True)
+
+    def _key_cells(self, record: StepRecord, sample: int) -> list[str | Text]:
+        cells: list[str | Text] = [str(record.t)]
+        if self._batch > 1:
+            cells.append(str(sample))
+        if self.tokens is not None:
+            token = one_hot_token(self.tokens, record.x[sample])
+            cells.append(
+                format_vector(record.x[sample], self.precision) if token is None else Text(shown_token(token))
+            )
+        return cells
+
+    def _gap_cells(self) -> list[str]:
+        """The key columns of the ⋮ row."""
+        return ["⋮", *([""] if self._batch > 1 else []), *(["⋮"] if self.tokens is not None else [])]
+
+    def _caption(self, shown: int, total: int) -> Text | None:
+        units = self.trace.layer.units
+        notes = []
+        if shown < total:
+            notes.append(f"{total - shown} of {total} rows left out")
+        if units > shown_count(units, MAX_VECTOR_ITEMS):
+            notes.append(f"units {MAX_VECTOR_ITEMS} to {units - 1} left out")
+        return Text("; ".join(notes) + "; --format json or csv gives every value") if notes else None
+
+
 def layer_table(
     trace: LayerTrace,
     precision: int = DEFAULT_PRECISION,
     half: str = "",
     tokens: Sequence[str] | None = None,
-) -> Table:
-    """Every gate, c and h at every timestep of one LSTM layer (rows in processing order). Given the
-    vocab its input is written in, an x_t column names the token each one-hot input row stands for."""
-    layer = trace.layer
-    batch = trace.steps[0].h.shape[0] if trace.steps else 1
-    order = ", go_backwards" if layer.go_backwards else ""
-    title = Text(
-        f"{layer.name} (LSTM{half}): "
-        f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
-        f"recurrent_activation {layer.recurrent_activation}{order}"
-    )
-    table = Table(title=title, title_justify="left")
-    table.add_column("t", justify="right")
-    if batch > 1:
-        table.add_column("sample", justify="right")
-    if tokens is not None:
-        table.add_column("x_t")
-    for quantity in ("i", "f", "g", "o", "c", "h"):
-        table.add_column(quantity)
-    shown, gap = _bounded(trace.steps, batch)
-    for position, (record, sample) in enumerate(shown):
-        if position == gap:
-            table.add_row("⋮", *([""] if batch > 1 else []), *["⋮"] * (6 if tokens is None else 7))
-        cells = _step_cells(record, sample, batch, precision)
-        if tokens is not None:
-            token = one_hot_token(tokens, record.x[sample])
-            x_cell = format_vector(record.x[sample], precision) if token is None else Text(shown_token(token))
-            cells.insert(2 if batch > 1 else 1, x_cell)
-        table.add_row(*cells)
-    total = (trace.timesteps or len(trace.steps)) * batch
-    notes = []
-    if len(shown) < total:
-        notes.append(f"{total - len(shown)} of {total} rows left out")
-    if layer.units > MAX_VECTOR_ITEMS:
-        notes.append(f"units {MAX_VECTOR_ITEMS} to {layer.units - 1} left out")
-    if notes:
-        table.caption = Text("; ".join(notes) + "; --format json or csv gives every value")
-    return table
+) -> LayerTable:
+    """One LSTM layer's table, wide or long as the width allows (see LayerTable)."""
+    return LayerTable(trace, precision, half, tokens)
 
 
-def _step_cells(record: StepRecord, sample: int, batch: int, precision: int) -> list[str | Text]:
-    masked = record.masked is not None and bool(record.masked[sample])
-    cells: list[str | Text] = [str(record.t)]
-    if batch > 1:
-        cells.append(str(sample))
-    step = record.step
-    for values in (step.i, step.f, step.g, step.o):
-        cells.append(Text("masked", style="dim") if masked else format_vector(values[sample], precision))
-    cells.append(format_vector(record.c[sample], precision))
-    cells.append(format_vector(record.h[sample], precision))
-    return cells
+@dataclass(frozen=True)
+class OutputsTable:
+    """Every reference's value, its lines broken between vectors to fit the width it is drawn at. Those in
+    `vocab_scored` also name each position's likeliest token."""
+
+    values: dict[str, Array]
+    precision: int = DEFAULT_PRECISION
+    vocab_scored: dict[str, Sequence[str]] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(options.max_width))
+
+    def table(self, width: int) -> Table:
+        table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
+        table.add_column("reference")
+        table.add_column("shape")
+        table.add_column("value")
+        shapes = {ref: _shape_text(value.shape) for ref, value in self.values.items()}
+        ref_width = max(map(cell_len, ["reference", *self.values]))
+        shape_width = max(map(cell_len, ["shape", *shapes.values()]))
+        room = max(1, width - ref_width - shape_width - 10)  # what 4 rules and 3 cells' padding leave
+        for ref, value in self.values.items():
+            cell = Text(wrapped_array(value, self.precision, room))
+            if self.vocab_scored and ref in self.vocab_scored:
+                samples = likeliest_tokens(self.vocab_scored[ref], value)
+                kept = shown_count(len(samples), MAX_TOKEN_SAMPLES)
+                shown = " | ".join(_token_run(tokens) for tokens in samples[:kept])
+                if len(samples) > kept:
+                    shown += f" | … +{len(samples) - kept} samples"
+                cell.append(f"\nlikeliest tokens: {shown}", style="bold")
+            table.add_row(Text(ref), shapes[ref], cell)
+        return table
 
 
 def outputs_table(
     values: dict[str, Array],
     precision: int = DEFAULT_PRECISION,
     vocab_scored: dict[str, Sequence[str]] | None = None,
-) -> Table:
-    """Every reference's value. Those in `vocab_scored` also name each position's likeliest token."""
-    table = Table(title=Text("Outputs, as Keras returns them"), title_justify="left")
-    table.add_column("reference")
-    table.add_column("shape")
-    table.add_column("value")
-    for ref, value in values.items():
-        cell = Text(format_array(value, precision))
-        if vocab_scored and ref in vocab_scored:
-            samples = likeliest_tokens(vocab_scored[ref], value)
-            kept = shown_count(len(samples), MAX_TOKEN_SAMPLES)
-            shown = " | ".join(_token_run(tokens) for tokens in samples[:kept])
-            if len(samples) > kept:
-                shown += f" | … +{len(samples) - kept} samples"
-            cell.append(f"\nlikeliest tokens: {shown}", style="bold")
-        table.add_row(Text(ref), _shape_text(value.shape), cell)
-    return table
+) -> OutputsTable:
+    return OutputsTable(values, precision, vocab_scored)
 
 
 def _token_run(tokens: list[str]) -> str:
