@@ -4,10 +4,15 @@ and how a token is shown."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import Array, MaskingLayer, Model
+from .model import Array, EmbeddingLayer, MaskingLayer, Model
+
+if TYPE_CHECKING:
+    from .engine import StepRecord
 
 
 def shown_token(token: str) -> str:
@@ -17,19 +22,40 @@ def shown_token(token: str) -> str:
     return token if plain and token[0] not in "'\"" else repr(token)
 
 
-def reads_tokens(model: Model, ref: str) -> Sequence[str] | None:
-    """The vocab, if `ref` is a model input (seen through Masking layers) as wide as it; else None.
+@dataclass(frozen=True)
+class StepTokens:
+    """How a recurrent layer's input reads as a token at each step: a one-hot row of a model input against
+    the vocab, or the id an embedding looked up (its token, given a vocab that holds it)."""
 
-    Only inputs hold tokens: another layer's h can be one-hot by chance, and is not a token."""
-    if model.vocab is None:
-        return None
+    vocab: Sequence[str] | None
+    ids: Array | None = None  # (batch, timesteps): the embedding's input
+
+    def at(self, record: StepRecord, sample: int) -> str | None:
+        """The token as shown, or None where the row stands for none (a row that is not one-hot)."""
+        if self.ids is None:
+            token = one_hot_token(self.vocab, record.x[sample])
+            return None if token is None else shown_token(token)
+        index = int(self.ids[sample, record.t])
+        if self.vocab is not None and index < len(self.vocab):
+            return shown_token(self.vocab[index])
+        return f"id {index}"
+
+
+def step_tokens(model: Model, ref: str) -> StepTokens | None:
+    """The tokens that the sequence `ref` stands for: a model input as wide as the vocab, or an embedding's
+    output (each seen through Masking layers); else None. Only inputs hold tokens: another layer's h can
+    be one-hot by chance, and is not a token."""
     while ref not in model.inputs:
         layer = model.find(ref)
+        if isinstance(layer, EmbeddingLayer):
+            return StepTokens(model.vocab, model.inputs[layer.input].data)
         if not isinstance(layer, MaskingLayer):
             return None
         ref = layer.input
     spec = model.inputs[ref]
-    return model.vocab if spec.shape[-1] == len(model.vocab) else None
+    if model.vocab is None or spec.shape[-1] != len(model.vocab) or len(spec.shape) != 2:
+        return None
+    return StepTokens(model.vocab)
 
 
 def one_hot_token(vocab: Sequence[str] | None, row: Array) -> str | None:

@@ -210,3 +210,28 @@ def test_embedding_mask_zero_lstm_dense_softmax_matches_keras() -> None:
     }
     actual = lstm_cli.forward(config)["dense"]
     assert np.abs(actual - expected).max() <= 1e-6
+
+
+def test_tables_name_each_steps_token_as_the_embedding_looked_it_up(tmp_path: Any) -> None:
+    config = tmp_path / "tokens.yaml"
+    config.write_text(
+        "vocab: [<pad>, a, b]\ninput: [[a, b]]\nlayers:\n"
+        "  - {type: embedding, input_dim: 3, output_dim: 2, embeddings: [[0, 0], [1, 0], [0, 1]]}\n"
+        "  - {type: lstm, units: 1, activation: null, recurrent_activation: null,\n"
+        "     kernel: [[1, 0, 2, 0], [0, 1, 0, 3]], recurrent_kernel: [[0, 0, 0, 0]], bias: [0, 0, 0, 0]}\n",
+        encoding="utf-8",
+    )
+    table = run_cli("forward", str(config)).stdout
+    assert [line.split("│")[2].strip() for line in table.splitlines() if line.startswith("│ ")][:2] == [
+        "a",
+        "b",
+    ]
+    trace = run_cli("trace", str(config), "--timestep", "1").stdout
+    assert "lstm · t = 1 (step 2 of 2) · x_t = [0, 1], token b" in trace
+    without_vocab = (
+        config.read_text(encoding="utf-8")
+        .replace("vocab: [<pad>, a, b]\n", "")
+        .replace("[[a, b]]", "[[1, 2]]")
+    )
+    config.write_text(without_vocab, encoding="utf-8")
+    assert "x_t = [0, 1], token id 2" in run_cli("trace", str(config), "--timestep", "1").stdout

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
-from lstm_cli.tokens import likeliest_tokens, one_hot_token, reads_tokens, shown_token
+from lstm_cli.tokens import StepTokens, likeliest_tokens, shown_token, step_tokens
 from lstm_cli.yamlwriter import EXPONENT_FROM
 
 DEFAULT_PRECISION = 4
@@ -157,12 +157,12 @@ class LayerTable:
     width it is drawn at. Wide, a row per timestep and sample with a vector in each cell, when every vector
     fits on one line; otherwise long, a row per unit as well, with one number in each cell, so that the
     numbers line up in columns instead of a vector wrapping over lines. Given the vocab its input is
-    written in, an x_t column names the token each one-hot input row stands for."""
+    written in, or fed through an embedding, an x_t column names the token of each step."""
 
     trace: LayerTrace
     precision: int = DEFAULT_PRECISION
     half: str = ""
-    tokens: Sequence[str] | None = None
+    tokens: StepTokens | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.table(console, options)
@@ -261,10 +261,8 @@ class LayerTable:
         if self._batch > 1:
             cells.append(str(sample))
         if self.tokens is not None:
-            token = one_hot_token(self.tokens, record.x[sample])
-            cells.append(
-                format_vector(record.x[sample], self.precision) if token is None else Text(shown_token(token))
-            )
+            token = self.tokens.at(record, sample)
+            cells.append(format_vector(record.x[sample], self.precision) if token is None else Text(token))
         return cells
 
     def _gap_cells(self) -> list[str]:
@@ -285,7 +283,7 @@ def layer_table(
     trace: LayerTrace,
     precision: int = DEFAULT_PRECISION,
     half: str = "",
-    tokens: Sequence[str] | None = None,
+    tokens: StepTokens | None = None,
 ) -> LayerTable:
     """One LSTM layer's table, wide or long as the width allows (see LayerTable)."""
     return LayerTable(trace, precision, half, tokens)
@@ -384,7 +382,7 @@ def forward_view(
     for trace in traces:  # the halves of a bidirectional layer say which half they are
         wrapped = isinstance(model.layer(trace.layer.name), BidirectionalLayer)
         half = f", {trace.direction} half" if wrapped else ""
-        parts.append(layer_table(trace, precision, half, reads_tokens(model, trace.layer.input)))
+        parts.append(layer_table(trace, precision, half, step_tokens(model, trace.layer.input)))
     parts.append(outputs_table(values, precision, vocab_scored(model, values)))
     if mismatches is not None:
         parts.append(mismatch_view(model, mismatches, precision))

@@ -23,7 +23,7 @@ from lstm_cli.engine import LayerTrace
 from lstm_cli.formats import step_quantities
 from lstm_cli.model import Array
 from lstm_cli.render.forward import DEFAULT_PRECISION, format_number, format_vector
-from lstm_cli.tokens import one_hot_token, reads_tokens, shown_token
+from lstm_cli.tokens import step_tokens
 from lstm_cli.tracing import (
     SATURATED_ABOVE,
     SATURATED_BELOW,
@@ -248,8 +248,9 @@ class TraceView:
             title.append(f" · sample {sample}")
         if record.masked is not None and record.masked[sample]:
             title.append(" · masked: h and c carry over", style="bold")
-        token = one_hot_token(reads_tokens(self.run.model, block.trace.layer.input), record.x[sample])
-        token_text = "" if token is None else f", token {shown_token(token)}"
+        tokens = step_tokens(self.run.model, block.trace.layer.input)
+        token = None if tokens is None else tokens.at(record, sample)
+        token_text = "" if token is None else f", token {token}"
         room = self.width - len(title) - len(" · x_t = ") - len(token_text)  # characters left for x_t
         title.append(f" · x_t = {_fitting_vector(record.x[sample], self.precision, room)}{token_text}")
         return title
