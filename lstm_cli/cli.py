@@ -808,6 +808,12 @@ def convert(
             metavar="NAME", help="The nn.LSTM inside a state_dict (e.g. lstm, for keys lstm.weight_ih_l0)."
         ),
     ] = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Write this layer alone to a .pt (nn.LSTM, nn.Linear, nn.Embedding)."
+        ),
+    ] = None,
     input_data: Annotated[
         list[str] | None,
         typer.Option(
@@ -846,6 +852,7 @@ def convert(
             output,
             config=config,
             prefix=prefix,
+            layer=layer,
             inputs=input_data or (),
             inline_limit=inline_limit,
             force=force,
