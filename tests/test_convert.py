@@ -316,8 +316,8 @@ def test_weights_only_files_need_the_architecture_and_others_refuse_it(tmp_path:
     )
     keras_archive(tmp_path / "m.keras", {"class_name": "Sequential", "config": {"layers": []}})
     assert error(str(tmp_path / "m.keras"), "--config", seed, "-o", "-") == (
-        f"--config gives the architecture of a weights-only file (.weights.h5, .npz); {tmp_path / 'm.keras'} "
-        "holds its own"
+        f"--config gives the architecture of a weights-only file (.weights.h5, .npz, .pt); "
+        f"{tmp_path / 'm.keras'} holds its own"
     )
     assert error(seed, "--prefix", "lstm", "-o", "-") == (
         "--prefix names an nn.LSTM in a PyTorch state_dict; give a .pt source or destination"
@@ -619,7 +619,8 @@ def test_modules_that_do_not_chain_are_named_with_both_shapes(tmp_path: Path) ->
     torch_modules_npz(source, **LSTM_3_TO_2, dec__weight_ih_l0=(8, 3), dec__weight_hh_l0=(8, 2))
     assert error(str(source), "-o", "-") == (
         f"{source}: it holds several nn.LSTM modules ('dec', 'lstm'); a state_dict does not say how they "
-        "connect (stacked, or an encoder whose state starts a decoder), so choose one with --prefix"
+        "connect (stacked, or an encoder whose state starts a decoder): choose one with --prefix, or give "
+        "the architecture with --config ARCH.yaml"
     )
 
 
@@ -667,3 +668,48 @@ def test_an_embedding_table_goes_to_the_npz_beside_a_big_config(tmp_path: Path) 
         np.testing.assert_array_equal(
             load_model(tmp_path / "m.yaml").layers[0].embeddings, archive["emb.weight"]
         )
+
+
+def seq2seq_state(**changes: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
+    """The seq2seq example's state_dict shapes (6 tokens, latent 4), with keys changed or left out."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name in ("encoder", "decoder_lstm"):
+        shapes.update({f"{name}__weight_ih_l0": (16, 6), f"{name}__weight_hh_l0": (16, 4)})
+        shapes.update({f"{name}__bias_ih_l0": (16,), f"{name}__bias_hh_l0": (16,)})
+    shapes.update(decoder_dense__weight=(6, 4), decoder_dense__bias=(6,))
+    for key, shape in changes.items():
+        if shape is None:
+            shapes.pop(key)
+        else:
+            shapes[key] = shape
+    return shapes
+
+
+def test_with_config_a_state_dict_fills_the_architecture_by_layer_name(tmp_path: Path) -> None:
+    source, architecture = tmp_path / "s2s.npz", str(CONFIGS / "seq2seq.yaml")
+    torch_modules_npz(source, **seq2seq_state(), extra__weight=(2, 2))
+    run = run_cli("convert", str(source), "--config", architecture, "-o", str(tmp_path / "m.yaml"))
+    assert run.stderr == (
+        "lstm-cli: note: left out 1 arrays that no layer of the architecture reads: extra.weight\n"
+        f"lstm-cli: wrote {tmp_path / 'm.yaml'}\n"
+    )
+    text = (tmp_path / "m.yaml").read_text()
+    assert "# The weights are s2s.npz's, each layer's from the module of its name.\n" in text
+    model = load_model(tmp_path / "m.yaml")
+    with np.load(source) as archive:
+        np.testing.assert_array_equal(model.layers[2].kernel, archive["decoder_dense.weight"].T)
+        assert model.layers[1].initial_state == load_model(architecture).layers[1].initial_state
+    torch_modules_npz(source, **seq2seq_state(decoder_lstm__weight_hh_l0=None))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: decoder_lstm.weight_hh_l0: missing (layer 'decoder_lstm' reads its weights from it)"
+    )
+    torch_modules_npz(source, **seq2seq_state(decoder_dense__weight=(4, 6)))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: decoder_dense.weight: expected shape (6, 4) = (units, in) for layer 'decoder_dense', got "
+        "(4, 6)"
+    )
+    torch_modules_npz(source, **seq2seq_state(encoder__weight_ih_l0_reverse=(16, 6)))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: encoder.weight_ih_l0_reverse: the state_dict has it, but layer 'encoder' of the "
+        "architecture does not"
+    )

@@ -116,8 +116,8 @@ def test_several_lstms_need_a_prefix(tmp_path: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 's2s.pt'}: it holds several nn.LSTM modules ('decoder', 'encoder'); "
-        "a state_dict does not say how they connect (stacked, or an encoder whose state starts a decoder), "
-        "so choose one with --prefix\n"
+        "a state_dict does not say how they connect (stacked, or an encoder whose state starts a decoder): "
+        "choose one with --prefix, or give the architecture with --config ARCH.yaml\n"
     )
     convert(str(tmp_path / "s2s.pt"), "--prefix", "decoder", "-o", str(tmp_path / "s2s.yaml"))
     assert "input: {shape: [null, 2]}" in (tmp_path / "s2s.yaml").read_text()

@@ -350,3 +350,38 @@ def test_layer_writes_one_layer_alone_with_its_keys_bare_or_under_prefix(tmp_pat
     embedding.load_state_dict(torch.load(tmp_path / "words.pt", weights_only=True), strict=True)
     expected = lstm_cli.config.load_model(tmp_path / "m.yaml").layers[0]
     assert np.array_equal(embedding.weight.detach().numpy(), expected.embeddings)
+
+
+def test_the_seq2seq_state_dict_reads_back_into_its_architecture_with_config(tmp_path: Path) -> None:
+    """A state_dict does not say that the decoder starts from the encoder's state; --config does."""
+    convert(str(CONFIGS / "seq2seq.yaml"), "-o", str(tmp_path / "s2s.pt"))
+    run = run_cli("convert", str(tmp_path / "s2s.pt"), "-o", "-")
+    assert run.exit_code == 2
+    assert "it holds several nn.LSTM modules ('decoder_lstm', 'encoder')" in run.stderr
+    args = ("--config", str(CONFIGS / "seq2seq-architecture.yaml"), "-o", "-")
+    assert run_cli("convert", str(tmp_path / "s2s.pt"), *args).stderr == (
+        f"lstm-cli: error: {tmp_path / 's2s.pt'}: encoder.weight_ih_l0: expected shape (1024, 71) = "
+        "(4*units, features) for layer 'encoder', got (16, 6)\n"
+    )
+    convert(
+        str(tmp_path / "s2s.pt"), "--config", str(CONFIGS / "seq2seq.yaml"), "-o", str(tmp_path / "b.yaml")
+    )
+    ours, back = lstm_cli.forward(CONFIGS / "seq2seq.yaml"), lstm_cli.forward(tmp_path / "b.yaml")
+    assert ours.keys() == back.keys()
+    for ref in ours:
+        np.testing.assert_array_equal(back[ref], ours[ref], err_msg=ref)
+
+
+def test_an_nn_lstm_of_several_layers_fills_the_layers_named_after_it(tmp_path: Path) -> None:
+    torch.manual_seed(9)
+    state = Tagger(2, True).state_dict()
+    torch.save(state, tmp_path / "tagger.pt")
+    convert(str(tmp_path / "tagger.pt"), "-o", str(tmp_path / "t.yaml"))
+    torch.save({f"model.{key}": value * 2 for key, value in state.items()}, tmp_path / "twice.pt")
+    args = ("--config", str(tmp_path / "t.yaml"), "--prefix", "model", "-o", str(tmp_path / "twice.yaml"))
+    convert(str(tmp_path / "twice.pt"), *args)
+    layer = lstm_cli.config.load_model(tmp_path / "twice.yaml").layers[2]
+    assert layer.name == "rnn_l1"
+    assert np.array_equal(
+        layer.backward.weights.recurrent_kernel, (state["rnn.weight_hh_l1_reverse"] * 2).T.numpy()
+    )

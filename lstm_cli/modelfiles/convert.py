@@ -106,17 +106,14 @@ def read_source(
         skeleton = _skeleton(config) if config is not None else None
         mapping = legacy_h5.read_h5(source, skeleton).mapping
     elif torch_source:
-        _no_config(config, source)
-        arrays = torch_state.read_torch_file(source)
-        mapping, notes, header = torch_state.state_dict_config(arrays, source, prefix)
+        mapping, notes, header = _read_state_dict(torch_state.read_torch_file(source), source, config, prefix)
     elif suffix == ".npz":
         arrays = npz.read_npz(source)
         torch_keys = bool(torch_state.lstm_prefixes(arrays)) and not any(
             k.startswith("layers/") for k in arrays
         )
         if torch_keys or prefix is not None:
-            _no_config(config, source)
-            mapping, notes, header = torch_state.state_dict_config(arrays, source, prefix)
+            mapping, notes, header = _read_state_dict(arrays, source, config, prefix)
             torch_source = True
         elif config is None:
             raise file_error(
@@ -136,6 +133,19 @@ def read_source(
     return Converted(mapping, load_model(mapping, source=where), notes, torch=torch_source, header=header)
 
 
+def _read_state_dict(
+    arrays: Mapping[str, np.ndarray], source: Path, config: Path | None, prefix: str | None
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """A state_dict's chain of modules; or, with --config, the architecture's layers, each reading its
+    weights from the module of its name (a seq2seq's graph is not in a state_dict)."""
+    if config is None:
+        return torch_state.state_dict_config(arrays, source, prefix)
+    architecture = load_model(config)
+    mapping = _resolved(architecture)
+    notes = torch_state.fill_from_state_dict(mapping, architecture, arrays, source, prefix)
+    return mapping, notes, [f"The weights are {source.name}'s, each layer's from the module of its name."]
+
+
 def _with_dtype(mapping: dict[str, Any]) -> dict[str, Any]:
     """`dtype: float32` for float32 weights (what the framework computed in), after the description."""
     positions = [str(index) for index in range(len(mapping["layers"]))]
@@ -150,8 +160,8 @@ def _with_dtype(mapping: dict[str, Any]) -> dict[str, Any]:
 def _no_config(config: Path | None, source: Path) -> None:
     if config is not None:
         raise LstmCliError(
-            f"--config gives the architecture of a weights-only file (.weights.h5, .npz); {source} holds "
-            "its own"
+            f"--config gives the architecture of a weights-only file (.weights.h5, .npz, .pt); {source} "
+            "holds its own"
         )
 
 

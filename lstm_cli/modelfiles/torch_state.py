@@ -42,6 +42,7 @@ from lstm_cli.model import (
     masks_taken,
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
+from lstm_cli.modelfiles.npz import WEIGHT_KEYS
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -157,7 +158,8 @@ def state_dict_config(
         raise file_error(
             source,
             f"{where} holds several nn.LSTM modules ({names}); a state_dict does not say how they connect "
-            "(stacked, or an encoder whose state starts a decoder), so choose one with --prefix",
+            "(stacked, or an encoder whose state starts a decoder): choose one with --prefix, or give the "
+            "architecture with --config ARCH.yaml",
         )
     position = modules.index(lstms[0])
     start, end = position, position + 1
@@ -461,6 +463,110 @@ def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
 def _shape_text(shape: tuple[int | None, ...]) -> str:
     items = ["input_size" if n is None else str(n) for n in shape]
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+# -- reading into an architecture (--config) -------------------------------------------------------------
+
+STACKED_NAME = re.compile(r"(?P<base>.+)_l(?P<layer>[1-9]\d*)")
+
+
+def fill_from_state_dict(
+    mapping: dict[str, Any], model: Model, arrays: Mapping[str, np.ndarray], source: Path, prefix: str | None
+) -> list[str]:
+    """The weights of an architecture (`--config`) from a state_dict, by layer name, as `torch_arrays`
+    writes them: layer NAME from the module NAME (NAME.weight_ih_l0, ..., NAME.weight, NAME.bias), and a
+    layer NAME_lk without a module of its own from layer k of the nn.LSTM NAME. `prefix` is in front of
+    every key. Every array is checked against the layer's shapes; the notes name the arrays left out."""
+    start = "" if not prefix else prefix if prefix.endswith(".") else prefix + "."
+    lstm_modules = {m.prefix for m in _modules(arrays) if m.lstm}
+    used: list[str] = []
+    for layer, entry in zip(model.layers, mapping["layers"], strict=True):
+        if isinstance(layer, MaskingLayer):
+            continue
+        for key in (*WEIGHT_KEYS, "forward", "backward"):
+            entry.pop(key, None)
+        width = model.shapes[layer.input][-1]
+        take = _Taker(arrays, source, layer.name, used)
+        name = f"{start}{layer.name}."
+        if isinstance(layer, EmbeddingLayer):
+            shape = (layer.input_dim, layer.output_dim)
+            entry["embeddings"] = take(f"{name}weight", shape, "(input_dim, output_dim)")
+        elif isinstance(layer, DenseLayer):
+            weight = take(f"{name}weight", (layer.units, width), "(units, in)")
+            entry["kernel"] = np.ascontiguousarray(weight.T)
+            if layer.use_bias:
+                entry["bias"] = take(f"{name}bias", (layer.units,), "(units,)")
+            take.absent(f"{name}bias")
+        elif isinstance(layer, BidirectionalLayer):
+            module, k = _lstm_module_of(layer.name, start, lstm_modules)
+            entry["forward"] = _take_lstm(take, layer.forward, f"{module}", f"_l{k}", width)
+            entry["backward"] = _take_lstm(take, layer.backward, f"{module}", f"_l{k}_reverse", width)
+        else:
+            module, k = _lstm_module_of(layer.name, start, lstm_modules)
+            entry.update(_take_lstm(take, layer, module, f"_l{k}", width))
+            take.absent(f"{module}weight_ih_l{k}_reverse")
+    ignored = [key for key in arrays if key not in used]
+    if not ignored:
+        return []
+    shown = ", ".join(ignored[:4]) + (", ..." if len(ignored) > 4 else "")
+    return [f"left out {len(ignored)} arrays that no layer of the architecture reads: {shown}"]
+
+
+def _take_lstm(take: _Taker, lstm: LstmLayer, module: str, suffix: str, width: int | None) -> dict[str, Any]:
+    """One direction of one layer of an nn.LSTM, in PyTorch layout, as the config takes it."""
+    units = lstm.units
+    given = {
+        "weight_ih": take(f"{module}weight_ih{suffix}", (4 * units, width), "(4*units, features)"),
+        "weight_hh": take(f"{module}weight_hh{suffix}", (4 * units, units), "(4*units, units)"),
+    }
+    for bias in ("bias_ih", "bias_hh"):
+        if lstm.use_bias:
+            given[bias] = take(f"{module}{bias}{suffix}", (4 * units,), "(4*units,)")
+        take.absent(f"{module}{bias}{suffix}")
+    return given
+
+
+@dataclass
+class _Taker:
+    """Takes a layer's arrays from a state_dict, each checked to be there and of the layer's shape."""
+
+    arrays: Mapping[str, np.ndarray]
+    source: Path
+    layer: str
+    used: list[str]
+
+    def __call__(self, key: str, shape: tuple[int | None, ...], formula: str) -> np.ndarray:
+        if key not in self.arrays:
+            raise file_error(self.source, f"{key}: missing (layer {self.layer!r} reads its weights from it)")
+        array = self.arrays[key]
+        if array.shape != shape:
+            raise file_error(
+                self.source,
+                f"{key}: expected shape {_shape_text(shape)} = {formula} for layer {self.layer!r}, "
+                f"got {array.shape}",
+            )
+        self.used.append(key)
+        return array
+
+    def absent(self, key: str) -> None:
+        """A key the layer does not read (a bias under use_bias: false, a backward half) must not be
+        there: the architecture and the state_dict would disagree."""
+        if key in self.arrays and key not in self.used:
+            raise file_error(
+                self.source,
+                f"{key}: the state_dict has it, but layer {self.layer!r} of the architecture does not",
+            )
+
+
+def _lstm_module_of(name: str, start: str, modules: set[str]) -> tuple[str, int]:
+    """The nn.LSTM holding layer `name`, and the layer's index in it: NAME's layer 0, or for NAME_lk
+    without a module of its own, layer k of the nn.LSTM NAME."""
+    if f"{start}{name}." in modules:
+        return f"{start}{name}.", 0
+    stacked = STACKED_NAME.fullmatch(name)
+    if stacked and f"{start}{stacked.group('base')}." in modules:
+        return f"{start}{stacked.group('base')}.", int(stacked.group("layer"))
+    return f"{start}{name}.", 0  # taking its keys then names what is missing
 
 
 # -- writing -------------------------------------------------------------------------------------------
