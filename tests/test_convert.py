@@ -713,3 +713,14 @@ def test_with_config_a_state_dict_fills_the_architecture_by_layer_name(tmp_path:
         f"{source}: encoder.weight_ih_l0_reverse: the state_dict has it, but layer 'encoder' of the "
         "architecture does not"
     )
+
+
+def test_an_array_beside_an_nn_lstms_own_is_left_out_and_noted(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"  # a weight-dropped LSTM keeps the raw weight beside the dropped one
+    shapes = {key.replace("lstm__", "rnn__module__"): shape for key, shape in LSTM_3_TO_2.items()}
+    torch_modules_npz(source, **shapes, rnn__module__weight_hh_l0_raw=(8, 2))
+    run = run_cli("convert", str(source), "-o", "-")
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == (
+        "lstm-cli: note: left out 1 arrays that are not this nn.LSTM's: rnn.module.weight_hh_l0_raw\n"
+    )

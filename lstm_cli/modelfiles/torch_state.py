@@ -1,14 +1,21 @@
-"""PyTorch state_dicts of `nn.LSTM`, read from and written to `.pt`/`.pth` files (or `.npz` with its keys).
+"""PyTorch state_dicts of `nn.LSTM`, `nn.Linear` and `nn.Embedding` modules, read from and written to
+`.pt`/`.pth` files (or `.npz` with their keys).
 
 `nn.LSTM(input_size, hidden_size, num_layers, bias, bidirectional)` keeps, for layer k and each direction,
 `weight_ih_l{k}` (4*hidden, inputs), `weight_hh_l{k}` (4*hidden, hidden), `bias_ih_l{k}` and `bias_hh_l{k}`
 (4*hidden,), the backward direction's with the suffix `_reverse`. The gates are in Keras's order (i, f, g, o),
 so a layer reads as `kernel = weight_ih.T`, `recurrent_kernel = weight_hh.T`, `bias = bias_ih + bias_hh`
-(SPEC §1), and layer k > 0 reads layer k-1's output, 2*hidden wide when bidirectional.
+(SPEC §1), and layer k > 0 reads layer k-1's output, 2*hidden wide when bidirectional. `nn.Linear` keeps
+`weight` (out, in) = Dense's kernel transposed, and `bias`; `nn.Embedding` keeps `weight` (num, dim), the
+table itself. None of them holds an activation: PyTorch applies it in forward.
 
-Layer k becomes `lstm` (k = 0), `lstm_1`, ... or, bidirectional, `bidirectional`, `bidirectional_1`, ...;
-every layer returns its sequence and its state, so the last layer's output is PyTorch's `output` and
-PyTorch's `h_n[k*D + d]` (D directions) is layer k's `.h`, or its `.forward.h` (d = 0) and `.backward.h`.
+In, an nn.LSTM alone: layer k becomes `lstm` (k = 0), `lstm_1`, ... or, bidirectional, `bidirectional`,
+`bidirectional_1`, ...; every layer returns its sequence and its state, so the last layer's output is
+PyTorch's `output` and PyTorch's `h_n[k*D + d]` (D directions) is layer k's `.h`, or its `.forward.h`
+(d = 0) and `.backward.h`. With nn.Embedding and nn.Linear modules chained to it (registration order,
+chaining shapes), each module is a layer named after it, and layer k of the nn.LSTM NAME is NAME_lk.
+
+Out, the other way round: a plain LSTM stack is one nn.LSTM, and any other model a module per layer name.
 
 A file is read with `torch.load(weights_only=True)`: a pickle that would build anything but tensors and
 plain containers is refused before it runs.
@@ -120,7 +127,8 @@ class _Module:
         """nn.Linear or nn.Embedding: a 2-D `weight`, and perhaps a `bias`, nothing else."""
         params = {key[len(self.prefix) :] for key in self.keys}
         weight = arrays.get(self.prefix + "weight")
-        return not self.lstm and params in ({"weight"}, {"weight", "bias"}) and np.ndim(weight) == 2  # type: ignore[arg-type]
+        linear = params in ({"weight"}, {"weight", "bias"})
+        return not self.lstm and linear and weight is not None and weight.ndim == 2
 
 
 @dataclass
@@ -310,9 +318,13 @@ def _linear_link(
         formula = shape + "(num_embeddings, embedding_dim)"
         signature = f"nn.Embedding({rows}, {columns}) at {module.prefix.rstrip('.')!r}"
         return _Link(module, [entry], signature, None, key, formula, columns, key, formula, [key])
-    entry = {"type": "dense", "name": _layer_name(module, scope, "dense"), "units": rows}
-    entry["activation"] = "linear"
-    entry["kernel"] = np.ascontiguousarray(weight.T)
+    entry = {
+        "type": "dense",
+        "name": _layer_name(module, scope, "dense"),
+        "units": rows,
+        "activation": "linear",
+        "kernel": np.ascontiguousarray(weight.T),  # (in, units)
+    }
     used = [key]
     bias = arrays.get(module.prefix + "bias")
     if bias is None:
@@ -339,7 +351,8 @@ def _lstm_link(module: _Module, arrays: Mapping[str, np.ndarray], scope: str, so
     layers: dict[int, dict[str, dict[str, np.ndarray]]] = {}
     for key in module.keys:
         match = KEY.fullmatch(key)
-        assert match is not None  # the module holds only nn.LSTM keys
+        if match is None:
+            continue  # not an nn.LSTM parameter (weight_hh_l0_raw of a weight-dropped LSTM): left out
         if match.group("param") == "weight_hr":
             raise file_error(
                 source,
