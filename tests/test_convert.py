@@ -724,3 +724,28 @@ def test_an_array_beside_an_nn_lstms_own_is_left_out_and_noted(tmp_path: Path) -
     assert run.stderr == (
         "lstm-cli: note: left out 1 arrays that are not this nn.LSTM's: rnn.module.weight_hh_l0_raw\n"
     )
+
+
+def test_prefix_may_name_a_module_holding_several_nn_lstms_and_is_told_so(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"
+    shapes = {
+        f"model__{name}__{key.split('__')[1]}": s for name in ("enc", "dec") for key, s in LSTM_3_TO_2.items()
+    }
+    torch_modules_npz(source, **shapes)
+    assert error(str(source), "--prefix", "model", "-o", "-") == (
+        f"{source}: the module at --prefix 'model' holds several nn.LSTM modules ('model.dec', 'model.enc'); "
+        "a state_dict does not say how they connect (stacked, or an encoder whose state starts a decoder): "
+        "choose one with --prefix, or give the architecture with --config ARCH.yaml"
+    )
+
+
+def test_a_module_named_by_its_position_gets_a_layer_name(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"  # nn.Sequential-style keys: 0.weight, 1.weight_ih_l0, ...
+    torch_modules_npz(
+        source, **{"0__weight": (9, 3)}, **{k.replace("lstm", "1"): s for k, s in LSTM_3_TO_2.items()}
+    )
+    model = load_model(yaml_text_path(tmp_path, convert_ok(str(source), "-o", "-")))
+    assert [(layer.type, layer.name) for layer in model.layers] == [
+        ("embedding", "module_0"),
+        ("lstm", "module_1"),
+    ]

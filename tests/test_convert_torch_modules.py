@@ -321,9 +321,11 @@ class Stacked(nn.Module):
 
 
 def test_lstm_layers_of_different_sizes_go_out_as_an_nn_lstm_each(tmp_path: Path) -> None:
-    convert(str(CONFIGS / "stacked.yaml"), "-o", str(tmp_path / "stacked.pt"))
+    convert(str(CONFIGS / "stacked.yaml"), "--prefix", "model", "-o", str(tmp_path / "stacked.pt"))
+    state = torch.load(tmp_path / "stacked.pt", weights_only=True)
+    assert {key.split(".")[1] for key in state} == {"encoder", "summariser", "classifier"}
     model = Stacked()
-    model.load_state_dict(torch.load(tmp_path / "stacked.pt", weights_only=True), strict=True)
+    model.load_state_dict({key.removeprefix("model."): value for key, value in state.items()}, strict=True)
     x = lstm_cli.config.load_model(CONFIGS / "stacked.yaml").inputs["input"].data
     assert x is not None
     with torch.no_grad():
