@@ -791,7 +791,7 @@ def convert(
             "--output",
             "-o",
             metavar="DST",
-            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (nn.LSTM) or .npz.",
+            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (state_dict) or .npz.",
             show_default=False,
         ),
     ],
@@ -799,13 +799,20 @@ def convert(
         Path | None,
         typer.Option(
             metavar="ARCH.yaml",
-            help="The architecture of a file that holds weights only (.weights.h5, .npz).",
+            help="The architecture of a file that holds weights only (.weights.h5, .npz, .pt).",
         ),
     ] = None,
     prefix: Annotated[
         str | None,
         typer.Option(
-            metavar="NAME", help="The nn.LSTM inside a state_dict (e.g. lstm, for keys lstm.weight_ih_l0)."
+            metavar="NAME",
+            help="The module to read in a state_dict (rnn: keys rnn.weight_ih_l0); put before keys written.",
+        ),
+    ] = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Write this layer alone to a .pt (nn.LSTM, nn.Linear, nn.Embedding)."
         ),
     ] = None,
     input_data: Annotated[
@@ -825,7 +832,7 @@ def convert(
     force: Annotated[bool, typer.Option("--force", help="Overwrite DST if it exists.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch nn.LSTM, .npz, YAML.
+    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch state_dicts, .npz, YAML.
 
     \b
     Example:
@@ -834,7 +841,8 @@ def convert(
 
     \b
     Back to a framework:
-      lstm-cli convert model.yaml -o model.weights.h5    (or -o lstm.pt)
+      lstm-cli convert model.yaml -o model.weights.h5    (or -o model.pt)
+      lstm-cli convert model.yaml --layer lstm -o lstm.pt    (one layer alone)
 
     Keras files need h5py and .pt files need torch: install lstm-cli with the keras or torch extra.
     """
@@ -846,6 +854,7 @@ def convert(
             output,
             config=config,
             prefix=prefix,
+            layer=layer,
             inputs=input_data or (),
             inline_limit=inline_limit,
             force=force,

@@ -16,6 +16,7 @@ from conftest import ROOT, run_cli
 
 import lstm_cli
 from lstm_cli.config import example_names, load_model
+from lstm_cli.yamlwriter import dump_yaml
 
 CONFIGS = ROOT / "configs"
 
@@ -315,8 +316,8 @@ def test_weights_only_files_need_the_architecture_and_others_refuse_it(tmp_path:
     )
     keras_archive(tmp_path / "m.keras", {"class_name": "Sequential", "config": {"layers": []}})
     assert error(str(tmp_path / "m.keras"), "--config", seed, "-o", "-") == (
-        f"--config gives the architecture of a weights-only file (.weights.h5, .npz); {tmp_path / 'm.keras'} "
-        "holds its own"
+        f"--config gives the architecture of a weights-only file (.weights.h5, .npz, .pt); "
+        f"{tmp_path / 'm.keras'} holds its own"
     )
     assert error(seed, "--prefix", "lstm", "-o", "-") == (
         "--prefix names an nn.LSTM in a PyTorch state_dict; give a .pt source or destination"
@@ -492,3 +493,259 @@ def test_a_malformed_state_dict_is_named_by_its_keys(
 ) -> None:
     np.savez(tmp_path / "sd.npz", **arrays)
     assert error(str(tmp_path / "sd.npz"), "-o", "-") == f"{tmp_path / 'sd.npz'}: {message}"
+
+
+# -- PyTorch state_dicts without torch: refusals going out, chains coming in (as .npz) ---------------------
+
+
+def one_lstm(**options: object) -> dict[str, object]:
+    """LSTM(2) on 2 features, with weights, and the options given."""
+    rng = np.random.default_rng(0)
+    layer = {
+        "type": "lstm",
+        "units": 2,
+        "kernel": rng.uniform(-1, 1, (2, 8)),
+        "recurrent_kernel": rng.uniform(-1, 1, (2, 8)),
+        "bias": rng.uniform(-1, 1, 8),
+    }
+    return {"input": {"shape": [None, 2]}, "layers": [layer | options]}
+
+
+def pt_refusal(config: dict[str, object], tmp_path: Path, *args: str) -> str:
+    (tmp_path / "m.yaml").write_text(dump_yaml(config))
+    message = error(str(tmp_path / "m.yaml"), *args, "-o", str(tmp_path / "m.pt"))
+    assert not (tmp_path / "m.pt").exists()
+    return message
+
+
+def test_a_layer_that_no_nn_module_computes_is_refused_naming_what_stands_in_the_way(tmp_path: Path) -> None:
+    assert error(str(CONFIGS / "seed.yaml"), "-o", str(tmp_path / "m.pt")) == (
+        "layer 'lstm' cannot be an nn.LSTM: its activation is linear, and nn.LSTM's is tanh"
+    )
+    assert pt_refusal(one_lstm(recurrent_activation="hard_sigmoid"), tmp_path) == (
+        "layer 'lstm' cannot be an nn.LSTM: its recurrent_activation is hard_sigmoid, and nn.LSTM's is "
+        "sigmoid"
+    )
+    assert pt_refusal(one_lstm(go_backwards=True), tmp_path) == (
+        "layer 'lstm' cannot be an nn.LSTM: it goes backwards (go_backwards), and nn.LSTM reads the "
+        "sequence forwards"
+    )
+    assert pt_refusal(one_lstm(initial_state=[[0.5, 0.5], [0.0, 0.0]]), tmp_path) == (
+        "layer 'lstm' cannot be an nn.LSTM: its initial_state is given as arrays, which a state_dict does "
+        "not hold (nn.LSTM takes h_0 and c_0 in forward)"
+    )
+    assert error(str(CONFIGS / "bidirectional-masking.yaml"), "-o", str(tmp_path / "m.pt")) == (
+        "layer 'masking' is a Masking layer, which has no nn module: nn.LSTM cannot skip masked steps"
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / "m.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("merge_mode", "merge"), [("sum", "merges its halves with sum"), (None, "keeps its halves apart")]
+)
+def test_a_bidirectional_layer_that_does_not_concatenate_is_refused(
+    tmp_path: Path, merge_mode: str | None, merge: str
+) -> None:
+    rng = np.random.default_rng(1)
+    half = {"kernel": rng.uniform(-1, 1, (2, 4)), "recurrent_kernel": rng.uniform(-1, 1, (1, 4))}
+    layer = {"type": "bidirectional", "units": 1, "use_bias": False, "merge_mode": merge_mode}
+    config = {"input": {"shape": [None, 2]}, "layers": [layer | {"forward": half, "backward": half}]}
+    assert pt_refusal(config, tmp_path) == (
+        f"layer 'bidirectional' cannot be an nn.LSTM: it {merge}, and nn.LSTM(bidirectional=True) "
+        "concatenates them"
+    )
+
+
+def test_mask_zero_reaching_an_lstm_is_refused_and_the_layer_alone_is_written_as_asked(
+    tmp_path: Path,
+) -> None:
+    config = one_lstm()
+    embedding = {"type": "embedding", "input_dim": 3, "output_dim": 2, "mask_zero": True}
+    config.update(
+        input={"shape": [None]}, layers=[embedding | {"embeddings": np.eye(3, 2)}, *config["layers"]]
+    )
+    assert pt_refusal(config, tmp_path) == (
+        "layer 'embedding' masks id 0 (mask_zero) for layer 'lstm', and nn.LSTM cannot skip masked steps "
+        "(nn.Embedding's padding_idx masks nothing)"
+    )
+    assert pt_refusal(config, tmp_path, "--layer", "lsmt") == (
+        "--layer lsmt: no such layer (the model has: embedding, lstm)"
+    )
+    assert error(str(tmp_path / "m.yaml"), "--layer", "lstm", "-o", "-") == (
+        "--layer writes one layer as a PyTorch state_dict; - is not a .pt or .pth file"
+    )
+    source = str(CONFIGS / "seq2seq-architecture.yaml")
+    assert error(source, "--layer", "decoder_dense", "-o", str(tmp_path / "m.pt")) == (
+        "layer 'decoder_dense' has no weights, so there is nothing to write to a .pt"
+    )
+
+
+def torch_modules_npz(path: Path, **shapes: tuple[int, ...]) -> None:
+    """A state_dict as numpy.savez writes it, keys in the order given: `lstm__weight_ih_l0=(8, 3)` is
+    the key `lstm.weight_ih_l0`."""
+    rng = np.random.default_rng(2)
+    arrays = {
+        key.replace("__", "."): rng.uniform(-1, 1, shape).astype(np.float32) for key, shape in shapes.items()
+    }
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+
+
+LSTM_3_TO_2 = {
+    "lstm__weight_ih_l0": (8, 3),
+    "lstm__weight_hh_l0": (8, 2),
+    "lstm__bias_ih_l0": (8,),
+    "lstm__bias_hh_l0": (8,),
+}
+
+
+def test_modules_that_do_not_chain_are_named_with_both_shapes(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"
+    torch_modules_npz(source, emb__weight=(10, 4), **LSTM_3_TO_2)
+    assert error(str(source), "-o", "-") == (
+        f"{source}: lstm.weight_ih_l0: (8, 3) = (4*hidden_size, input_size) reads 3 features, but emb.weight "
+        "before it, (10, 4) = (num_embeddings, embedding_dim), gives 4; a state_dict's modules are read in "
+        "registration order, each reading the one before it (--prefix lstm reads the nn.LSTM alone)"
+    )
+    torch_modules_npz(source, **LSTM_3_TO_2, fc__weight=(5, 3), fc__bias=(5,))
+    assert error(str(source), "-o", "-") == (
+        f"{source}: fc.weight: (5, 3) = (out_features, in_features) reads 3 features, but lstm.weight_hh_l0 "
+        "before it, (8, 2) = (4*hidden_size, hidden_size), gives 2; a state_dict's modules are read in "
+        "registration order, each reading the one before it (--prefix lstm reads the nn.LSTM alone)"
+    )
+    torch_modules_npz(source, **LSTM_3_TO_2, fc__weight=(5, 2), fc__bias=(2,))
+    assert (
+        error(str(source), "-o", "-") == f"{source}: fc.bias: expected shape (5,) = (out_features,), got (2,)"
+    )
+    torch_modules_npz(source, **LSTM_3_TO_2, dec__weight_ih_l0=(8, 3), dec__weight_hh_l0=(8, 2))
+    assert error(str(source), "-o", "-") == (
+        f"{source}: it holds several nn.LSTM modules ('dec', 'lstm'); a state_dict does not say how they "
+        "connect (stacked, or an encoder whose state starts a decoder): choose one with --prefix, or give "
+        "the architecture with --config ARCH.yaml"
+    )
+
+
+def test_the_chain_is_read_in_registration_order_and_ends_at_another_kind_of_module(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"
+    # A weight alone that comes first is an nn.Embedding, unless only a bias-free nn.Linear fits.
+    torch_modules_npz(source, proj__weight=(3, 7), **LSTM_3_TO_2, norm__weight=(2,), fc__weight=(4, 2))
+    run = run_cli("convert", str(source), "-o", "-")
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == (
+        "lstm-cli: note: left out 2 arrays that are not in the chain of modules read: norm.weight, "
+        "fc.weight\n"
+        "lstm-cli: note: a state_dict holds no activation, so dense layer proj is linear; set the one that "
+        "forward applies after the nn.Linear (log_softmax, softmax, ...)\n"
+    )
+    model = load_model(yaml_text_path(tmp_path, run.stdout))
+    assert [(layer.type, layer.name) for layer in model.layers] == [("dense", "proj"), ("lstm", "lstm")]
+    assert model.inputs["input"].shape == (None, 7)
+    torch_modules_npz(
+        source, **{"model__emb__weight": (5, 3)}, **{f"model__{k}": s for k, s in LSTM_3_TO_2.items()}
+    )
+    run = run_cli("convert", str(source), "-o", "-")
+    assert run.exit_code == 0, run.stderr
+    model = load_model(yaml_text_path(tmp_path, run.stdout))
+    assert [(layer.type, layer.name) for layer in model.layers] == [
+        ("embedding", "model_emb"),
+        ("lstm", "model_lstm"),
+    ]
+    run = run_cli("convert", str(source), "--prefix", "model", "-o", "-")
+    model = load_model(yaml_text_path(tmp_path, run.stdout))
+    assert [layer.name for layer in model.layers] == ["emb", "lstm"]
+
+
+def yaml_text_path(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "read.yaml").write_text(text)
+    return tmp_path / "read.yaml"
+
+
+def test_an_embedding_table_goes_to_the_npz_beside_a_big_config(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"
+    torch_modules_npz(source, emb__weight=(50, 3), **LSTM_3_TO_2)
+    convert_ok(str(source), "-o", str(tmp_path / "m.yaml"), "--inline-limit", "100")
+    assert "    embeddings: {file: m.npz, key: layers/emb/embeddings}\n" in (tmp_path / "m.yaml").read_text()
+    with np.load(source) as archive:
+        np.testing.assert_array_equal(
+            load_model(tmp_path / "m.yaml").layers[0].embeddings, archive["emb.weight"]
+        )
+
+
+def seq2seq_state(**changes: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
+    """The seq2seq example's state_dict shapes (6 tokens, latent 4), with keys changed or left out."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name in ("encoder", "decoder_lstm"):
+        shapes.update({f"{name}__weight_ih_l0": (16, 6), f"{name}__weight_hh_l0": (16, 4)})
+        shapes.update({f"{name}__bias_ih_l0": (16,), f"{name}__bias_hh_l0": (16,)})
+    shapes.update(decoder_dense__weight=(6, 4), decoder_dense__bias=(6,))
+    for key, shape in changes.items():
+        if shape is None:
+            shapes.pop(key)
+        else:
+            shapes[key] = shape
+    return shapes
+
+
+def test_with_config_a_state_dict_fills_the_architecture_by_layer_name(tmp_path: Path) -> None:
+    source, architecture = tmp_path / "s2s.npz", str(CONFIGS / "seq2seq.yaml")
+    torch_modules_npz(source, **seq2seq_state(), extra__weight=(2, 2))
+    run = run_cli("convert", str(source), "--config", architecture, "-o", str(tmp_path / "m.yaml"))
+    assert run.stderr == (
+        "lstm-cli: note: left out 1 arrays that no layer of the architecture reads: extra.weight\n"
+        f"lstm-cli: wrote {tmp_path / 'm.yaml'}\n"
+    )
+    text = (tmp_path / "m.yaml").read_text()
+    assert "# The weights are s2s.npz's, each layer's from the module of its name.\n" in text
+    model = load_model(tmp_path / "m.yaml")
+    with np.load(source) as archive:
+        np.testing.assert_array_equal(model.layers[2].kernel, archive["decoder_dense.weight"].T)
+        assert model.layers[1].initial_state == load_model(architecture).layers[1].initial_state
+    torch_modules_npz(source, **seq2seq_state(decoder_lstm__weight_hh_l0=None))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: decoder_lstm.weight_hh_l0: missing (layer 'decoder_lstm' reads its weights from it)"
+    )
+    torch_modules_npz(source, **seq2seq_state(decoder_dense__weight=(4, 6)))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: decoder_dense.weight: expected shape (6, 4) = (units, in) for layer 'decoder_dense', got "
+        "(4, 6)"
+    )
+    torch_modules_npz(source, **seq2seq_state(encoder__weight_ih_l0_reverse=(16, 6)))
+    assert error(str(source), "--config", architecture, "-o", "-") == (
+        f"{source}: encoder.weight_ih_l0_reverse: the state_dict has it, but layer 'encoder' of the "
+        "architecture does not"
+    )
+
+
+def test_an_array_beside_an_nn_lstms_own_is_left_out_and_noted(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"  # a weight-dropped LSTM keeps the raw weight beside the dropped one
+    shapes = {key.replace("lstm__", "rnn__module__"): shape for key, shape in LSTM_3_TO_2.items()}
+    torch_modules_npz(source, **shapes, rnn__module__weight_hh_l0_raw=(8, 2))
+    run = run_cli("convert", str(source), "-o", "-")
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == (
+        "lstm-cli: note: left out 1 arrays that are not this nn.LSTM's: rnn.module.weight_hh_l0_raw\n"
+    )
+
+
+def test_prefix_may_name_a_module_holding_several_nn_lstms_and_is_told_so(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"
+    shapes = {
+        f"model__{name}__{key.split('__')[1]}": s for name in ("enc", "dec") for key, s in LSTM_3_TO_2.items()
+    }
+    torch_modules_npz(source, **shapes)
+    assert error(str(source), "--prefix", "model", "-o", "-") == (
+        f"{source}: the module at --prefix 'model' holds several nn.LSTM modules ('model.dec', 'model.enc'); "
+        "a state_dict does not say how they connect (stacked, or an encoder whose state starts a decoder): "
+        "choose one with --prefix, or give the architecture with --config ARCH.yaml"
+    )
+
+
+def test_a_module_named_by_its_position_gets_a_layer_name(tmp_path: Path) -> None:
+    source = tmp_path / "sd.npz"  # nn.Sequential-style keys: 0.weight, 1.weight_ih_l0, ...
+    torch_modules_npz(
+        source, **{"0__weight": (9, 3)}, **{k.replace("lstm", "1"): s for k, s in LSTM_3_TO_2.items()}
+    )
+    model = load_model(yaml_text_path(tmp_path, convert_ok(str(source), "-o", "-")))
+    assert [(layer.type, layer.name) for layer in model.layers] == [
+        ("embedding", "module_0"),
+        ("lstm", "module_1"),
+    ]

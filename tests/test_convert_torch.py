@@ -84,14 +84,20 @@ class Tagger(torch.nn.Module):
         self.head = torch.nn.Linear(4, 2)
 
 
-def test_a_module_state_dict_is_read_at_its_prefix_and_the_rest_is_noted(tmp_path: Path) -> None:
+def test_prefix_reads_the_nn_lstm_alone_and_the_rest_is_noted(tmp_path: Path) -> None:
     torch.manual_seed(0)
     module = Tagger()
     torch.save(module.state_dict(), tmp_path / "tagger.pt")
     x = data(2, 1, 4, 3)
     np.save(tmp_path / "x.npy", x)
     notes = convert(
-        str(tmp_path / "tagger.pt"), "-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "x.npy")
+        str(tmp_path / "tagger.pt"),
+        "--prefix",
+        "rnn",
+        "-o",
+        str(tmp_path / "t.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
     )
     assert notes.splitlines()[0] == (
         "lstm-cli: note: left out 4 arrays that are not this nn.LSTM's: embed.weight, embed.bias, "
@@ -110,7 +116,8 @@ def test_several_lstms_need_a_prefix(tmp_path: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 's2s.pt'}: it holds several nn.LSTM modules ('decoder', 'encoder'); "
-        "choose one with --prefix\n"
+        "a state_dict does not say how they connect (stacked, or an encoder whose state starts a decoder): "
+        "choose one with --prefix, or give the architecture with --config ARCH.yaml\n"
     )
     convert(str(tmp_path / "s2s.pt"), "--prefix", "decoder", "-o", str(tmp_path / "s2s.yaml"))
     assert "input: {shape: [null, 2]}" in (tmp_path / "s2s.yaml").read_text()
@@ -182,21 +189,6 @@ def test_pytorch_layout_example_to_pt_keeps_the_bias_split(tmp_path: Path) -> No
         _, (h_n, c_n) = lstm(x)
     np.testing.assert_allclose(model["lstm.h"], h_n[0].numpy(), atol=1e-12)
     np.testing.assert_allclose(model["lstm.c"], c_n[0].numpy(), atol=1e-12)
-
-
-def test_a_config_that_is_no_nn_lstm_is_refused_for_pt(tmp_path: Path) -> None:
-    run = run_cli("convert", str(ROOT / "configs" / "stacked.yaml"), "-o", str(tmp_path / "m.pt"))
-    assert run.exit_code == 2
-    assert run.stderr == (
-        "lstm-cli: error: layer 'summariser' has other units than the first layer; "
-        "a .pt holds one nn.LSTM, a plain stack of LSTM layers\n"
-    )
-    run = run_cli("convert", str(ROOT / "configs" / "seed.yaml"), "-o", str(tmp_path / "m.pt"))
-    assert run.stderr == (
-        "lstm-cli: error: layer 'lstm' has activation linear (nn.LSTM: tanh); "
-        "a .pt holds one nn.LSTM, a plain stack of LSTM layers\n"
-    )
-    assert not (tmp_path / "m.pt").exists()
 
 
 # -- files that must not run code ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_cli.config import has_weights, load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, EmbeddingLayer, MaskingLayer, Model, keras_name
+from lstm_cli.model import BidirectionalLayer, EmbeddingLayer, Layer, MaskingLayer, Model, keras_name
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
@@ -40,7 +40,8 @@ class Converted:
     mapping: dict[str, Any]
     model: Model
     notes: list[str] = field(default_factory=list)
-    torch: bool = False  # the source was a PyTorch state_dict (the YAML header explains its names)
+    torch: bool = False  # the source was a PyTorch state_dict
+    header: list[str] = field(default_factory=list)  # for the YAML header: how its names were chosen
 
 
 @dataclass
@@ -56,19 +57,25 @@ def convert(
     *,
     config: Path | None = None,
     prefix: str | None = None,
+    layer: str | None = None,
     inputs: Sequence[str] = (),
     inline_limit: int = DEFAULT_INLINE_LIMIT,
     force: bool = False,
 ) -> Report:
     """Read `source` (architecture from `config` for weights-only files), write `destination`.
-    `prefix` names the nn.LSTM in a PyTorch state_dict read, and goes in front of the keys of one written."""
+    `prefix` names the nn.LSTM in a PyTorch state_dict read, and goes in front of the keys of one written;
+    `layer` writes that layer alone to a state_dict."""
     torch_in = source.suffix.lower() in (*TORCH_SUFFIXES, ".npz")
     torch_out = destination.suffix.lower() in TORCH_SUFFIXES
     if prefix is not None and not (torch_in or torch_out):
         raise LstmCliError(
             "--prefix names an nn.LSTM in a PyTorch state_dict; give a .pt source or destination"
         )
-    writer = _writer(destination, prefix if torch_out else None)
+    if layer is not None and not torch_out:
+        raise LstmCliError(
+            f"--layer writes one layer as a PyTorch state_dict; {destination} is not a .pt or .pth file"
+        )
+    writer = _writer(destination, prefix if torch_out else None, layer)
     converted = read_source(source, config=config, prefix=prefix if torch_in else None, inputs=inputs)
     report = writer(converted, source, destination, inline_limit, force)
     report.notes[:0] = converted.notes
@@ -87,6 +94,7 @@ def read_source(
     if prefix is not None and not torch_source and suffix != ".npz":
         raise LstmCliError(f"--prefix picks an nn.LSTM in a PyTorch state_dict; {source} is not one")
     notes: list[str] = []
+    header: list[str] = []
     if suffix in (".yaml", ".yml"):
         _no_config(config, source)
         model = load_model(source)
@@ -98,16 +106,14 @@ def read_source(
         skeleton = _skeleton(config) if config is not None else None
         mapping = legacy_h5.read_h5(source, skeleton).mapping
     elif torch_source:
-        _no_config(config, source)
-        mapping, notes = torch_state.state_dict_config(torch_state.read_torch_file(source), source, prefix)
+        mapping, notes, header = _read_state_dict(torch_state.read_torch_file(source), source, config, prefix)
     elif suffix == ".npz":
         arrays = npz.read_npz(source)
         torch_keys = bool(torch_state.lstm_prefixes(arrays)) and not any(
             k.startswith("layers/") for k in arrays
         )
         if torch_keys or prefix is not None:
-            _no_config(config, source)
-            mapping, notes = torch_state.state_dict_config(arrays, source, prefix)
+            mapping, notes, header = _read_state_dict(arrays, source, config, prefix)
             torch_source = True
         elif config is None:
             raise file_error(
@@ -124,7 +130,20 @@ def read_source(
         mapping = _with_dtype(mapping)
     _attach_inputs(mapping, inputs)
     where = os.fspath(source)
-    return Converted(mapping, load_model(mapping, source=where), notes, torch=torch_source)
+    return Converted(mapping, load_model(mapping, source=where), notes, torch=torch_source, header=header)
+
+
+def _read_state_dict(
+    arrays: Mapping[str, np.ndarray], source: Path, config: Path | None, prefix: str | None
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """A state_dict's chain of modules; or, with --config, the architecture's layers, each reading its
+    weights from the module of its name (a seq2seq's graph is not in a state_dict)."""
+    if config is None:
+        return torch_state.state_dict_config(arrays, source, prefix)
+    architecture = load_model(config)
+    mapping = _resolved(architecture)
+    notes = torch_state.fill_from_state_dict(mapping, architecture, arrays, source, prefix)
+    return mapping, notes, [f"The weights are {source.name}'s, each layer's from the module of its name."]
 
 
 def _with_dtype(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -141,8 +160,8 @@ def _with_dtype(mapping: dict[str, Any]) -> dict[str, Any]:
 def _no_config(config: Path | None, source: Path) -> None:
     if config is not None:
         raise LstmCliError(
-            f"--config gives the architecture of a weights-only file (.weights.h5, .npz); {source} holds "
-            "its own"
+            f"--config gives the architecture of a weights-only file (.weights.h5, .npz, .pt); {source} "
+            "holds its own"
         )
 
 
@@ -236,8 +255,8 @@ def _check_fits(item: str, name: str, array: Any, spec: Any) -> None:
     """Data for an input given as {shape: [timesteps or null, features]} must have that shape, so that a
     wrong file is named as such rather than as a layer whose weights do not fit it."""
     shape = spec.get("shape") if isinstance(spec, Mapping) else None
-    if not isinstance(shape, list) or array.ndim not in (2, 3):
-        return  # no shape to hold it to; the config's own checks follow
+    if not isinstance(shape, list) or len(shape) != 2 or array.ndim not in (2, 3):
+        return  # no shape to hold it to (or ids, which the embedding checks); the config's checks follow
     timesteps, features = shape
     if array.shape[-1] != features or (timesteps is not None and array.shape[-2] != timesteps):
         wanted = f"({'batch, ' if array.ndim == 3 else ''}{timesteps or 'timesteps'}, {features})"
@@ -251,7 +270,7 @@ def _check_fits(item: str, name: str, array: Any, spec: Any) -> None:
 Writer = Callable[[Converted, Path, Path, int, bool], Report]
 
 
-def _writer(destination: Path, prefix: str | None) -> Writer:
+def _writer(destination: Path, prefix: str | None, layer: str | None = None) -> Writer:
     name = destination.name.lower()
     if str(destination) == STDOUT or name.endswith((".yaml", ".yml")):
         chosen: Writer = _write_yaml
@@ -268,7 +287,7 @@ def _writer(destination: Path, prefix: str | None) -> Writer:
             "the same model with model.load_weights"
         )
     elif name.endswith(TORCH_SUFFIXES):
-        return lambda converted, src, dst, limit, force: _write_torch(converted, dst, force, prefix)
+        return lambda converted, src, dst, limit, force: _write_torch(converted, dst, force, prefix, layer)
     elif name.endswith(".npz"):
         chosen = _write_npz
     else:
@@ -280,8 +299,8 @@ def _names(model: Model) -> list[str]:
     return [layer.name for layer in model.layers]
 
 
-def _require_weights(model: Model, what: str) -> None:
-    for layer in model.layers:
+def _require_weights(layers: Sequence[Layer], what: str) -> None:
+    for layer in layers:
         if not has_weights(layer):
             raise LstmCliError(f"layer {layer.name!r} has no weights, so there is nothing to write to {what}")
 
@@ -331,12 +350,7 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
         lines = [f"Converted from {source.name} by `lstm-cli convert`."]
     else:
         lines = [f"Converted by `lstm-cli convert {source.name} -o {destination.name}`."]
-    if converted.torch:
-        lines += [
-            "Each nn.LSTM layer k is a layer here (lstm, lstm_1, ... or bidirectional, bidirectional_1, ...)",
-            "returning its sequence and state: the last layer's output is PyTorch's output, and h_n[k*D + d]",
-            "is layer k's .h (bidirectional: .forward.h for d = 0, .backward.h for d = 1); c_n likewise.",
-        ]
+    lines += converted.header
     if external:
         lines.append(f"The arrays are in {destination.with_suffix('.npz').name}, beside this file.")
     missing = [spec.name for spec in converted.model.inputs.values() if spec.data is None]
@@ -355,18 +369,21 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
 def _write_keras_weights(
     converted: Converted, source: Path, destination: Path, limit: int, force: bool
 ) -> Report:
-    _require_weights(converted.model, "a .weights.h5")
+    _require_weights(converted.model.layers, "a .weights.h5")
     _check_free([destination], force)
     _atomic(destination, lambda tmp: keras3.write_weights(converted.model, tmp))
     return Report(written=[destination])
 
 
-def _write_torch(converted: Converted, destination: Path, force: bool, prefix: str | None) -> Report:
-    _require_weights(converted.model, "a .pt")
-    arrays = torch_state.torch_arrays(converted.model, converted.mapping, prefix)
+def _write_torch(
+    converted: Converted, destination: Path, force: bool, prefix: str | None, layer: str | None
+) -> Report:
+    model = converted.model
+    _require_weights(model.layers if layer is None else [torch_state.layer_named(model, layer)], "a .pt")
+    arrays, notes = torch_state.torch_arrays(model, converted.mapping, prefix, layer)
     _check_free([destination], force)
     _atomic(destination, lambda tmp: torch_state.write_torch_file(arrays, tmp))
-    return Report(written=[destination])
+    return Report(written=[destination], notes=notes)
 
 
 def _write_npz(converted: Converted, source: Path, destination: Path, limit: int, force: bool) -> Report:

@@ -1,7 +1,8 @@
 """`.npz` archives of a config's arrays, keyed by where they sit in the config:
 
     input                         the input data (`inputs/NAME` for each of several inputs)
-    layers/NAME/kernel            a layer's weight, by the layer's name (either layout: weight_ih, ...)
+    layers/NAME/kernel            a layer's weight, by the layer's name (either layout: weight_ih, ...;
+                                  an embedding's table: layers/NAME/embeddings)
     layers/NAME/forward/kernel    a bidirectional layer's halves
     layers/NAME/initial_state/h   an initial state given as an array
 
@@ -24,7 +25,16 @@ from lstm_cli.yamlio import KeyPath
 from lstm_cli.yamlwriter import is_array
 
 NPZ_FILE = "a numpy .npz archive (numpy.savez)"
-WEIGHT_KEYS = ("kernel", "recurrent_kernel", "bias", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+WEIGHT_KEYS = (
+    "kernel",
+    "recurrent_kernel",
+    "bias",
+    "weight_ih",
+    "weight_hh",
+    "bias_ih",
+    "bias_hh",
+    "embeddings",
+)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
