@@ -465,8 +465,12 @@ class _Validator:
         if not keras_keys:
             return None, use_bias is not False
         self.keys(entry, path, (), required=("kernel", "recurrent_kernel"))
-        kernel = self.shaped(entry, path, "kernel", (features, gates), "(features, 4*units)", (0, source))
-        recurrent_kernel = self.shaped(entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)")
+        kernel = self.shaped(
+            entry, path, "kernel", (features, gates), "(features, 4*units)", (0, source), "weight_ih"
+        )
+        recurrent_kernel = self.shaped(
+            entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)", pytorch="weight_hh"
+        )
         if use_bias is False:
             if "bias" in entry:
                 raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
@@ -734,14 +738,18 @@ class _Validator:
         expected: tuple[int, ...],
         formula: str,
         reads: tuple[int, str] | None = None,
+        pytorch: str | None = None,
     ) -> Array:
         """An array of exactly the `expected` shape. `reads` is (axis, source) for a weight whose axis is the
-        width of what the layer reads: a mismatch there names the source, where that width comes from."""
+        width of what the layer reads: a mismatch there names the source, where that width comes from.
+        `pytorch` is PyTorch's name for the transposed weight, which a transposed array likely is."""
         array = self.array(entry[key], path + (key,))
         if array.shape != expected:
             message = expected_shape_message(expected, formula, array.shape)
             if len(expected) == 2 and array.shape == expected[::-1]:
                 message += "; it looks transposed"
+                if pytorch:
+                    message += f": a PyTorch {pytorch} goes under {pytorch}:, not {key}:"
             elif reads is not None and array.ndim == len(expected):
                 axis, source = reads
                 if array.shape[axis] != expected[axis]:

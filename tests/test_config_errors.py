@@ -464,6 +464,29 @@ def test_input_features_do_not_match_the_first_layer(tmp_path: Path) -> None:
     )
 
 
+def test_a_pasted_pytorch_weight_under_a_keras_key_is_pointed_to_its_pytorch_key(tmp_path: Path) -> None:
+    assert_config_error(
+        tmp_path,
+        lstm_config(kernel="[[0, 0], [0, 0], [0, 0], [0, 0]]"),
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed: "
+        "a PyTorch weight_ih goes under weight_ih:, not kernel:",
+    )
+    assert_config_error(
+        tmp_path,
+        lstm_config(recurrent_kernel="[[0], [0], [0], [0]]"),
+        "6:5: layers[0].recurrent_kernel: expected shape (1, 4) = (units, 4*units), got (4, 1); it looks "
+        "transposed: a PyTorch weight_hh goes under weight_hh:, not recurrent_kernel:",
+    )
+
+
+def test_a_transposed_dense_kernel_is_only_said_to_be_transposed(tmp_path: Path) -> None:
+    assert_config_error(
+        tmp_path,
+        layer_config(DENSE_FIELDS, kernel="[[0, 0], [0, 0], [0, 0]]"),
+        "5:5: layers[0].kernel: expected shape (2, 3) = (in, units), got (3, 2); it looks transposed",
+    )
+
+
 def test_input_features_do_not_match_pytorch_weight_ih(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
@@ -771,7 +794,8 @@ def test_npy_file_with_the_wrong_shape(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
         lstm_config(kernel="{file: kernel.npy}"),
-        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed",
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed: "
+        "a PyTorch weight_ih goes under weight_ih:, not kernel:",
     )
 
 
@@ -996,7 +1020,18 @@ def test_unclosed_quote(tmp_path: Path) -> None:
 def test_tab_indentation(tmp_path: Path) -> None:
     config = lstm_config().replace("    units", "\tunits")
     assert_config_error(
-        tmp_path, config, "4:1: not valid YAML: found character '\\t' that cannot start any token"
+        tmp_path, config, "4:1: not valid YAML: YAML does not allow tabs for indentation; indent with spaces"
+    )
+    config = lstm_config().replace("    units", "  \tunits")  # spaces, then a tab
+    assert_config_error(
+        tmp_path, config, "4:3: not valid YAML: YAML does not allow tabs for indentation; indent with spaces"
+    )
+
+
+def test_a_tab_between_a_key_and_its_value(tmp_path: Path) -> None:
+    config = lstm_config().replace("input: ", "input:\t")
+    assert_config_error(
+        tmp_path, config, "1:7: not valid YAML: YAML does not allow a tab here; separate with spaces"
     )
 
 
