@@ -113,8 +113,10 @@ def require_data(model: Model) -> None:
     error = model.document.error
     for spec in model.inputs.values():
         if spec.data is None:
+            option = "--input FILE" if spec.name == "input" else f"--input {spec.name}=FILE"
             raise error(
-                spec.key_path, f"input {spec.name!r} has a shape but no data; give an array to run it"
+                spec.key_path,
+                f"input {spec.name!r} has a shape but no data; give an array to run it, or {option}",
             )
     for layer in model.layers:
         if not has_weights(layer):

@@ -468,8 +468,8 @@ def test_a_pasted_pytorch_weight_under_a_keras_key_is_pointed_to_its_pytorch_key
     assert_config_error(
         tmp_path,
         lstm_config(kernel="[[0, 0], [0, 0], [0, 0], [0, 0]]"),
-        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed: "
-        "a PyTorch weight_ih goes under weight_ih:, not kernel:",
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks "
+        "transposed: a PyTorch weight_ih goes under weight_ih:, not kernel:",
     )
     assert_config_error(
         tmp_path,
@@ -794,8 +794,8 @@ def test_npy_file_with_the_wrong_shape(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
         lstm_config(kernel="{file: kernel.npy}"),
-        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed: "
-        "a PyTorch weight_ih goes under weight_ih:, not kernel:",
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks "
+        "transposed: a PyTorch weight_ih goes under weight_ih:, not kernel:",
     )
 
 

@@ -1,0 +1,236 @@
+"""What CONFIG names (SPEC §7): a YAML config, or any model file that `convert` reads, with what the command
+line gives beside it: data for its inputs, and for `decode` a vocab and text.
+
+A model file is read in memory exactly as `convert` reads it (`modelfiles.convert.read_source`, imported
+only for one, so that a YAML config pays nothing for the readers).
+
+- `--input [NAME=]FILE`: FILE is a `.npy`, `.npz:KEY` (KEY names the array, as `key:` does in a config),
+  `.csv` or `.tsv`, read by the loader that reads a config's `{file: ...}`. NAME picks one of several
+  inputs. The data goes where the config's input was: in place of a shape, or of the config's own data.
+- `--time-major` reads a 3-D array as (timesteps, batch, features), the layout of PyTorch's default
+  `nn.LSTM(batch_first=False)`; `--batch-first` as (batch, timesteps, features), lstm-cli's own. A
+  PyTorch state_dict does not record which one its model reads, so for a model read from one, a 3-D
+  array needs one of the two: guessing would give a wrong number without a word.
+- `--vocab FILE`: the model's vocab, one token per line. `--text NAME=TEXT`: TEXT split into the vocab's
+  tokens (see `lstm_cli.vocab`), fed to input NAME as its one-hot sequence.
+
+Everything lands in the config mapping before it is validated, so the model is checked as a whole, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .arrayfiles import ARRAY_SUFFIXES, read_array_file
+from .config import NAME_PATTERN, load_model
+from .errors import LstmCliError
+from .model import Model
+from .tokens import shown_token
+from .vocab import read_vocab, split_text
+
+TORCH_SUFFIXES = (".pt", ".pth")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", *TORCH_SUFFIXES, ".npz")  # .weights.h5 ends in .h5
+Layout = Literal["time-major", "batch-first"]
+MAX_SHOWN_TOKENS = 20  # a note lists the tokens of a text up to this many
+
+
+@dataclass(frozen=True)
+class Inputs:
+    files: tuple[str, ...] = ()  # --input [NAME=]FILE, as given
+    layout: Layout | None = None  # --time-major or --batch-first
+    texts: tuple[str, ...] = ()  # --text NAME=TEXT
+    vocab: Path | None = None  # --vocab FILE
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.layout or self.texts or self.vocab)
+
+
+NO_INPUTS = Inputs()
+
+
+def open_model(
+    path: Path,
+    *,
+    config: Path | None = None,
+    prefix: str | None = None,
+    inputs: Inputs = NO_INPUTS,
+    dtype: str | None = None,
+) -> tuple[Model, list[str]]:
+    """The model at `path` with its `inputs`, and notes for stderr on what came from where. `config` is the
+    architecture of a weights-only file, `prefix` the nn.LSTM in a state_dict, as for `convert`."""
+    if path.suffix.lower() in MODEL_SUFFIXES or config is not None or prefix is not None or inputs:
+        from .modelfiles.convert import read_source
+
+        converted = read_source(path, config=config, prefix=prefix, inputs=inputs, dtype=dtype)
+        return converted.model, converted.notes
+    return load_model(path, dtype=dtype), []  # a YAML config as it is, every position kept
+
+
+@dataclass(frozen=True)
+class _Given:
+    """One array for one input, and where it came from."""
+
+    option: str  # `--input x.npy`, as in messages
+    name: str  # the input's name, or "" for the only one
+    array: np.ndarray  # batch first: (batch, timesteps, features) or (timesteps, features)
+    read_as: tuple[int, ...]  # the file's own shape, as a message about it shows it
+    origin: str  # what the note says the input reads
+    noted: bool  # said on stderr even for a model file (whose inputs have no data of their own)
+
+
+def attach(mapping: dict[str, Any], inputs: Inputs, *, torch_source: bool, yaml_source: bool) -> list[str]:
+    """Put the vocab and the inputs' data into `mapping`; the notes say what came from where.
+
+    `torch_source`: the model was read from a PyTorch state_dict (no batch_first recorded).
+    `yaml_source`: it was a YAML config, whose own data or vocab a given one replaces."""
+    if inputs.layout is not None and not inputs.files:
+        raise LstmCliError(f"--{inputs.layout} says how --input arrays are laid out; give an --input")
+    notes = []
+    if inputs.vocab is not None:
+        tokens = read_vocab(inputs.vocab)
+        if yaml_source and "vocab" in mapping:
+            notes.append(f"the vocab is {inputs.vocab}'s {len(tokens)} tokens (--vocab), not the config's")
+        mapping["vocab"] = list(tokens)
+    given = [_from_file(item, inputs.layout, torch_source) for item in inputs.files]
+    given += [_from_text(item, mapping.get("vocab")) for item in inputs.texts]
+    attached: set[str] = set()
+    for one in given:
+        name, named = _place(mapping, one)
+        if name in attached:
+            raise LstmCliError(f"{one.option}: input {name!r} is given twice")
+        replaced = not (isinstance(named[name], Mapping) and "shape" in named[name])
+        _check_fits(one, name, named[name])
+        named[name] = one.array
+        attached.add(name)
+        if yaml_source:
+            whose = ", not the config's own data" if replaced else "; the config gives only its shape"
+            notes.append(f"input {name!r} reads {one.origin}{whose}")
+        elif one.noted:
+            notes.append(f"input {name!r} reads {one.origin}")
+    return notes
+
+
+def _place(mapping: dict[str, Any], one: _Given) -> tuple[str, dict[str, Any]]:
+    """The input's name, and the mapping that holds its entry (the config itself for its one `input`)."""
+    if "input" in mapping:
+        if one.name not in ("", "input"):
+            raise LstmCliError(f"{one.option}: the model has one input, `input`; drop {one.name}=")
+        return "input", mapping
+    named: dict[str, Any] = mapping.get("inputs") or {}
+    name = one.name
+    if not name:
+        if len(named) != 1:
+            raise LstmCliError(
+                f"{one.option}: the model has inputs {', '.join(named)}; say which with NAME="
+                f"{'FILE' if one.option.startswith('--input') else 'TEXT'}"
+            )
+        name = next(iter(named))
+    if name not in named:
+        raise LstmCliError(f"{one.option}: no input {name!r} (the model has: {', '.join(named)})")
+    return name, named
+
+
+# -- --input: arrays from files --------------------------------------------------------------------------
+
+
+def split_input_option(item: str) -> tuple[str, Path, str | None]:
+    """`[NAME=]FILE[:KEY]` → (NAME or "", FILE, KEY or None). What precedes the first `=` is NAME only
+    when it is a name (so `runs/a=1.npy` is a file); KEY follows `.npz:` only."""
+    name, sep, file = item.partition("=")
+    if not sep or not NAME_PATTERN.fullmatch(name):
+        name, file = "", item
+    key = None
+    head, colon, tail = file.rpartition(":")
+    if colon and head.lower().endswith(".npz"):
+        file, key = head, tail
+    return name, Path(file), key
+
+
+def _from_file(item: str, layout: Layout | None, torch_source: bool) -> _Given:
+    option = f"--input {item}"
+    name, file, key = split_input_option(item)
+    suffix = file.suffix.lower()
+    if suffix not in ARRAY_SUFFIXES:
+        raise LstmCliError(f"{option}: expected a .npy, .npz:KEY, .csv or .tsv file")
+    if suffix == ".npz" and not key:
+        raise LstmCliError(f"{option}: a .npz file holds several arrays; say which with {file}:KEY")
+    array = read_array_file(file, key, lambda part, message: LstmCliError(f"{option}: {message}"), name="")
+    shape = tuple(array.shape)
+    major = layout == "time-major"
+    if array.ndim not in (2, 3):
+        wanted = "(timesteps, batch, features)" if major else "(batch, timesteps, features)"
+        raise LstmCliError(
+            f"{option}: expected {wanted} or (timesteps, features), got shape {_shape_text(shape)}"
+        )
+    if array.ndim == 3 and torch_source and layout is None:
+        raise LstmCliError(
+            f"{option}: shape {_shape_text(shape)} could be (timesteps, batch, features), nn.LSTM's default "
+            "layout, or (batch, timesteps, features), as with batch_first=True; a PyTorch state_dict does "
+            "not record which: add --time-major or --batch-first"
+        )
+    if not np.isfinite(array).all():
+        index = [int(i) for i in np.argwhere(~np.isfinite(array))[0]]
+        what = "NaN" if np.isnan(array[tuple(index)]) else "infinity"
+        raise LstmCliError(f"{option}: {what} at {index}; every value must be a finite number")
+    origin = str(file) if key is None else f"{file}:{key}"
+    if array.ndim == 3 and major:
+        array = np.ascontiguousarray(array.transpose(1, 0, 2))  # (batch, timesteps, features)
+        origin += f", time-major: {shape[0]} timesteps of a batch of {shape[1]}"
+    return _Given(option, name, array, shape, origin, noted=major and len(shape) == 3)
+
+
+def _check_fits(one: _Given, name: str, spec: Any) -> None:
+    """The data must fit the input it replaces: a shape's features (and timesteps, if fixed), or the width
+    of the config's own data. So a wrong file is named as such, not as a layer whose weights do not fit."""
+    if isinstance(spec, Mapping) and "shape" in spec:
+        timesteps, features = spec["shape"]
+    else:
+        timesteps, features = None, np.shape(spec)[-1]
+    array = one.array
+    if array.shape[-1] == features and (timesteps is None or array.shape[-2] == timesteps):
+        return
+    if one.option.startswith("--text") and array.shape[-1] != features:
+        raise LstmCliError(
+            f"{one.option}: input {name!r} reads {features} features, but the vocab has {array.shape[-1]} "
+            "tokens; the one-hot is as wide as the vocab"
+        )
+    steps = timesteps or "timesteps"
+    if len(one.read_as) == 2:
+        wanted = f"({steps}, {features})"
+    elif array.shape != one.read_as:  # read time-major
+        wanted = f"({steps}, batch, {features})"
+    else:
+        wanted = f"(batch, {steps}, {features})"
+    raise LstmCliError(
+        f"{one.option}: the array's shape is {_shape_text(one.read_as)}; input {name!r} takes {wanted}"
+    )
+
+
+# -- --text: tokens of the vocab ---------------------------------------------------------------------------
+
+
+def _from_text(item: str, vocab: Any) -> _Given:
+    option = f"--text {item}"
+    name, sep, text = item.partition("=")
+    if not sep:
+        raise LstmCliError(f"{option}: say which input reads it, as NAME=TEXT")
+    if not isinstance(vocab, list) or not vocab:
+        raise LstmCliError(
+            f"{option}: the model has no vocab to split the text into tokens; give one with --vocab FILE"
+        )
+    indices = split_text(text, vocab, option)
+    one_hot = np.zeros((len(indices), len(vocab)))  # (timesteps, vocab): one sequence
+    one_hot[np.arange(len(indices)), indices] = 1.0
+    tokens = [shown_token(vocab[index]) for index in indices]
+    listed = " ".join(tokens[:MAX_SHOWN_TOKENS]) + (" ..." if len(tokens) > MAX_SHOWN_TOKENS else "")
+    count = "1 token" if len(tokens) == 1 else f"{len(tokens)} tokens"
+    return _Given(option, name, one_hot, one_hot.shape, f"{count} (--text): {listed}", noted=True)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"
