@@ -784,14 +784,52 @@ def _walk(console: Any, trace_view: Any) -> None:
 
 
 def _ask(prompt: str) -> str | None:
-    """One answer from stdin, a terminal or a pipe, after a prompt on stderr; None at the end of input."""
+    """One answer from stdin after a prompt on stderr; None at the end of input. From a terminal, a key is
+    an answer as it is pressed (Enter, e, q); from a pipe, a line is."""
     sys.stdout.flush()
     sys.stderr.write(prompt)
     sys.stderr.flush()
+    if sys.stdin is not None and sys.stdin.isatty():
+        with contextlib.suppress(_NoKeys):
+            key = _key()
+            sys.stderr.write(f"{key or ''}\n")  # the terminal does not echo a key read this way
+            return key
     line = sys.stdin.readline() if sys.stdin is not None else ""
     if not line or not sys.stdin.isatty():
         sys.stderr.write("\n")  # a terminal echoes the Enter; a pipe does not
     return line.strip().lower() if line else None
+
+
+class _NoKeys(Exception):
+    """The terminal cannot give single keys (not POSIX): read lines instead."""
+
+
+def _key() -> str | None:
+    """One key from the terminal, without waiting for Enter: "" for Enter, "e" or "q" (other keys are
+    ignored), None for Ctrl-D. Ctrl-C still interrupts, and the terminal's settings are restored whatever
+    happens."""
+    try:
+        import termios
+        import tty
+    except ImportError:
+        raise _NoKeys from None
+    fd = sys.stdin.fileno()
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:
+        raise _NoKeys from None
+    try:
+        tty.setcbreak(fd)  # no line buffering and no echo; signals stay on
+        while True:
+            key = os.read(fd, 1).decode("ascii", "replace").lower()
+            if key in ("", "\x04"):  # the end of input, or Ctrl-D
+                return None
+            if key in ("\n", "\r"):
+                return ""
+            if key in ("e", "q"):
+                return key
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 class DecodeFormat(StrEnum):
