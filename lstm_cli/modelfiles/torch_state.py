@@ -141,7 +141,8 @@ def state_dict_config(
     module = f" at {chosen.rstrip('.')!r}" if chosen else ""
     all_arrays = [a for layer in layers.values() for half in layer.values() for a in half.values()]
     mapping = {
-        "description": f"{signature}{module}, converted from {source.name}; batch-first input",
+        "description": f"{signature}{module}, converted from {source.name}; "
+        "input (batch, timesteps, features)",
         "dtype": weights_dtype(all_arrays),
         "input": {"shape": [None, int(first.shape[1])]},
         "layers": entries,
