@@ -80,7 +80,13 @@ class _Given:
     array: np.ndarray  # batch first: (batch, timesteps, features) or (timesteps, features)
     read_as: tuple[int, ...]  # the file's own shape, as a message about it shows it
     origin: str  # what the note says the input reads
-    noted: bool  # said on stderr even for a model file (whose inputs have no data of their own)
+    time_major: bool = False  # read_as is (timesteps, batch, features)
+    text: bool = False  # from --text, not a file
+
+    @property
+    def noted(self) -> bool:
+        """Said on stderr even for a model file (whose inputs have no data of their own to replace)."""
+        return self.time_major or self.text
 
 
 def attach(mapping: dict[str, Any], inputs: Inputs, *, torch_source: bool, yaml_source: bool) -> list[str]:
@@ -127,7 +133,7 @@ def _place(mapping: dict[str, Any], one: _Given) -> tuple[str, dict[str, Any]]:
         if len(named) != 1:
             raise LstmCliError(
                 f"{one.option}: the model has inputs {', '.join(named)}; say which with NAME="
-                f"{'FILE' if one.option.startswith('--input') else 'TEXT'}"
+                f"{'TEXT' if one.text else 'FILE'}"
             )
         name = next(iter(named))
     if name not in named:
@@ -181,7 +187,7 @@ def _from_file(item: str, layout: Layout | None, torch_source: bool) -> _Given:
     if array.ndim == 3 and major:
         array = np.ascontiguousarray(array.transpose(1, 0, 2))  # (batch, timesteps, features)
         origin += f", time-major: {shape[0]} timesteps of a batch of {shape[1]}"
-    return _Given(option, name, array, shape, origin, noted=major and len(shape) == 3)
+    return _Given(option, name, array, shape, origin, time_major=major and len(shape) == 3)
 
 
 def _check_fits(one: _Given, name: str, spec: Any) -> None:
@@ -194,7 +200,7 @@ def _check_fits(one: _Given, name: str, spec: Any) -> None:
     array = one.array
     if array.shape[-1] == features and (timesteps is None or array.shape[-2] == timesteps):
         return
-    if one.option.startswith("--text") and array.shape[-1] != features:
+    if one.text and array.shape[-1] != features:
         raise LstmCliError(
             f"{one.option}: input {name!r} reads {features} features, but the vocab has {array.shape[-1]} "
             "tokens; the one-hot is as wide as the vocab"
@@ -202,7 +208,7 @@ def _check_fits(one: _Given, name: str, spec: Any) -> None:
     steps = timesteps or "timesteps"
     if len(one.read_as) == 2:
         wanted = f"({steps}, {features})"
-    elif array.shape != one.read_as:  # read time-major
+    elif one.time_major:
         wanted = f"({steps}, batch, {features})"
     else:
         wanted = f"(batch, {steps}, {features})"
@@ -229,7 +235,7 @@ def _from_text(item: str, vocab: Any) -> _Given:
     tokens = [shown_token(vocab[index]) for index in indices]
     listed = " ".join(tokens[:MAX_SHOWN_TOKENS]) + (" ..." if len(tokens) > MAX_SHOWN_TOKENS else "")
     count = "1 token" if len(tokens) == 1 else f"{len(tokens)} tokens"
-    return _Given(option, name, one_hot, one_hot.shape, f"{count} (--text): {listed}", noted=True)
+    return _Given(option, name, one_hot, one_hot.shape, f"{count} (--text): {listed}", text=True)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

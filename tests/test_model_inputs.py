@@ -369,6 +369,10 @@ def test_time_major_shapes_are_told_in_the_files_own_layout(tmp_path: Path) -> N
     assert error("forward", SEED, "--input", x, "--time-major") == (
         f"--input {x}: the array's shape is (4, 1, 3); input 'input' takes (timesteps, batch, 2)"
     )
+    np.save(x, np.zeros((3, 3, 5)))  # as many timesteps as samples: the layout is still the file's
+    assert error("forward", SEED, "--input", x, "--time-major") == (
+        f"--input {x}: the array's shape is (3, 3, 5); input 'input' takes (timesteps, batch, 2)"
+    )
 
 
 # -- decode: a vocab from a file, and an input given as text ------------------------------------------------

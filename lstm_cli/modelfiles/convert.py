@@ -290,8 +290,8 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
             "Each nn.LSTM layer k is a layer here (lstm, lstm_1, ... or bidirectional, bidirectional_1, ...)",
             "returning its sequence and state: the last layer's output is PyTorch's output, and h_n[k*D + d]",
             "is layer k's .h (bidirectional: .forward.h for d = 0, .backward.h for d = 1); c_n likewise.",
-            "The input is (batch, timesteps, features): as nn.LSTM(batch_first=True) reads it, whatever the",
-            "model's batch_first was (convert with --time-major to read data laid out for batch_first=False).",
+            "The input is (batch, timesteps, features), as nn.LSTM(batch_first=True) reads it, whatever the",
+            "model's batch_first was; data laid out for batch_first=False converts with --time-major.",
         ]
     if external:
         lines.append(f"The arrays are in {destination.with_suffix('.npz').name}, beside this file.")
