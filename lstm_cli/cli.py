@@ -448,11 +448,6 @@ def summary(
             show_default=False,
         ),
     ] = None,
-    input_data: InputOption = None,
-    time_major: TimeMajorOption = False,
-    batch_first: BatchFirstOption = False,
-    architecture: ArchitectureOption = None,
-    prefix: PrefixOption = None,
     units: UnitsOption = None,
     features: Annotated[
         int | None, typer.Option(metavar="F", min=1, help="Input features per timestep.")
@@ -477,6 +472,11 @@ def summary(
             "--detail", help="Add each weight's shape, the formulas, PyTorch's count, multiply-adds."
         ),
     ] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
@@ -668,11 +668,6 @@ class View(StrEnum):
 @app.command(cls=_Command)
 def trace(
     config: ConfigArgument = None,
-    input_data: InputOption = None,
-    time_major: TimeMajorOption = False,
-    batch_first: BatchFirstOption = False,
-    architecture: ArchitectureOption = None,
-    prefix: PrefixOption = None,
     step: Annotated[
         bool,
         typer.Option("--step", help="Pause after each timestep: Enter goes on, e explains, q stops."),
@@ -697,6 +692,11 @@ def trace(
         View,
         typer.Option(metavar="VIEW", help="table: each step's values; heatmap: i, f, g, o, c, h over time."),
     ] = View.table,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
@@ -868,15 +868,15 @@ def decode(
         list[str] | None,
         typer.Option("--text", metavar="NAME=TEXT", help="An input as text, split into the vocab's tokens."),
     ] = None,
+    top: Annotated[int, typer.Option(metavar="K", min=1, help="Probabilities shown per step.")] = 3,
+    show_trace: Annotated[
+        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each step.")
+    ] = False,
     input_data: InputOption = None,
     time_major: TimeMajorOption = False,
     batch_first: BatchFirstOption = False,
     architecture: ArchitectureOption = None,
     prefix: PrefixOption = None,
-    top: Annotated[int, typer.Option(metavar="K", min=1, help="Probabilities shown per step.")] = 3,
-    show_trace: Annotated[
-        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each step.")
-    ] = False,
     output_format: Annotated[
         DecodeFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(DecodeFormat))
     ] = DecodeFormat.table,
