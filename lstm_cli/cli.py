@@ -10,12 +10,13 @@ import csv
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from .errors import ExitCode, LstmCliError
 
@@ -54,6 +55,14 @@ class _Group(TyperGroup):
         order = ["forward", "trace", "summary", "init", "decode", "convert"]
         names = super().list_commands(ctx)
         return sorted(names, key=lambda name: order.index(name) if name in order else len(order))
+
+
+class _Command(TyperCommand):
+    """Usage lines as people write them: `lstm-cli decode [OPTIONS] CONFIG`, not Typer's `{CONFIG}`."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece for piece in pieces]
 
 
 app = typer.Typer(
@@ -105,8 +114,34 @@ ConfigArgument = Annotated[
     Path | None,
     typer.Argument(
         metavar="CONFIG",
-        help="YAML config; without it, the built-in `seed` example runs.",
+        help="YAML config or model file; without it, the `seed` example runs.",
         show_default=False,
+    ),
+]
+# How CONFIG is read, and the data for its inputs: one set of options for every command that reads a model.
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input", metavar="[NAME=]FILE", help="Input data: .npy, .npz:KEY, .csv or .tsv; repeatable."
+    ),
+]
+TimeMajorOption = Annotated[
+    bool, typer.Option("--time-major", help="--input arrays are (timesteps, batch, features).")
+]
+BatchFirstOption = Annotated[
+    bool, typer.Option("--batch-first", help="--input arrays are (batch, timesteps, features).")
+]
+ArchitectureOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", metavar="ARCH.yaml", help="Architecture of a weights file: .weights.h5, .npz, .pt."
+    ),
+]
+PrefixOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        help="A state_dict's module, read or written: rnn for rnn.weight_ih_l0.",
     ),
 ]
 PrecisionOption = Annotated[
@@ -117,7 +152,7 @@ PrecisionOption = Annotated[
 ]
 DTypeOption = Annotated[
     DType | None,
-    typer.Option(metavar="DTYPE", help="float32 or float64 arithmetic; overrides the config's dtype."),
+    typer.Option(metavar="DTYPE", help="float32 or float64; overrides the config's dtype."),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 SaveSvgOption = Annotated[
@@ -195,32 +230,86 @@ def _edge(debug: bool) -> Iterator[None]:
         raise typer.Exit(70) from None
 
 
-def _load(config: Path | None, dtype: DType | None) -> Any:
+@dataclass(frozen=True)
+class _Source:
+    """The shared options: how a model file is read (--config, --prefix) and the data given beside it."""
+
+    architecture: Path | None = None
+    prefix: str | None = None
+    inputs: list[str] | None = None
+    time_major: bool = False
+    batch_first: bool = False
+    texts: list[str] | None = None
+    vocab: Path | None = None
+
+    def given(self) -> list[str]:
+        return _given(
+            {
+                "--input": self.inputs,
+                "--time-major": self.time_major,
+                "--batch-first": self.batch_first,
+                "--config": self.architecture,
+                "--prefix": self.prefix,
+                "--text": self.texts,
+                "--vocab": self.vocab,
+            }
+        )
+
+    def options(self) -> dict[str, Any]:
+        """open_model's keywords."""
+        from .sources import Inputs
+
+        if self.time_major and self.batch_first:
+            raise LstmCliError("--time-major and --batch-first contradict each other; give one")
+        layout: Literal["time-major", "batch-first"] | None = (
+            "time-major" if self.time_major else "batch-first" if self.batch_first else None
+        )
+        inputs = Inputs(tuple(self.inputs or ()), layout, tuple(self.texts or ()), self.vocab)
+        return {"config": self.architecture, "prefix": self.prefix, "inputs": inputs}
+
+
+def _load(config: Path | None, dtype: DType | None, source: _Source) -> Any:
     from .config import load_example, require_data
 
     dtype_name = dtype.value if dtype else None
     if config is None:
+        _no_source(source, "the built-in example")
         sys.stderr.write(
             f"{PROG}: no CONFIG given; running the built-in example `seed` (the blog's hand check)\n"
         )
         model = load_example("seed", dtype=dtype_name)
     else:
-        model = _load_file(config, dtype_name)
+        model = _load_file(config, dtype_name, source)
     require_data(model)
     return model
 
 
-def _load_file(config: Path, dtype: str | None = None) -> Any:
-    """The config at `config`; where there is none but a built-in example has its name (`seed`, or
-    `configs/seed.yaml` run outside the repository), the error says how to get the example."""
-    from .config import example_names, load_model
+def _no_source(source: _Source, instead: str) -> None:
+    given = source.given()
+    if given:
+        raise LstmCliError(f"{given[0]} goes with a CONFIG or model file, not {instead}; name one")
+
+
+def _load_file(config: Path, dtype: str | None = None, source: _Source | None = None) -> Any:
+    """The config or model file at `config`, with the inputs `source` gives; notes go to stderr. Where
+    there is no file but a built-in example has its name (`seed`, or `configs/seed.yaml` run outside the
+    repository), the error says how to get the example."""
+    from .config import example_names
+    from .sources import open_model
 
     if not config.exists() and config.suffix in ("", ".yaml") and config.stem in example_names():
         raise LstmCliError(
             f"{config}: no such file; {config.stem!r} is a built-in example, which "
             f"`{PROG} init --example {config.stem} -o {config.stem}.yaml` writes"
         )
-    return load_model(config, dtype=dtype)
+    model, notes = open_model(config, dtype=dtype, **(source or _Source()).options())
+    _notes(notes)
+    return model
+
+
+def _notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        sys.stderr.write(f"{PROG}: note: {note}\n")
 
 
 def _console(record: bool = False) -> Any:
@@ -267,9 +356,14 @@ def _exit_for(mismatches: list[Any] | None, listed: bool = True) -> None:
     return None
 
 
-@app.command()
+@app.command(cls=_Command)
 def forward(
     config: ConfigArgument = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         Format, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(Format))
     ] = Format.table,
@@ -291,7 +385,8 @@ def forward(
         from .engine import check_expectations, run_model
 
         recording = _saving(output_format.value, save_svg, save_html)
-        model = _load(config, dtype)
+        source = _Source(architecture, prefix, input_data, time_major, batch_first)
+        model = _load(config, dtype, source)
         window = None
         if output_format is Format.table:  # a bounded table keeps only the steps it shows
             from .render.forward import table_window
@@ -346,13 +441,13 @@ ReturnSequencesOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def summary(
     config: Annotated[
         Path | None,
         typer.Argument(
             metavar="CONFIG",
-            help="YAML config; weights and data may be left out. Without it, the flags describe the model.",
+            help="YAML config (weights optional) or model file; or use flags.",
             show_default=False,
         ),
     ] = None,
@@ -380,6 +475,11 @@ def summary(
             "--detail", help="Add each weight's shape, the formulas, PyTorch's count, multiply-adds."
         ),
     ] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
@@ -426,6 +526,7 @@ def summary(
         if config is not None and given:
             raise LstmCliError(f"give a CONFIG or flags that describe a model ({', '.join(given)}), not both")
         if units:
+            _no_source(_Source(architecture, prefix, input_data, time_major, batch_first), "flags")
             if features is None:
                 raise LstmCliError("--units needs --features F, the input's width")
             arch = _architecture(units, features, timesteps, batch, return_sequences, dense, bidirectional)
@@ -435,11 +536,13 @@ def summary(
                 raise LstmCliError(f"{given[0]} describes a model together with --units N (or give a CONFIG)")
             from .config import load_example
 
+            source = _Source(architecture, prefix, input_data, time_major, batch_first)
             if config is None:
+                _no_source(source, "the built-in example")
                 sys.stderr.write(
                     f"{PROG}: no CONFIG or --units given; summarising the built-in example `seed`\n"
                 )
-            model = load_example("seed") if config is None else _load_file(config)
+            model = load_example("seed") if config is None else _load_file(config, source=source)
             result = from_model(model, batch, mask_ops=style is SummaryStyle.keras)
         if output_format is TableFormat.json:
             from .formats import to_json
@@ -489,7 +592,7 @@ def _architecture(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def init(
     ctx: typer.Context,
     units: UnitsOption = None,
@@ -565,7 +668,7 @@ class View(StrEnum):
     heatmap = "heatmap"
 
 
-@app.command()
+@app.command(cls=_Command)
 def trace(
     config: ConfigArgument = None,
     step: Annotated[
@@ -592,6 +695,11 @@ def trace(
         View,
         typer.Option(metavar="VIEW", help="table: each step's values; heatmap: i, f, g, o, c, h over time."),
     ] = View.table,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         TableFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(TableFormat))
     ] = TableFormat.table,
@@ -625,7 +733,8 @@ def trace(
             )
         recording = _saving(output_format.value, save_svg, save_html)
         selection = Selection(tuple(layer or ()), tuple(timestep or ()), tuple(sample or ()), units)
-        run = run_trace(_load(config, dtype), selection)
+        source = _Source(architecture, prefix, input_data, time_major, batch_first)
+        run = run_trace(_load(config, dtype, source), selection)
         if output_format is TableFormat.json:
             from .formats import write_json
             from .tracing import trace_document
@@ -678,14 +787,52 @@ def _walk(console: Any, trace_view: Any) -> None:
 
 
 def _ask(prompt: str) -> str | None:
-    """One answer from stdin, a terminal or a pipe, after a prompt on stderr; None at the end of input."""
+    """One answer from stdin after a prompt on stderr; None at the end of input. From a terminal, a key is
+    an answer as it is pressed (Enter, e, q); from a pipe, a line is."""
     sys.stdout.flush()
     sys.stderr.write(prompt)
     sys.stderr.flush()
+    if sys.stdin is not None and sys.stdin.isatty():
+        with contextlib.suppress(_NoKeys):
+            key = _key()
+            sys.stderr.write(f"{key or ''}\n")  # the terminal does not echo a key read this way
+            return key
     line = sys.stdin.readline() if sys.stdin is not None else ""
     if not line or not sys.stdin.isatty():
         sys.stderr.write("\n")  # a terminal echoes the Enter; a pipe does not
     return line.strip().lower() if line else None
+
+
+class _NoKeys(Exception):
+    """The terminal cannot give single keys (not POSIX): read lines instead."""
+
+
+def _key() -> str | None:
+    """One key from the terminal, without waiting for Enter: "" for Enter, "e" or "q" (other keys are
+    ignored), None for Ctrl-D. Ctrl-C still interrupts, and the terminal's settings are restored whatever
+    happens."""
+    try:
+        import termios
+        import tty
+    except ImportError:
+        raise _NoKeys from None
+    fd = sys.stdin.fileno()
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:
+        raise _NoKeys from None
+    try:
+        tty.setcbreak(fd)  # no line buffering and no echo; signals stay on
+        while True:
+            key = os.read(fd, 1).decode("ascii", "replace").lower()
+            if key in ("", "\x04"):  # the end of input, or Ctrl-D
+                return None
+            if key in ("\n", "\r"):
+                return ""
+            if key in ("e", "q"):
+                return key
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 class DecodeFormat(StrEnum):
@@ -693,21 +840,19 @@ class DecodeFormat(StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(cls=_Command)
 def decode(
     config: Annotated[
         Path,
         typer.Argument(
             metavar="CONFIG",
-            help="YAML config with a `vocab:`, an encoder and a decoder.",
+            help="YAML config or model file: an encoder and a decoder.",
             show_default=False,
         ),
     ],
     feed: Annotated[
         str,
-        typer.Option(
-            metavar="INPUT", help="The input fed one token at a time: the decoder's.", show_default=False
-        ),
+        typer.Option(metavar="INPUT", help="The input fed one token at a time.", show_default=False),
     ],
     start: Annotated[str, typer.Option(metavar="TOKEN", help="The token fed first.", show_default=False)],
     stop: Annotated[
@@ -716,16 +861,25 @@ def decode(
     max_steps: Annotated[int, typer.Option(metavar="N", min=1, help="At most N tokens.")] = 20,
     sample: Annotated[
         int | None,
-        typer.Option(
-            metavar="B", min=0, help="Which sequence of the batch to decode (needed for a batch > 1)."
-        ),
+        typer.Option(metavar="B", min=0, help="The sequence to decode, of a batch of several."),
     ] = None,
-    top: Annotated[
-        int, typer.Option(metavar="K", min=1, help="Probabilities shown per step in the table.")
-    ] = 3,
+    vocab: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The vocab, one token per line, for a model without one."),
+    ] = None,
+    texts: Annotated[
+        list[str] | None,
+        typer.Option("--text", metavar="NAME=TEXT", help="An input as text, split into the vocab's tokens."),
+    ] = None,
+    top: Annotated[int, typer.Option(metavar="K", min=1, help="Probabilities shown per step.")] = 3,
     show_trace: Annotated[
-        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each decoding step.")
+        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each step.")
     ] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     output_format: Annotated[
         DecodeFormat, typer.Option("--format", "-f", metavar="FORMAT", help=_formats(DecodeFormat))
     ] = DecodeFormat.table,
@@ -741,8 +895,6 @@ def decode(
     Example:
       lstm-cli decode configs/seq2seq.yaml --feed decoder_inputs \\
         --start '<s>' --stop '</s>'
-
-    The decoder's LSTMs carry (h, c) from step to step. --format json gives {tokens, indices, probabilities}.
     """
     with _edge(debug):
         from .decoding import decode as decode_greedily
@@ -752,7 +904,8 @@ def decode(
                 f"--trace shows the table format; it does not apply to --format {output_format}"
             )
         recording = _saving(output_format.value, save_svg, save_html)
-        model = _load_file(config, dtype.value if dtype else None)
+        source = _Source(architecture, prefix, input_data, time_major, batch_first, texts, vocab)
+        model = _load_file(config, dtype.value if dtype else None, source)
         decoding = decode_greedily(
             model, feed, start, stop=stop, max_steps=max_steps, sample=sample, record=show_trace
         )
@@ -775,7 +928,7 @@ def decode(
         sys.stdout.flush()
 
 
-@app.command()
+@app.command(cls=_Command)
 def convert(
     src: Annotated[
         Path,
@@ -795,32 +948,15 @@ def convert(
             show_default=False,
         ),
     ],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="ARCH.yaml",
-            help="The architecture of a file that holds weights only (.weights.h5, .npz, .pt).",
-        ),
-    ] = None,
-    prefix: Annotated[
-        str | None,
-        typer.Option(
-            metavar="NAME",
-            help="The module to read in a state_dict (rnn: keys rnn.weight_ih_l0); put before keys written.",
-        ),
-    ] = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
     layer: Annotated[
         str | None,
         typer.Option(
             metavar="NAME", help="Write this layer alone to a .pt (nn.LSTM, nn.Linear, nn.Embedding)."
-        ),
-    ] = None,
-    input_data: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--input",
-            metavar="[NAME=]FILE.npy",
-            help="Data for the model's input (NAME= for one of several).",
         ),
     ] = None,
     inline_limit: Annotated[
@@ -849,18 +985,11 @@ def convert(
     with _edge(debug):
         from .modelfiles import convert as convert_file
 
+        source = _Source(architecture, prefix, input_data, time_major, batch_first)
         report = convert_file(
-            src,
-            output,
-            config=config,
-            prefix=prefix,
-            layer=layer,
-            inputs=input_data or (),
-            inline_limit=inline_limit,
-            force=force,
+            src, output, **source.options(), layer=layer, inline_limit=inline_limit, force=force
         )
-        for note in report.notes:
-            sys.stderr.write(f"{PROG}: note: {note}\n")
+        _notes(report.notes)
         if report.text is not None:
             sys.stdout.write(report.text)
             sys.stdout.flush()

@@ -1,7 +1,8 @@
 """Config → `Model`: every key, number, shape and reference checked, each problem located (SPEC §2).
 
-This is the only module that knows the config schema. It reads YAML through `yamlio` and arrays through
-numpy (`.npy`/`.npz`, never pickles), and raises `LstmCliError` pointing at FILE:LINE:COL and the key path.
+This is the only module that knows the config schema. It reads YAML through `yamlio` and array files
+through `arrayfiles` (`.npy`, `.npz`, `.csv`, `.tsv`; never pickles), and raises `LstmCliError` pointing at
+FILE:LINE:COL and the key path.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ import difflib
 import math
 import os
 import re
-import stat
 import sys
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from .activations import ACTIVATIONS
+from .arrayfiles import ARRAY_SUFFIXES, read_array_file
 from .errors import LstmCliError
 from .model import (
     MERGE_MODES,
@@ -117,8 +116,10 @@ def require_data(model: Model) -> None:
     error = model.document.error
     for spec in model.inputs.values():
         if spec.data is None:
+            option = "--input FILE" if spec.name == "input" else f"--input {spec.name}=FILE"
             raise error(
-                spec.key_path, f"input {spec.name!r} has a shape but no data; give an array to run it"
+                spec.key_path,
+                f"input {spec.name!r} has a shape but no data; give an array to run it, or {option}",
             )
     for layer in model.layers:
         if not has_weights(layer):
@@ -146,7 +147,7 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
-def _embedded_inputs(data: Mapping[str, Any]) -> set[str]:
+def embedded_inputs(data: Mapping[str, Any]) -> set[str]:
     """The model inputs that embeddings read (integer ids): named by `input:`, or the only input when an
     embedding is the first layer. Known before the inputs are read, since ids are read as ids."""
     names = ["input"] if "input" in data else list(data.get("inputs") or {})
@@ -231,7 +232,7 @@ class _Validator:
         dtype = self.dtype(data)
         self.np_dtype = np.dtype(dtype)
         self.vocab_tokens = self.vocab(data)  # before the inputs: ids may be written as tokens
-        self.id_inputs = _embedded_inputs(data)
+        self.id_inputs = embedded_inputs(data)
         inputs = self.inputs(data)
         layers = self.layers(data, inputs)
         outputs = self.outputs(data, layers)
@@ -556,8 +557,12 @@ class _Validator:
         if not keras_keys:
             return None, use_bias is not False
         self.keys(entry, path, (), required=("kernel", "recurrent_kernel"))
-        kernel = self.shaped(entry, path, "kernel", (features, gates), "(features, 4*units)", (0, source))
-        recurrent_kernel = self.shaped(entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)")
+        kernel = self.shaped(
+            entry, path, "kernel", (features, gates), "(features, 4*units)", (0, source), "weight_ih"
+        )
+        recurrent_kernel = self.shaped(
+            entry, path, "recurrent_kernel", (units, gates), "(units, 4*units)", pytorch="weight_hh"
+        )
         if use_bias is False:
             if "bias" in entry:
                 raise self.error(path + ("bias",), "use_bias is false, but a bias is given")
@@ -862,14 +867,18 @@ class _Validator:
         expected: tuple[int, ...],
         formula: str,
         reads: tuple[int, str] | None = None,
+        pytorch: str | None = None,
     ) -> Array:
         """An array of exactly the `expected` shape. `reads` is (axis, source) for a weight whose axis is the
-        width of what the layer reads: a mismatch there names the source, where that width comes from."""
+        width of what the layer reads: a mismatch there names the source, where that width comes from.
+        `pytorch` is PyTorch's name for the transposed weight, which a transposed array likely is."""
         array = self.array(entry[key], path + (key,))
         if array.shape != expected:
             message = expected_shape_message(expected, formula, array.shape)
             if len(expected) == 2 and array.shape == expected[::-1]:
                 message += "; it looks transposed"
+                if pytorch:
+                    message += f": a PyTorch {pytorch} goes under {pytorch}:, not {key}:"
             elif reads is not None and array.ndim == len(expected):
                 axis, source = reads
                 if array.shape[axis] != expected[axis]:
@@ -920,26 +929,6 @@ class _Validator:
             )
         return bias
 
-    def check_npy_header(self, stream: IO[bytes], size: int, path: KeyPath, name: str) -> None:
-        """Refuse, from its header alone, a .npy that holds pickles or declares more data than it has: numpy
-        would allocate what the header declares (terabytes, if it says so) before finding the data short."""
-        version = np.lib.format.read_magic(stream)
-        read_header = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = read_header(stream)
-        if dtype.hasobject:
-            refused = "it holds pickled objects, which are refused"
-            raise self.error(path + ("file",), f"{name}: cannot load: {refused}")
-        declared = math.prod(shape) * dtype.itemsize
-        available = size - stream.tell()
-        if declared > available:
-            raise self.error(
-                path + ("file",),
-                f"{name}: truncated: its header declares shape {_shape_text(shape)} of {dtype} "
-                f"({declared:,} bytes), but only {available:,} bytes follow",
-            )
-
     def _written(self, path: KeyPath, value: Any) -> str:
         """A number as the user wrote it, or as numpy prints it when it came from a file."""
         mark = self.doc.marks.get(path)
@@ -988,10 +977,10 @@ class _Validator:
             raise self.error(path + ("file",), f"expected a file path, got {_describe(name)}")
         file = self.doc.folder / name
         suffix = file.suffix.lower()
-        if suffix not in (".npy", ".npz"):
-            raise self.error(path + ("file",), f"{name}: expected a .npy or .npz file")
-        if suffix == ".npy" and "key" in spec:
-            raise self.error(path + ("key",), "`key` picks an array from a .npz file; a .npy holds one")
+        if suffix not in ARRAY_SUFFIXES:
+            raise self.error(path + ("file",), f"{name}: expected a .npy, .npz, .csv or .tsv file")
+        if suffix != ".npz" and "key" in spec:
+            raise self.error(path + ("key",), f"`key` picks an array from a .npz file; a {suffix} holds one")
         if suffix == ".npz" and "key" not in spec:
             raise self.error(path, f"{name}: a .npz file holds several arrays; say which with `key:`")
         key = spec.get("key")
@@ -999,54 +988,13 @@ class _Validator:
             raise self.error(
                 path + ("key",), f"expected the name of an array in {name}, got {_describe(key)}"
             )
-        try:
-            mode = file.stat().st_mode
-            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a FIFO would wait for a writer for ever
-                raise self.error(path + ("file",), f"{name}: not a regular file")
-            with file.open("rb") as stream:  # ours to close, whatever numpy raises
-                magic = stream.read(6)
-                if suffix == ".npy" and magic != b"\x93NUMPY":
-                    raise self.error(path + ("file",), f"{name}: not a .npy file (numpy.save writes them)")
-                if suffix == ".npz" and not magic.startswith(b"PK"):
-                    raise self.error(path + ("file",), f"{name}: not a .npz file (numpy.savez writes them)")
-                stream.seek(0)
-                if suffix == ".npy":
-                    self.check_npy_header(stream, os.fstat(stream.fileno()).st_size, path, name)
-                    stream.seek(0)
-                    array = np.load(stream, allow_pickle=False)
-                else:
-                    with np.load(stream, allow_pickle=False) as archive:
-                        key = str(key)  # checked above: a .npz key is text
-                        if key not in archive.files:
-                            raise self.error(
-                                path + ("key",),
-                                f"no array {_shorten(key)!r} in {name}{did_you_mean(key, archive.files)}"
-                                f" (it holds: {', '.join(archive.files)})",
-                            )
-                        member = f"{key}.npy"
-                        if member not in archive.zip.namelist():  # numpy would hand back its raw bytes
-                            raise self.error(
-                                path + ("key",), f"{name}: {_shorten(key)!r} is not an array saved by numpy"
-                            )
-                        with archive.zip.open(member) as entry:
-                            self.check_npy_header(entry, archive.zip.getinfo(member).file_size, path, name)
-                        array = archive[key]
-        except FileNotFoundError:
-            raise self.error(
-                path + ("file",), f"{name}: no such file (looked in {self.doc.folder})"
-            ) from None
-        except IsADirectoryError:
-            raise self.error(path + ("file",), f"{name}: is a directory") from None
-        except ValueError as exc:
-            reason = "it holds pickled objects, which are refused" if "pickle" in str(exc) else str(exc)
-            raise self.error(path + ("file",), f"{name}: cannot load: {reason}") from None
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
-            raise self.error(path + ("file",), f"{name}: cannot load: {exc}") from None
-        except MemoryError:
-            raise self.error(path + ("file",), f"{name}: too large to load into memory") from None
-        if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
-            raise self.error(path + ("file",), f"{name}: expected numbers, got dtype {array.dtype}")
-        return array
+        return read_array_file(
+            file,
+            key,
+            lambda part, message: self.error(path + (part,), message),
+            name=name,
+            missing=f"no such file (looked in {self.doc.folder})",
+        )
 
 
 __all__ = ["format_key_path", "load_example", "load_model", "require_data"]

@@ -20,8 +20,7 @@ from .engine import LayerTrace, RunResult, StepRecord, run_model
 from .errors import LstmCliError
 from .formats import listed
 from .model import Array, BidirectionalLayer, InitialState, InputSpec, Layer, LstmLayer, Model
-
-MAX_LISTED_TOKENS = 12  # an error lists the vocab up to this many tokens
+from .vocab import listed_vocab
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,9 @@ class _Plan:
 def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int, sample: int | None) -> _Plan:
     if model.vocab is None:
         raise model.document.error(
-            (), "decode needs a `vocab:` in the config, a list of tokens (token k is one-hot position k)"
+            (),
+            "decode needs a `vocab:` in the config, a list of tokens (token k is one-hot position k), "
+            "or --vocab FILE, one token per line",
         )
     vocab = model.vocab
     if feed not in model.inputs:
@@ -178,12 +179,8 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
 def _token_index(vocab: Sequence[str], token: str, option: str) -> int:
     if token in vocab:
         return vocab.index(token)
-    shown = ", ".join(repr(t) for t in vocab[:MAX_LISTED_TOKENS])
-    if len(vocab) > MAX_LISTED_TOKENS:
-        shown += f", ... ({len(vocab)} tokens)"
-    raise LstmCliError(
-        f"{option} {token!r} is not in the vocab{did_you_mean(token, vocab)} (the vocab: {shown})"
-    )
+    hint = did_you_mean(token, vocab)
+    raise LstmCliError(f"{option} {token!r} is not in the vocab{hint} (the vocab: {listed_vocab(vocab)})")
 
 
 def _base(ref: str) -> str:

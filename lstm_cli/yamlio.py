@@ -205,7 +205,20 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
         problem += f" ({opener.format(line=mark.line + 1, column=mark.column + 1)})"
     if problem == "mapping values are not allowed here":
         problem += "; check the indentation, or quote a value that holds ': '"
+    if problem == "found character '\\t' that cannot start any token":
+        problem = _tab_problem(exc)
     return problem
+
+
+def _tab_problem(exc: yaml.MarkedYAMLError) -> str:
+    """A tab where PyYAML expected a token: in the indentation, or between a key and its value."""
+    mark = exc.problem_mark
+    buffer = getattr(mark, "buffer", None)
+    if mark is not None and isinstance(buffer, str):
+        line_start = buffer.rfind("\n", 0, mark.pointer) + 1
+        if buffer[line_start : mark.pointer].strip(" \t"):  # something before it on its line
+            return "YAML does not allow a tab here; separate with spaces"
+    return "YAML does not allow tabs for indentation; indent with spaces"
 
 
 class _Measure:

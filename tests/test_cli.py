@@ -27,6 +27,18 @@ def test_every_command_has_one_screen_help_with_an_example(name: str) -> None:
     assert commands and all(command.startswith(("lstm-cli ", "--")) for command in commands), commands
 
 
+def test_usage_lines_name_arguments_without_braces() -> None:
+    usage = {
+        name: run_cli(name, "--help").stdout.splitlines()[0] for name in ("decode", "convert", "forward")
+    }
+    assert usage == {
+        "decode": "Usage: lstm-cli decode [OPTIONS] CONFIG",
+        "convert": "Usage: lstm-cli convert [OPTIONS] SRC",
+        "forward": "Usage: lstm-cli forward [OPTIONS] [CONFIG]",
+    }
+    assert run_cli("decode").stderr == "lstm-cli: error: Missing argument 'CONFIG'.\n"
+
+
 def test_top_level_help_lists_the_commands() -> None:
     run = run_cli("--help")
     assert run.exit_code == 0

@@ -464,6 +464,29 @@ def test_input_features_do_not_match_the_first_layer(tmp_path: Path) -> None:
     )
 
 
+def test_a_pasted_pytorch_weight_under_a_keras_key_is_pointed_to_its_pytorch_key(tmp_path: Path) -> None:
+    assert_config_error(
+        tmp_path,
+        lstm_config(kernel="[[0, 0], [0, 0], [0, 0], [0, 0]]"),
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks "
+        "transposed: a PyTorch weight_ih goes under weight_ih:, not kernel:",
+    )
+    assert_config_error(
+        tmp_path,
+        lstm_config(recurrent_kernel="[[0], [0], [0], [0]]"),
+        "6:5: layers[0].recurrent_kernel: expected shape (1, 4) = (units, 4*units), got (4, 1); it looks "
+        "transposed: a PyTorch weight_hh goes under weight_hh:, not recurrent_kernel:",
+    )
+
+
+def test_a_transposed_dense_kernel_is_only_said_to_be_transposed(tmp_path: Path) -> None:
+    assert_config_error(
+        tmp_path,
+        layer_config(DENSE_FIELDS, kernel="[[0, 0], [0, 0], [0, 0]]"),
+        "5:5: layers[0].kernel: expected shape (2, 3) = (in, units), got (3, 2); it looks transposed",
+    )
+
+
 def test_input_features_do_not_match_pytorch_weight_ih(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
@@ -771,7 +794,8 @@ def test_npy_file_with_the_wrong_shape(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
         lstm_config(kernel="{file: kernel.npy}"),
-        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks transposed",
+        "5:5: layers[0].kernel: expected shape (2, 4) = (features, 4*units), got (4, 2); it looks "
+        "transposed: a PyTorch weight_ih goes under weight_ih:, not kernel:",
     )
 
 
@@ -826,8 +850,72 @@ def test_npy_with_a_key(tmp_path: Path) -> None:
 def test_file_of_another_kind(tmp_path: Path) -> None:
     assert_config_error(
         tmp_path,
-        lstm_config(kernel="{file: kernel.csv}"),
-        "5:14: layers[0].kernel.file: kernel.csv: expected a .npy or .npz file",
+        lstm_config(kernel="{file: kernel.txt}"),
+        "5:14: layers[0].kernel.file: kernel.txt: expected a .npy, .npz, .csv or .tsv file",
+    )
+
+
+# -- arrays from .csv and .tsv: one sequence, a row per timestep ---------------------------------------
+
+
+def test_a_csv_input_is_one_sequence_and_its_header_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("t0,t1\n1,0\n0,1\n")
+    (tmp_path / "x.tsv").write_text("1\t0\r\n\r\n0\t1\r\n")  # no header, CRLF, a blank line
+    inline = forward_json(tmp_path, lstm_config(input="[[[1, 0], [0, 1]]]"))
+    assert forward_json(tmp_path, lstm_config(input="{file: x.csv}")) == inline
+    assert forward_json(tmp_path, lstm_config(input="{file: x.tsv}")) == inline
+
+
+def test_a_csv_weight_is_read_as_a_matrix(tmp_path: Path) -> None:
+    (tmp_path / "kernel.csv").write_text("0.5,0,0,0\n0,0,0,-1e-3\n")
+    config = lstm_config(kernel="{file: kernel.csv}")
+    assert forward_json(tmp_path, config) == forward_json(
+        tmp_path, lstm_config(kernel="[[0.5, 0, 0, 0], [0, 0, 0, -1e-3]]")
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n1,0\n0,x\n", "line 3, column 2: expected a number, got 'x'"),
+        ("1,0\n0,\n", "line 2, column 2: expected a number, got an empty cell"),
+        ("1,0\n0,nan\n", "line 2, column 2: NaN is not allowed; every value must be a finite number"),
+        ("1,0\n0,-inf\n", "line 2, column 2: infinity is not allowed; every value must be a finite number"),
+        ("1,0\n0,1e999\n", "line 2, column 2: 1e999 is out of range for float64"),
+        ("1,0\n0,1,2\n", "ragged rows: line 2 has 3 columns, line 1 has 2"),
+        ("a,b,c\n1,0\n", "the header (line 1) has 3 columns, line 2 has 2"),
+        (
+            "t,1\n1,0\n",
+            "line 1, column 1: expected a number, got 't' (a first row is a header only when it holds no "
+            "number)",
+        ),
+        ("", "no rows of numbers: it holds nothing"),
+        ("\n\n", "no rows of numbers: it holds nothing"),
+        ("a,b\n", "no rows of numbers: it holds only a header (line 1)"),
+        ('1,"0\n', "line 1: not valid CSV: unexpected end of data"),
+        ("1,0\n0,\x001\n", "line 2: not a text file (it contains a NUL byte)"),
+    ],
+)
+def test_csv_problems_name_the_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "x.csv").write_text(text, encoding="utf-8")
+    assert_config_error(tmp_path, lstm_config(input="{file: x.csv}"), f"1:9: input.file: x.csv: {message}")
+
+
+def test_a_csv_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_bytes(b"1,0\n0,\xff\n")
+    assert_config_error(
+        tmp_path,
+        lstm_config(input="{file: x.csv}"),
+        "1:9: input.file: x.csv: line 2: not UTF-8 text (byte 0xff)",
+    )
+
+
+def test_a_csv_takes_no_key(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("1,0\n")
+    assert_config_error(
+        tmp_path,
+        lstm_config(input="{file: x.csv, key: x}"),
+        "1:22: input.key: `key` picks an array from a .npz file; a .csv holds one",
     )
 
 
@@ -932,7 +1020,18 @@ def test_unclosed_quote(tmp_path: Path) -> None:
 def test_tab_indentation(tmp_path: Path) -> None:
     config = lstm_config().replace("    units", "\tunits")
     assert_config_error(
-        tmp_path, config, "4:1: not valid YAML: found character '\\t' that cannot start any token"
+        tmp_path, config, "4:1: not valid YAML: YAML does not allow tabs for indentation; indent with spaces"
+    )
+    config = lstm_config().replace("    units", "  \tunits")  # spaces, then a tab
+    assert_config_error(
+        tmp_path, config, "4:3: not valid YAML: YAML does not allow tabs for indentation; indent with spaces"
+    )
+
+
+def test_a_tab_between_a_key_and_its_value(tmp_path: Path) -> None:
+    config = lstm_config().replace("input: ", "input:\t")
+    assert_config_error(
+        tmp_path, config, "1:7: not valid YAML: YAML does not allow a tab here; separate with spaces"
     )
 
 

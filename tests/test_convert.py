@@ -174,7 +174,8 @@ def test_float32_weights_are_written_in_their_shortest_digits_and_read_back_exac
 def test_a_torch_style_npz_names_its_layers_as_documented(tmp_path: Path) -> None:
     torch_style_npz(tmp_path / "sd.npz", layers=3)
     np.save(tmp_path / "x.npy", np.ones((2, 5, 3)))
-    convert_ok(str(tmp_path / "sd.npz"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    x_npy = str(tmp_path / "x.npy")
+    convert_ok(str(tmp_path / "sd.npz"), "-o", str(tmp_path / "m.yaml"), "--input", x_npy, "--batch-first")
     text = (tmp_path / "m.yaml").read_text()
     assert "nn.LSTM(input_size=3, hidden_size=4, num_layers=3) at 'rnn'" in text
     out = lstm_cli.forward(tmp_path / "m.yaml")

@@ -60,7 +60,8 @@ def test_nn_lstm_state_dict_converts_and_predicts_as_torch(
     torch.save(lstm.state_dict(), tmp_path / "lstm.pt")
     x = data(1, 2, 5, 3)
     np.save(tmp_path / "x.npy", x)
-    convert(str(tmp_path / "lstm.pt"), "-o", str(tmp_path / "lstm.yaml"), "--input", str(tmp_path / "x.npy"))
+    lstm_pt, x_npy = str(tmp_path / "lstm.pt"), str(tmp_path / "x.npy")
+    convert(lstm_pt, "-o", str(tmp_path / "lstm.yaml"), "--input", x_npy, "--batch-first")
     out = lstm_cli.forward(tmp_path / "lstm.yaml")
     with torch.no_grad():
         output, (h_n, c_n) = lstm(torch.from_numpy(x))
@@ -98,6 +99,7 @@ def test_prefix_reads_the_nn_lstm_alone_and_the_rest_is_noted(tmp_path: Path) ->
         str(tmp_path / "t.yaml"),
         "--input",
         str(tmp_path / "x.npy"),
+        "--batch-first",
     )
     assert notes.splitlines()[0] == (
         "lstm-cli: note: left out 4 arrays that are not this nn.LSTM's: embed.weight, embed.bias, "
@@ -158,7 +160,14 @@ def test_yaml_to_pt_loads_into_nn_lstm_and_predicts_as_lstm_cli(tmp_path: Path, 
     torch.save(source.state_dict(), tmp_path / "src.pt")
     x = data(6, 2, 5, 3)
     np.save(tmp_path / "x.npy", x)
-    convert(str(tmp_path / "src.pt"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    convert(
+        str(tmp_path / "src.pt"),
+        "-o",
+        str(tmp_path / "m.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--batch-first",
+    )
     config = tmp_path / "m.yaml"
     if layout == "keras":  # through the Keras layout: kernel, recurrent_kernel, bias
         convert(str(config), "-o", str(tmp_path / "m.weights.h5"))

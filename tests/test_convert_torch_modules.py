@@ -71,10 +71,11 @@ def test_the_tutorials_lstm_tagger_tags_as_torch_does(tmp_path: Path) -> None:
     torch.manual_seed(0)
     tagger = LSTMTagger(embedding_dim=6, hidden_dim=6, vocab_size=9, tagset_size=3)
     torch.save(tagger.state_dict(), tmp_path / "tagger.pt")
-    sentence = ids(1, 5, high=9)  # time-major: one id per step; lstm-cli reads (batch, timesteps)
-    np.save(tmp_path / "ids.npy", sentence[None, :])
+    sentence = ids(1, 5, high=9)  # one id per step
+    np.save(tmp_path / "ids.npy", sentence[:, None])  # (timesteps, batch), as the tutorial's view makes it
     notes = convert(
-        str(tmp_path / "tagger.pt"), "-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "ids.npy")
+        str(tmp_path / "tagger.pt"),
+        *("-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "ids.npy"), "--time-major"),
     )
     assert notes.splitlines()[0] == (
         "lstm-cli: note: a state_dict holds no activation, so dense layer hidden2tag is linear; set the one "
@@ -85,7 +86,7 @@ def test_the_tutorials_lstm_tagger_tags_as_torch_does(tmp_path: Path) -> None:
     assert (
         "description: \"nn.Embedding(9, 6) at 'word_embeddings' → nn.LSTM(input_size=6, hidden_size=6, "
         "num_layers=1) at 'lstm' → nn.Linear(6, 3) at 'hidden2tag', converted from tagger.pt; "
-        'batch-first input"\n'
+        'input (batch, timesteps)"\n'
     ) in text
     # The tutorial's forward ends in log_softmax: set it where the header says, and the scores agree.
     (tmp_path / "t.yaml").write_text(text.replace("activation: linear", "activation: log_softmax"))
@@ -118,8 +119,11 @@ def test_embedding_lstm_linear_run_time_major_as_torch_does(
     tagger = Tagger(num_layers, bidirectional)
     torch.save(tagger.state_dict(), tmp_path / "tagger.pt")
     tokens = ids(2, 7, 3, high=11)  # (timesteps, batch), as nn.LSTM(batch_first=False) reads them
-    np.save(tmp_path / "ids.npy", tokens.T)  # lstm-cli reads (batch, timesteps)
-    convert(str(tmp_path / "tagger.pt"), "-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "ids.npy"))
+    np.save(tmp_path / "ids.npy", tokens)
+    convert(
+        str(tmp_path / "tagger.pt"),
+        *("-o", str(tmp_path / "t.yaml"), "--input", str(tmp_path / "ids.npy"), "--time-major"),
+    )
     out = lstm_cli.forward(tmp_path / "t.yaml")
     with torch.no_grad():
         scores, h_n, c_n = tagger(torch.from_numpy(tokens))

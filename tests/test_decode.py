@@ -407,7 +407,7 @@ def test_error_model_without_vocab() -> None:
     assert_one_line_error(
         run,
         f"{SEED}:1:1: decode needs a `vocab:` in the config, "
-        "a list of tokens (token k is one-hot position k)",
+        "a list of tokens (token k is one-hot position k), or --vocab FILE, one token per line",
     )
 
 
@@ -540,7 +540,7 @@ def test_error_encoder_input_without_data(tmp_path: Path) -> None:
     assert_one_line_error(
         run,
         f"{path}:{line}:3: inputs.encoder_inputs: input 'encoder_inputs' has a shape but no data; "
-        "give an array to run it",
+        "give an array to run it, or --input encoder_inputs=FILE",
     )
 
 

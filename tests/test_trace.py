@@ -214,6 +214,64 @@ def test_step_with_explain_pauses_after_each_explained_step() -> None:
     assert "Enter: next step, q: stop" in run.stderr
 
 
+# -- `--step` at a terminal: a key is an answer, without Enter ----------------------------------------------
+
+
+def step_at_a_terminal(keys: list[tuple[int, bytes]], interrupt: bool = False) -> tuple[int, str, bool]:
+    """`trace configs/stacked.yaml --step` with a pseudo-terminal as stdin. Each (N, KEY) types KEY, with no
+    Enter after it, once N prompts have been shown; then Ctrl-C, if asked for. Returns the exit code,
+    stderr, and whether the terminal's settings were restored."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = os.openpty()
+    before = termios.tcgetattr(slave)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_cli", "trace", STACKED, "--step"],
+        stdin=slave,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    shown = b""
+    for prompts, key in keys:
+        while shown.count(b"q: stop ") < prompts and (chunk := process.stderr.read1(1024)):
+            shown += chunk
+        time.sleep(0.1)  # the prompt is written just before the terminal is switched to single keys
+        os.write(master, key)
+    if interrupt:
+        process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=30)
+    restored = termios.tcgetattr(slave) == before
+    os.close(master)
+    os.close(slave)
+    return process.returncode, (shown + rest).decode(), restored
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="a pseudo-terminal is POSIX")
+def test_step_keys_at_a_terminal_need_no_enter() -> None:
+    # Enter goes on; x is no answer, and is ignored; q stops at once
+    code, stderr, restored = step_at_a_terminal([(1, b"\r"), (2, b"x"), (2, b"q")])
+    assert code == 0
+    assert restored
+    assert stderr == (
+        "encoder, t = 0 (step 1 of 4). Enter: next step, e: explain, q: stop \n"
+        "encoder, t = 1 (step 2 of 4). Enter: next step, e: explain, q: stop q\n"
+        "lstm-cli: stopped after encoder, t = 1 (step 2 of 4)\n"
+    )
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="a pseudo-terminal is POSIX")
+def test_ctrl_c_at_a_terminal_prompt_restores_the_terminal() -> None:
+    code, stderr, restored = step_at_a_terminal([(1, b"")], interrupt=True)
+    assert code == 130
+    assert restored
+    assert stderr == "encoder, t = 0 (step 1 of 4). Enter: next step, e: explain, q: stop "
+
+
 # -- the JSON steps recompute -----------------------------------------------------------------------------
 
 ACTIVATIONS = {  # written out here, independently of lstm_cli.activations

@@ -23,6 +23,7 @@ from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
 from lstm_cli.modelfiles.npz import array_fields, get, put
+from lstm_cli.sources import NO_INPUTS, TORCH_SUFFIXES, Inputs, attach
 from lstm_cli.summary import keras_layers
 from lstm_cli.yamlwriter import Flow, FlowList, dump_yaml
 
@@ -30,7 +31,6 @@ DEFAULT_INLINE_LIMIT = 10_000  # values a YAML config holds inline; more go to a
 SOURCES = ".keras, .weights.h5, .h5, .pt, .pth, .npz, .yaml"
 DESTINATIONS = ".yaml (or - for stdout), .weights.h5, .pt, .pth, .npz"
 STDOUT = "-"
-TORCH_SUFFIXES = (".pt", ".pth")
 
 
 @dataclass
@@ -58,7 +58,7 @@ def convert(
     config: Path | None = None,
     prefix: str | None = None,
     layer: str | None = None,
-    inputs: Sequence[str] = (),
+    inputs: Inputs = NO_INPUTS,
     inline_limit: int = DEFAULT_INLINE_LIMIT,
     force: bool = False,
 ) -> Report:
@@ -86,9 +86,14 @@ def convert(
 
 
 def read_source(
-    source: Path, *, config: Path | None = None, prefix: str | None = None, inputs: Sequence[str] = ()
+    source: Path,
+    *,
+    config: Path | None = None,
+    prefix: str | None = None,
+    inputs: Inputs = NO_INPUTS,
+    dtype: str | None = None,
 ) -> Converted:
-    """A model file as a validated lstm-cli config."""
+    """A model file as a validated lstm-cli config, with the data and vocab that `inputs` give."""
     suffix = source.suffix.lower()
     torch_source = suffix in TORCH_SUFFIXES
     if prefix is not None and not torch_source and suffix != ".npz":
@@ -126,11 +131,14 @@ def read_source(
             npz.fill_from_npz(mapping, architecture, arrays, source)
     else:
         raise LstmCliError(f"{source}: unknown kind of model file; lstm-cli reads {SOURCES}")
-    if suffix not in (".yaml", ".yml") and "dtype" not in mapping:
+    yaml_source = suffix in (".yaml", ".yml")
+    if not yaml_source and "dtype" not in mapping:
         mapping = _with_dtype(mapping)
-    _attach_inputs(mapping, inputs)
+    notes += attach(mapping, inputs, torch_source=torch_source, yaml_source=yaml_source)
     where = os.fspath(source)
-    return Converted(mapping, load_model(mapping, source=where), notes, torch=torch_source, header=header)
+    return Converted(
+        mapping, load_model(mapping, dtype=dtype, source=where), notes, torch=torch_source, header=header
+    )
 
 
 def _read_state_dict(
@@ -211,58 +219,6 @@ def _load_array(path: Path, key: Any) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     with np.load(path, allow_pickle=False) as archive:
         return archive[str(key)]
-
-
-def _attach_inputs(mapping: dict[str, Any], given: Sequence[str]) -> None:
-    """--input [NAME=]FILE.npy: data for the converted config's input (or for the input NAME)."""
-    attached: set[str] = set()
-    for item in given:
-        name, sep, file = item.partition("=")
-        if not sep:
-            name, file = "", item
-        path = Path(file)
-        if path.suffix.lower() != ".npy":
-            raise LstmCliError(f"--input {item}: expected a .npy file (numpy.save writes them)")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise LstmCliError(f"--input {item}: no such file") from None
-        except (ValueError, OSError, EOFError) as exc:
-            reason = "it holds pickled objects, which are refused" if "pickle" in str(exc) else str(exc)
-            raise LstmCliError(f"--input {item}: cannot load: {reason}") from None
-        if "input" in mapping:
-            if name not in ("", "input"):
-                raise LstmCliError(f"--input {item}: the model has one input, `input`; drop {name}=")
-            name, named = "input", mapping
-        else:
-            named = mapping.get("inputs") or {}
-            if not name:
-                if len(named) != 1:
-                    raise LstmCliError(
-                        f"--input {item}: the model has inputs {', '.join(named)}; say which with NAME=FILE"
-                    )
-                name = next(iter(named))
-            if name not in named:
-                raise LstmCliError(f"--input {item}: no input {name!r} (the model has: {', '.join(named)})")
-        if name in attached:
-            raise LstmCliError(f"--input {item}: input {name!r} is given twice")
-        _check_fits(item, name, array, named[name])
-        named[name] = array
-        attached.add(name)
-
-
-def _check_fits(item: str, name: str, array: Any, spec: Any) -> None:
-    """Data for an input given as {shape: [timesteps or null, features]} must have that shape, so that a
-    wrong file is named as such rather than as a layer whose weights do not fit it."""
-    shape = spec.get("shape") if isinstance(spec, Mapping) else None
-    if not isinstance(shape, list) or len(shape) != 2 or array.ndim not in (2, 3):
-        return  # no shape to hold it to (or ids, which the embedding checks); the config's checks follow
-    timesteps, features = shape
-    if array.shape[-1] != features or (timesteps is not None and array.shape[-2] != timesteps):
-        wanted = f"({'batch, ' if array.ndim == 3 else ''}{timesteps or 'timesteps'}, {features})"
-        raise LstmCliError(
-            f"--input {item}: the array's shape is {tuple(array.shape)}; input {name!r} takes {wanted}"
-        )
 
 
 # -- destinations --------------------------------------------------------------------------------------

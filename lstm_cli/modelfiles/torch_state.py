@@ -188,7 +188,7 @@ def state_dict_config(
     first = chain[0]
     mapping: dict[str, Any] = {
         "description": f"{' → '.join(link.signature for link in links)}, converted from {source.name}; "
-        "batch-first input",
+        f"input (batch, timesteps{'' if first.reads is None else ', features'})",
         "dtype": weights_dtype(all_arrays),
         "input": {"shape": [None] if first.reads is None else [None, first.reads]},
         "layers": [entry for link in chain for entry in link.entries],
@@ -209,10 +209,15 @@ def state_dict_config(
     return mapping, notes, CHAIN_HEADER
 
 
+INPUT_HEADER = [
+    "The input is batch first, (batch, timesteps, ...), as nn.LSTM(batch_first=True) reads it, whatever",
+    "the model's batch_first was; data laid out for batch_first=False converts with --time-major.",
+]
 LSTM_HEADER = [
     "Each nn.LSTM layer k is a layer here (lstm, lstm_1, ... or bidirectional, bidirectional_1, ...)",
     "returning its sequence and state: the last layer's output is PyTorch's output, and h_n[k*D + d]",
     "is layer k's .h (bidirectional: .forward.h for d = 0, .backward.h for d = 1); c_n likewise.",
+    *INPUT_HEADER,
 ]
 CHAIN_HEADER = [
     "The state_dict's modules, in registration order, are the layers here, each named after its module",
@@ -223,6 +228,7 @@ CHAIN_HEADER = [
     "model that reads the last step, as fc(output[:, -1]), take the last step of the dense output.",
     "A state_dict holds no activation: each dense layer is linear here. Set the activation that forward",
     "applies after the nn.Linear (log_softmax, softmax, ...) to get its numbers.",
+    *INPUT_HEADER,
 ]
 
 
