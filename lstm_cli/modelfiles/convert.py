@@ -18,7 +18,15 @@ import numpy as np
 
 from lstm_cli.config import has_weights, load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, EmbeddingLayer, MaskingLayer, Model, keras_name
+from lstm_cli.model import (
+    BidirectionalLayer,
+    EmbeddingLayer,
+    LstmLayer,
+    MaskingLayer,
+    Model,
+    NoOpLayer,
+    keras_name,
+)
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
@@ -155,7 +163,7 @@ def _skeleton(config: Path) -> Skeleton:
     entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
     for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
         entry = entries[layer.name]
-        if isinstance(layer, MaskingLayer | EmbeddingLayer):  # no Embedding group is read yet
+        if isinstance(layer, MaskingLayer | NoOpLayer | EmbeddingLayer):  # no Embedding group is read yet
             continue
         kind = layer.type
         count = counters.get(kind, 0)
@@ -349,7 +357,25 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
         lines.append(
             f"{inputs} a shape but no data: put data there (or convert with --input NAME=FILE.npy) to run it."
         )
+    lines += _layer_notes(converted.model)
     return "".join(f"# {line}\n" for line in lines)
+
+
+def _layer_notes(model: Model) -> list[str]:
+    """What a reader of the YAML would otherwise wonder about: layers that do nothing when it runs, and
+    LSTMs that run without their input's mask."""
+    lines = []
+    no_ops = [f"{layer.name} ({layer.keras_class})" for layer in model.layers if isinstance(layer, NoOpLayer)]
+    if no_ops:
+        lines.append(
+            "Skipped when run (the identity at inference, as in Keras), kept so that `summary` lists them: "
+            f"{', '.join(no_ops)}."
+        )
+    for layer in model.layers:
+        if isinstance(layer, LstmLayer) and not layer.use_mask:
+            why = ", as Keras 3 runs an LSTM given initial_state tensors" if layer.initial_state else ""
+            lines.append(f"{layer.name} runs without its input's mask (use_mask: false){why}.")
+    return lines
 
 
 def _write_keras_weights(
