@@ -163,14 +163,17 @@ def _skeleton(config: Path) -> Skeleton:
     entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
     for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
         entry = entries[layer.name]
-        if isinstance(layer, MaskingLayer | NoOpLayer | EmbeddingLayer):  # no Embedding group is read yet
+        if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights
             continue
         kind = layer.type
         count = counters.get(kind, 0)
         counters[kind] = count + 1
         for key in (*npz.WEIGHT_KEYS, "forward", "backward"):
             entry.pop(key, None)
-        use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
+        if isinstance(layer, EmbeddingLayer):
+            use_bias = False
+        else:
+            use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
         group = keras_name(kind, count)
         weighted.append(WeightedLayer(entry, kind, layer.name, group, use_bias))
     return Skeleton(mapping, weighted)
@@ -244,8 +247,8 @@ def _check_fits(item: str, name: str, array: Any, spec: Any) -> None:
     """Data for an input given as {shape: [timesteps or null, features]} must have that shape, so that a
     wrong file is named as such rather than as a layer whose weights do not fit it."""
     shape = spec.get("shape") if isinstance(spec, Mapping) else None
-    if not isinstance(shape, list) or array.ndim not in (2, 3):
-        return  # no shape to hold it to; the config's own checks follow
+    if not isinstance(shape, list) or len(shape) != 2 or array.ndim not in (2, 3):
+        return  # no shape to hold it to (or ids, [timesteps]); the config's own checks follow
     timesteps, features = shape
     if array.shape[-1] != features or (timesteps is not None and array.shape[-2] != timesteps):
         wanted = f"({'batch, ' if array.ndim == 3 else ''}{timesteps or 'timesteps'}, {features})"

@@ -24,7 +24,16 @@ from lstm_cli.yamlio import KeyPath
 from lstm_cli.yamlwriter import is_array
 
 NPZ_FILE = "a numpy .npz archive (numpy.savez)"
-WEIGHT_KEYS = ("kernel", "recurrent_kernel", "bias", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+WEIGHT_KEYS = (
+    "kernel",
+    "recurrent_kernel",
+    "bias",
+    "weight_ih",
+    "weight_hh",
+    "bias_ih",
+    "bias_hh",
+    "embeddings",
+)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
