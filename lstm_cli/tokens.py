@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Array, MaskingLayer, Model
+from .model import Array, MaskingLayer, Model, NoOpLayer
 
 
 def shown_token(token: str) -> str:
@@ -18,14 +18,14 @@ def shown_token(token: str) -> str:
 
 
 def reads_tokens(model: Model, ref: str) -> Sequence[str] | None:
-    """The vocab, if `ref` is a model input (seen through Masking layers) as wide as it; else None.
+    """The vocab, if `ref` is a model input (seen through Masking and no-op layers) as wide as it; else None.
 
     Only inputs hold tokens: another layer's h can be one-hot by chance, and is not a token."""
     if model.vocab is None:
         return None
     while ref not in model.inputs:
         layer = model.find(ref)
-        if not isinstance(layer, MaskingLayer):
+        if not isinstance(layer, MaskingLayer | NoOpLayer):
             return None
         ref = layer.input
     spec = model.inputs[ref]

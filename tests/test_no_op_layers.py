@@ -15,6 +15,7 @@ from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
 from lstm_cli.model import NO_OP_KINDS, NoOpLayer
 from lstm_cli.summary import from_model
+from lstm_cli.tokens import reads_tokens
 
 # One sample, three steps of two features; step 1 is all zeros, so a Masking layer masks it.
 X = [[[1.0, 0.5], [0.0, 0.0], [-0.5, 1.0]]]
@@ -150,3 +151,14 @@ layers:
         "initial_state tensors.\n"
     )
     assert "  - type: dropout\n    rate: 0.5\n" in run.stdout
+
+
+def test_the_tables_see_tokens_through_them() -> None:
+    config = {
+        "vocab": ["a", "b"],
+        "input": [[[1, 0], [0, 1]]],
+        "layers": [{"type": "dropout", "rate": 0.5}, {**LSTM, "input": "dropout"}],
+    }
+    model = load_model(config)
+    assert reads_tokens(model, "dropout") == ("a", "b")  # so forward's table shows x_t's token
+    assert reads_tokens(model, "lstm") is None
