@@ -818,6 +818,7 @@ def test_embedding_mask_zero_lstm_time_distributed_softmax_converts_both_ways(
     assert "  - type: dense\n    name: head\n    units: 5\n    activation: softmax\n" in text
     out = lstm_cli.forward(tmp_path / "m.yaml")
     assert_within_1e6(out["head"], expected, "head")
+    assert "\ninput: {shape: [5]}\n" in run_cli("convert", str(tmp_path / f"m{suffix}"), "-o", "-").stdout
 
     # Keras's own weights file, read with the converted YAML as the architecture: its TimeDistributed
     # keeps the Dense's weights in layers/time_distributed/layer, which the config's dense layer reads.
@@ -944,7 +945,9 @@ def test_a_masked_seq2seq_on_ids_converts_both_ways(tmp_path: Path) -> None:
     )
 
 
-def test_every_no_op_layer_converts_both_ways_and_is_kept(tmp_path: Path) -> None:
+def test_every_no_op_layer_converts_both_ways_and_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     layers = keras.layers
 
     def build() -> Any:
@@ -959,7 +962,8 @@ def test_every_no_op_layer_converts_both_ways_and_is_kept(tmp_path: Path) -> Non
                 layers.AlphaDropout(0.4, name="alpha_dropout"),
                 layers.ActivityRegularization(l1=0.01, l2=0.02, name="activity_regularization"),
                 layers.Dense(2, name="dense"),
-            ]
+            ],
+            name="sequential",
         )
 
     model = build()
@@ -981,6 +985,11 @@ def test_every_no_op_layer_converts_both_ways_and_is_kept(tmp_path: Path) -> Non
         in text
     )
     assert_within_1e6(lstm_cli.forward(tmp_path / "m.yaml")["dense"], expected, "dense")
+    monkeypatch.setenv("COLUMNS", "100")  # the width run_cli gives lstm-cli
+    printed: list[str] = []
+    model.summary(print_fn=printed.append)
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "arch.yaml"))  # no data: timesteps None
+    assert run_cli("summary", str(tmp_path / "arch.yaml")).stdout == "".join(printed)  # no-ops listed too
     convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
     again = build()
     again.load_weights(tmp_path / "back.weights.h5")  # Keras finds a group, holding nothing, for each
