@@ -24,6 +24,7 @@ from .arrayfiles import ARRAY_SUFFIXES, read_array_file
 from .errors import LstmCliError
 from .model import (
     MERGE_MODES,
+    NO_OP_KINDS,
     Array,
     BidirectionalLayer,
     DenseLayer,
@@ -37,12 +38,13 @@ from .model import (
     LstmWeights,
     MaskingLayer,
     Model,
+    NoOpLayer,
     keras_name,
 )
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
 DTYPES: tuple[DType, ...] = ("float32", "float64")
-LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking", "embedding")
+LAYER_TYPES = ("lstm", "dense", "bidirectional", "masking", "embedding", *NO_OP_KINDS)
 MAX_UNITS = 65_536
 MAX_LAYERS = 1_000  # a calculator's model has a handful; 20,000 (400 KB of YAML) took minutes to summarise
 MAX_ARRAY_RANK = 8
@@ -137,7 +139,7 @@ def has_weights(layer: Layer) -> bool:
         return layer.kernel is not None
     if isinstance(layer, EmbeddingLayer):
         return layer.embeddings is not None
-    return True  # masking has none to give
+    return True  # masking and the no-op layers have none to give
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -409,6 +411,8 @@ class _Validator:
                 layer = self.bidirectional(entry, path, name, source)
             elif kind == "embedding":
                 layer = self.embedding(entry, path, name, source)
+            elif kind in NO_OP_KINDS:
+                layer = self.no_op(entry, path, name, source, kind)
             else:
                 layer = self.masking(entry, path, name, source)
             layers.append(layer)
@@ -636,6 +640,25 @@ class _Validator:
             raise self.error(path + ("mask_value",), f"expected a finite number, got {_describe(value)}")
         self.shapes[name] = self.shapes[source]
         return MaskingLayer(name=name, input=source, key_path=path, mask_value=float(value))
+
+    def no_op(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str, kind: str) -> NoOpLayer:
+        """A layer that is the identity at inference (NO_OP_KINDS); its options checked as Keras does."""
+        spec = NO_OP_KINDS[kind]
+        keys = [key for key, _, _ in spec.options]
+        required = [key for key, default, _ in spec.options if default is None]
+        self.keys(entry, path, ("type", "name", "input", *keys), required=required)
+        if spec.sequence:
+            self.sequence_input(source, path)
+        options = []
+        for key, default, high in spec.options:
+            value = entry.get(key, default)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or not 0 <= value <= high:
+                wanted = "a number from 0 to 1" if high == 1 else "a number, 0 or more"
+                raise self.error(path + (key,), f"expected {wanted}, got {_describe(value)}")
+            options.append((key, float(value)))
+        self.shapes[name] = self.shapes[source]
+        return NoOpLayer(name=name, input=source, key_path=path, type=kind, options=tuple(options))
 
     def embedding(self, entry: Mapping[str, Any], path: KeyPath, name: str, source: str) -> EmbeddingLayer:
         self.keys(entry, path, EMBEDDING_KEYS, required=("input_dim", "output_dim"))

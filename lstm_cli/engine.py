@@ -25,6 +25,7 @@ from .model import (
     LstmWeights,
     MaskingLayer,
     Model,
+    NoOpLayer,
     masks_taken,
 )
 
@@ -406,6 +407,8 @@ def run_model(
                 run.bidirectional(layer)
             elif isinstance(layer, EmbeddingLayer):
                 run.embedding(layer)
+            elif isinstance(layer, NoOpLayer):  # the identity at inference; its input's mask passes on
+                run.values[layer.name] = run.values[layer.input]
             else:
                 run.lstm(layer)
     run.result.values = {ref: value for ref, value in run.values.items() if ref not in model.inputs}

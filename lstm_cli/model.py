@@ -129,7 +129,46 @@ class EmbeddingLayer:
         return self.output_dim
 
 
-Layer = LstmLayer | DenseLayer | BidirectionalLayer | MaskingLayer | EmbeddingLayer
+@dataclass(frozen=True)
+class NoOpKind:
+    """A Keras layer that is the identity at inference (training=False) and holds no weights: its class, and
+    its options, which act only in training. Each option is a number from 0 to `high`, as Keras checks it."""
+
+    keras_class: str
+    options: tuple[tuple[str, float | None, float], ...]  # (key, default or None if required, high)
+    sequence: bool = False  # reads (batch, timesteps, features) only, as Keras's input_spec says
+
+
+# The config's type is Keras's automatic name for the class: dropout, dropout_1, spatial_dropout1d, ...
+NO_OP_KINDS: dict[str, NoOpKind] = {
+    "dropout": NoOpKind("Dropout", (("rate", None, 1.0),)),
+    "spatial_dropout1d": NoOpKind("SpatialDropout1D", (("rate", None, 1.0),), sequence=True),
+    "gaussian_noise": NoOpKind("GaussianNoise", (("stddev", None, 1.0),)),
+    "gaussian_dropout": NoOpKind("GaussianDropout", (("rate", None, 1.0),)),
+    "alpha_dropout": NoOpKind("AlphaDropout", (("rate", None, 1.0),)),
+    "activity_regularization": NoOpKind(
+        "ActivityRegularization", (("l1", 0.0, float("inf")), ("l2", 0.0, float("inf")))
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NoOpLayer:
+    """Dropout, GaussianNoise, ... (NO_OP_KINDS): at inference its input, and its input's mask, pass on
+    unchanged. Kept in the model so that `summary` lists it as Keras does."""
+
+    name: str
+    input: str
+    key_path: KeyPath
+    type: str  # a key of NO_OP_KINDS
+    options: tuple[tuple[str, float], ...] = ()  # as the config gives them: (rate, 0.5), ...
+
+    @property
+    def keras_class(self) -> str:
+        return NO_OP_KINDS[self.type].keras_class
+
+
+Layer = LstmLayer | DenseLayer | BidirectionalLayer | MaskingLayer | EmbeddingLayer | NoOpLayer
 MaskSource = MaskingLayer | EmbeddingLayer  # the layers that make a mask
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -170,11 +209,11 @@ class Model:
 
 def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource]:
     """The layer whose mask (a Masking layer's, or an Embedding's with mask_zero) each LSTM or bidirectional
-    layer takes, by layer name. A mask passes on as Keras passes it: through Dense, and through a recurrent
-    layer to the sequence it returns (to each half, with merge_mode null); states carry none. An LSTM with
-    `use_mask: false` takes none. `keras_graph`: as a Keras 3 functional graph calls its layers, where an
-    LSTM given an initial state takes no mask either, though its sequence still carries it on (Keras 3.15);
-    the engine applies it."""
+    layer takes, by layer name. A mask passes on as Keras passes it: through Dense and the no-op layers, and
+    through a recurrent layer to the sequence it returns (to each half, with merge_mode null); states carry
+    none. An LSTM with `use_mask: false` takes none. `keras_graph`: as a Keras 3 functional graph calls its
+    layers, where an LSTM given an initial state takes no mask either, though its sequence still carries it
+    on (Keras 3.15); the engine applies it."""
     carried: dict[str, MaskSource] = {}  # reference → the layer whose mask it carries
     taken: dict[str, MaskSource] = {}
     for layer in model.layers:
@@ -183,7 +222,7 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource
             carried[layer.name] = layer
         elif source is None or isinstance(layer, EmbeddingLayer):
             continue
-        elif isinstance(layer, DenseLayer):
+        elif isinstance(layer, DenseLayer | NoOpLayer):
             carried[layer.name] = source
         else:
             ignored = isinstance(layer, LstmLayer) and (

@@ -21,7 +21,17 @@ from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
-from .model import EmbeddingLayer, Layer, MaskingLayer, MaskSource, Model, keras_name, masks_taken
+from .model import (
+    NO_OP_KINDS,
+    EmbeddingLayer,
+    Layer,
+    MaskingLayer,
+    MaskSource,
+    Model,
+    NoOpLayer,
+    keras_name,
+    masks_taken,
+)
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -36,6 +46,7 @@ KERAS_CLASS = {
     "bidirectional": "Bidirectional",
     "masking": "Masking",
     "embedding": "Embedding",
+    **{kind: spec.keras_class for kind, spec in NO_OP_KINDS.items()},
 }
 FLOAT32_BYTES = 4  # Keras stores weights as float32 unless told otherwise
 
@@ -293,6 +304,10 @@ def _layer_info(
             units=layer.output_dim,
             inputs=layer.input_dim,
             timesteps=source[1],
+        )
+    if isinstance(layer, NoOpLayer):  # no weights; its output is its input
+        return LayerInfo(
+            layer.name, layer.keras_class, (shapes[layer.name],), inbound=(tensors[layer.input],)
         )
     width = source[-1]
     if width is None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import Array, EmbeddingLayer, MaskingLayer, Model
+from .model import Array, EmbeddingLayer, MaskingLayer, Model, NoOpLayer
 
 if TYPE_CHECKING:
     from .engine import StepRecord
@@ -43,13 +43,13 @@ class StepTokens:
 
 def step_tokens(model: Model, ref: str) -> StepTokens | None:
     """The tokens that the sequence `ref` stands for: a model input as wide as the vocab, or an embedding's
-    output (each seen through Masking layers); else None. Only inputs hold tokens: another layer's h can
-    be one-hot by chance, and is not a token."""
+    output (each seen through Masking and no-op layers); else None. Only inputs hold tokens: another
+    layer's h can be one-hot by chance, and is not a token."""
     while ref not in model.inputs:
         layer = model.find(ref)
         if isinstance(layer, EmbeddingLayer):
             return StepTokens(model.vocab, model.inputs[layer.input].data)
-        if not isinstance(layer, MaskingLayer):
+        if not isinstance(layer, MaskingLayer | NoOpLayer):
             return None
         ref = layer.input
     spec = model.inputs[ref]

@@ -16,6 +16,14 @@ EXTREMES = {
     "float32": [3.4028234e38, 1e38, 1e19, 1e-45, 1.1754944e-38],
 }
 ACTIVATION_NAMES = [*ACTIVATIONS, None]
+NO_OPS = [  # layers that do nothing at inference, with options Keras accepts
+    {"type": "dropout", "rate": 0.5},
+    {"type": "spatial_dropout1d", "rate": 0.25},  # reads sequences only
+    {"type": "gaussian_noise", "stddev": 0.1},
+    {"type": "gaussian_dropout", "rate": 0.2},
+    {"type": "alpha_dropout", "rate": 0.1},
+    {"type": "activity_regularization", "l1": 0.01},
+]
 
 
 @st.composite
@@ -53,8 +61,8 @@ def graph_configs(
     arrays: Callable[[tuple[int, ...], str], st.SearchStrategy[list[Any]]] = hostile_arrays,
     dtypes: tuple[str, ...] = ("float64", "float32"),
 ) -> dict[str, Any]:
-    """A config that passes validation: 1 to 3 layers of every kind, consistent shapes, numbers from
-    `arrays` (hostile ones by default).
+    """A config that passes validation: 1 to 3 layers of every kind (the no-op ones too), consistent shapes,
+    numbers from `arrays` (hostile ones by default).
     A layer reads the last layer's output or, now and then, any earlier reference: a state (NAME.h), a
     bidirectional layer's unmerged half (NAME.forward), the input."""
     dtype = draw(st.sampled_from(dtypes))
@@ -67,11 +75,18 @@ def graph_configs(
     for position in range(draw(st.integers(1, 3))):
         last = position == 2
         source, width, sequence = draw(st.sampled_from(references)) if draw(st.booleans()) else outputs[0]
-        kinds = ["lstm", "bidirectional", "masking", "dense"] if sequence else ["dense"]
+        kinds = ["lstm", "bidirectional", "masking", "dense", "no-op"] if sequence else ["dense", "no-op"]
         kind = draw(st.sampled_from(kinds))
+        no_op = (
+            draw(st.sampled_from(NO_OPS if sequence else NO_OPS[:1] + NO_OPS[2:])) if kind == "no-op" else {}
+        )
+        kind = no_op.get("type", kind)
         name = f"{kind}{position}"
         layer: dict[str, Any] = {"type": kind, "name": name, "input": source}
-        if kind == "masking":
+        if no_op:
+            layer.update((key, value) for key, value in no_op.items() if key != "type")
+            outputs = [(name, width, sequence)]
+        elif kind == "masking":
             layer["mask_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
             outputs = [(name, width, True)]
         elif kind == "dense":

@@ -266,14 +266,43 @@ def test_a_truncated_or_corrupt_keras_archive(tmp_path: Path) -> None:
          "Functional models (a subclassed model has no config to read: save its weights and give --config)"),
         ({"class_name": "Sequential", "config": {"layers": [
             {"class_name": "InputLayer", "config": {"batch_shape": [None, 4, 3], "name": "x"}},
-            {"class_name": "Embedding", "config": {"name": "embedding"}}]}},
-         "layer 'embedding' is a 'Embedding'; lstm-cli converts LSTM, Bidirectional(LSTM), Dense, Masking "
-         "and "
-         "InputLayer (Dropout is skipped)"),
+            {"class_name": "Conv1D", "config": {"name": "conv1d"}}]}},
+         "layer 'conv1d' is a 'Conv1D'; lstm-cli converts LSTM, Bidirectional(LSTM), Dense, "
+         "TimeDistributed(Dense), Embedding, Masking, InputLayer and the layers that do nothing at inference "
+         "(Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization)"),
+        ({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None, 4, 3], "name": "x"}},
+            {"class_name": "TimeDistributed", "config": {"name": "td", "layer": {
+                "class_name": "Conv1D", "config": {"name": "conv1d"}}}}]}},
+         "layer 'td' is a TimeDistributed(Conv1D); lstm-cli converts TimeDistributed(Dense)"),
+        ({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None, 4, 3], "name": "x"}},
+            {"class_name": "Embedding", "config": {"name": "embedding", "input_dim": 5, "output_dim": 2}}]}},
+         "layer 'embedding' is an Embedding that reads input 'input' of shape (None, 4, 3); lstm-cli's "
+         "Embedding reads a model input of ids (batch, timesteps)"),
+        ({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "x"}},
+            {"class_name": "Embedding", "config": {"name": "embedding", "input_dim": 5, "output_dim": 2,
+                                                   "sparse": True}}]}},
+         "layer 'embedding': Embedding(sparse=True) returns a sparse tensor, which lstm-cli does not "
+         "compute"),
+        ({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "x"}},
+            {"class_name": "Embedding", "config": {"name": "embedding", "input_dim": 5, "output_dim": 2,
+             "dtype": {"class_name": "QuantizedDTypePolicy",
+                       "config": {"mode": "int8", "source_name": "float32"}}}}]}},
+         "layer 'embedding' is quantized (int8); lstm-cli computes with the float weights of a model that "
+         "is not"),
         ({"class_name": "Sequential", "config": {"layers": [
             {"class_name": "InputLayer", "config": {"batch_shape": [None, 3], "name": "x"}},
             {"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}},
-         "the model's input has shape (None, 3); lstm-cli reads sequences (batch, timesteps, features)"),
+         "layer 'dense' reads input 'input' of shape (None, 3); lstm-cli reads sequences (batch, timesteps, "
+         "features), or ids (batch, timesteps) into an Embedding"),
+        ({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None], "name": "x"}},
+            {"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}},
+         "the model's input has shape (None); lstm-cli reads sequences (batch, timesteps, features), or ids "
+         "(batch, timesteps) into an Embedding"),
         ({"class_name": "Sequential", "config": {"layers": [
             {"class_name": "LSTM", "config": {"name": "lstm", "units": 2}}]}},
          "the model's input shape is unknown: it was saved before it was built"),
@@ -291,7 +320,8 @@ def test_a_truncated_or_corrupt_keras_archive(tmp_path: Path) -> None:
             "input_layers": [["x", 0, 0]], "output_layers": [["shared", 1, 0]]}},
          "layer 'shared' is called 2 times; lstm-cli converts layers used once"),
     ],
-    ids=["subclassed", "embedding", "not-a-sequence", "never-built", "unknown-activation", "shared-layer"],
+    ids=["subclassed", "conv1d", "time-distributed-conv1d", "embedding-of-a-sequence", "sparse-embedding",
+         "quantized", "not-a-sequence", "a-vector", "never-built", "unknown-activation", "shared-layer"],
 )  # fmt: skip
 def test_keras_configs_lstm_cli_cannot_convert_are_named(
     tmp_path: Path, config: object, message: str

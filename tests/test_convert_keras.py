@@ -35,7 +35,14 @@ h5py = pytest.importorskip("h5py")
 import lstm_cli  # noqa: E402
 from lstm_cli.config import example_names, load_model  # noqa: E402
 from lstm_cli.errors import LstmCliError  # noqa: E402
-from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, MaskingLayer  # noqa: E402
+from lstm_cli.model import (  # noqa: E402
+    BidirectionalLayer,
+    DenseLayer,
+    EmbeddingLayer,
+    LstmLayer,
+    MaskingLayer,
+    NoOpLayer,
+)
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
@@ -51,6 +58,13 @@ def assert_close(actual: np.ndarray, expected: Any, what: str) -> None:
     scale = max(1.0, float(np.abs(expected).max()))
     assert actual.shape == expected.shape, what
     np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE * scale, err_msg=what)
+
+
+def assert_within_1e6(actual: np.ndarray, expected: Any, what: str) -> None:
+    """The issue's bar for a round trip through lstm-cli: float32 against float32, max |Δ| ≤ 1e-6."""
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, what
+    assert np.abs(actual - expected).max() <= 1e-6, f"{what}: max |Δ| {np.abs(actual - expected).max():.3g}"
 
 
 def convert(*args: str) -> None:
@@ -107,7 +121,11 @@ def test_keras_sequential_converts_and_predicts_as_keras(tmp_path: Path, inline_
     assert (tmp_path / "m.npz").exists() == (inline_limit == "0")
     text = (tmp_path / "m.yaml").read_text()
     assert "dtype: float32" in text
-    assert "dropout" not in text  # the identity at inference: left out
+    assert "  - type: dropout\n" in text  # the identity at inference: kept for summary, skipped when run
+    assert (
+        "\n# Skipped when run (the identity at inference, as in Keras), kept so that `summary` lists them: "
+        in (text)
+    )
     out = lstm_cli.forward(tmp_path / "m.yaml")
     assert_close(out[model.layers[-1].name], model.predict(x, verbose=0), "the model's output")
 
@@ -184,38 +202,64 @@ def test_keras_functional_with_masking_converts_and_predicts_as_keras(tmp_path: 
         assert_close(out[ref], value, ref)
 
 
-def test_a_keras_model_that_drops_a_mask_is_refused(tmp_path: Path) -> None:
-    # Keras 3.15 calls an LSTM given initial_state tensors without its input's mask; lstm-cli's Masking
-    # would apply it, so the converted numbers would differ from Keras's: refused, with the reason.
+def masked_seq2seq(initial_state_mask: bool) -> Any:
+    """Keras 3.15 calls an LSTM given initial_state tensors without its input's mask. With
+    `initial_state_mask`, the decoder's input goes through a Masking layer whose mask Keras then drops (and
+    Keras writes no mask op for it); without, the decoder's own Masking layer's mask reaches a later LSTM."""
     layers = keras.layers
-    encoder_inputs, decoder_inputs = keras.Input((None, 3)), keras.Input((None, 2))
-    _, h, c = layers.LSTM(2, return_state=True, name="encoder")(layers.Masking()(encoder_inputs))
-    decoded = layers.LSTM(2, name="decoder")(
-        layers.Masking(name="decoder_mask")(decoder_inputs), initial_state=[h, c]
+    encoder_inputs = keras.Input((None, 3), name="encoder_inputs")
+    decoder_inputs = keras.Input((None, 2), name="decoder_inputs")
+    _, h, c = layers.LSTM(2, return_state=True, name="encoder")(
+        layers.Masking(name="encoder_mask")(encoder_inputs)
     )
-    keras.Model([encoder_inputs, decoder_inputs], decoded).save(tmp_path / "m.keras")
-    run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
-    assert run.exit_code == 2
-    assert run.stderr == (
-        f"lstm-cli: error: {tmp_path / 'm.keras'}: layer 'decoder' runs without its input's mask in this "
-        "model (Keras 3 leaves the mask out where an LSTM is given initial_state tensors); lstm-cli would "
-        "apply the mask of 'decoder_mask' and compute other numbers, so it does not convert the model\n"
-    )
-    assert not (tmp_path / "m.yaml").exists()
-
-
-def test_a_keras_model_whose_only_mask_is_dropped_is_refused(tmp_path: Path) -> None:
-    # Keras writes no mask ops at all when no layer takes the mask, so the file holds no mask= to check
-    # against; lstm-cli's Masking would still mask the decoder. Refused, as above.
-    layers = keras.layers
-    encoder_inputs, decoder_inputs = keras.Input((None, 3)), keras.Input((None, 2))
-    _, h, c = layers.LSTM(2, return_state=True, name="encoder")(encoder_inputs)
     masked = layers.Masking(name="decoder_mask")(decoder_inputs)
-    decoded = layers.LSTM(2, name="decoder")(masked, initial_state=[h, c])
-    keras.Model([encoder_inputs, decoder_inputs], decoded).save(tmp_path / "m.keras")
-    run = run_cli("convert", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"))
-    assert run.exit_code == 2
-    assert "layer 'decoder' runs without its input's mask in this model (Keras 3 leaves" in run.stderr
+    decoded = layers.LSTM(2, return_sequences=True, name="decoder")(masked, initial_state=[h, c])
+    if initial_state_mask:
+        return keras.Model([encoder_inputs, decoder_inputs], decoded)
+    after = layers.LSTM(3, name="after")(decoded)  # takes decoder_mask's mask, which the sequence carries
+    return keras.Model([encoder_inputs, decoder_inputs], [decoded, after])
+
+
+@pytest.mark.parametrize("initial_state_mask", [True, False], ids=["only-mask-dropped", "mask-carried-on"])
+def test_a_keras_model_that_drops_a_mask_converts_with_use_mask_false(
+    tmp_path: Path, initial_state_mask: bool
+) -> None:
+    model = masked_seq2seq(initial_state_mask)
+    randomise(model, 31)
+    model.save(tmp_path / "m.keras")
+    x, y = data(32, 2, 5, 3), data(33, 2, 4, 2)
+    x[0, 3:] = 0.0  # padding at the end of the encoder's sample 0 and the decoder's sample 1
+    y[1, 2:] = 0.0
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    inputs = [
+        "--input",
+        f"encoder_inputs={tmp_path / 'x.npy'}",
+        "--input",
+        f"decoder_inputs={tmp_path / 'y.npy'}",
+    ]
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"), *inputs)
+    text = (tmp_path / "m.yaml").read_text()
+    assert "    initial_state: [encoder.h, encoder.c]\n    use_mask: false\n" in text
+    assert (
+        "\n# decoder runs without its input's mask (use_mask: false), as Keras 3 runs an LSTM given " in text
+    )
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    expected = model.predict([x, y], verbose=0)
+    expected = expected if isinstance(expected, list) else [expected]
+    for ref, value in zip(["decoder", "after"], expected, strict=False):
+        assert_within_1e6(out[ref], value, ref)
+    (tmp_path / "masked.yaml").write_text(text.replace("use_mask: false", "use_mask: true"))
+    masked_anyway = lstm_cli.forward(tmp_path / "masked.yaml")  # what lstm-cli computed before use_mask
+    assert np.abs(masked_anyway["decoder"] - out["decoder"]).max() > 1e-3
+    # and back: the YAML's weights written to .weights.h5 load into the same Keras model
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = masked_seq2seq(initial_state_mask)
+    again.load_weights(tmp_path / "back.weights.h5")
+    again_expected = again.predict([x, y], verbose=0)
+    again_expected = again_expected if isinstance(again_expected, list) else [again_expected]
+    for ref, value in zip(["decoder", "after"], again_expected, strict=False):
+        assert_within_1e6(out[ref], value, f"{ref}, through .weights.h5")
 
 
 def test_a_mask_made_by_hand_is_refused(tmp_path: Path) -> None:
@@ -227,7 +271,7 @@ def test_a_mask_made_by_hand_is_refused(tmp_path: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 'm.keras'}: layer 'lstm' is called with a mask that lstm-cli would "
-        "not give it (it masks as a Masking layer before it does)\n"
+        "not give it (it masks as a Masking layer or an Embedding with mask_zero before it does)\n"
     )
 
 
@@ -302,12 +346,21 @@ def build_keras(config: Path) -> tuple[Any, list[str], list[np.ndarray]]:
     tensors: dict[str, Any] = {}
     inputs = []
     for name, spec in model.inputs.items():
-        tensors[name] = keras.Input(spec.shape, name=name)
+        dtype = "int32" if len(spec.shape) == 1 else "float32"  # ids, which an embedding reads
+        tensors[name] = keras.Input(spec.shape, dtype=dtype, name=name)
         inputs.append(tensors[name])
     for layer in model.layers:
         source = tensors[layer.input]
         if isinstance(layer, MaskingLayer):
             tensors[layer.name] = keras.layers.Masking(layer.mask_value, name=layer.name)(source)
+        elif isinstance(layer, EmbeddingLayer):
+            embedding = keras.layers.Embedding(
+                layer.input_dim, layer.output_dim, mask_zero=layer.mask_zero, name=layer.name
+            )
+            tensors[layer.name] = embedding(source)
+        elif isinstance(layer, NoOpLayer):
+            no_op = getattr(keras.layers, layer.keras_class)(**dict(layer.options), name=layer.name)
+            tensors[layer.name] = no_op(source)
         elif isinstance(layer, DenseLayer):
             dense = keras.layers.Dense(
                 layer.units, keras_activation(layer.activation), layer.use_bias, name=layer.name
@@ -315,6 +368,8 @@ def build_keras(config: Path) -> tuple[Any, list[str], list[np.ndarray]]:
             tensors[layer.name] = dense(source)
         elif isinstance(layer, LstmLayer):
             kwargs = {}
+            if not layer.use_mask and layer.initial_state is None:
+                pytest.skip("Keras runs an LSTM without its input's mask only when given initial_state")
             if layer.initial_state is not None:
                 state = layer.initial_state
                 if not isinstance(state.h, str) or not isinstance(state.c, str):
@@ -332,7 +387,11 @@ def build_keras(config: Path) -> tuple[Any, list[str], list[np.ndarray]]:
             _record(tensors, layer.name, wrapper(source), layer.return_state, states, halves)
     refs = [ref for ref in tensors if ref not in model.inputs]
     keras_model = keras.Model(inputs, [tensors[ref] for ref in refs])
-    data = [spec.data.astype(np.float32) for spec in model.inputs.values() if spec.data is not None]
+    data = [
+        spec.data.astype(np.int32 if len(spec.shape) == 1 else np.float32)
+        for spec in model.inputs.values()
+        if spec.data is not None
+    ]
     return keras_model, refs, data
 
 
@@ -662,7 +721,9 @@ def test_keras_layers_lstm_cli_does_not_compute_are_named(tmp_path: Path) -> Non
     assert run.exit_code == 2
     assert run.stderr == (
         f"lstm-cli: error: {tmp_path / 'gru.keras'}: layer 'gru' is a 'GRU'; lstm-cli converts LSTM, "
-        "Bidirectional(LSTM), Dense, Masking and InputLayer (Dropout is skipped)\n"
+        "Bidirectional(LSTM), Dense, TimeDistributed(Dense), Embedding, Masking, InputLayer and the layers "
+        "that do nothing at inference (Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, "
+        "AlphaDropout, ActivityRegularization)\n"
     )
     assert not (tmp_path / "gru.yaml").exists()
 
@@ -690,3 +751,329 @@ def test_a_legacy_h5_written_by_keras_3_keeps_keras_3s_hard_sigmoid(tmp_path: Pa
     assert "recurrent_activation: hard_sigmoid\n" in (tmp_path / "m.yaml").read_text()
     last = model.layers[-1].name  # Keras numbers its names across the session: dense, dense_1, ...
     assert_close(lstm_cli.forward(tmp_path / "m.yaml")[last], model.predict(x, verbose=0), last)
+
+
+# -- Embedding, TimeDistributed(Dense) and the no-op layers, as keras.io tutorials build them ---------------
+
+# Padded id sequences: id 0 is padding, masked by Embedding(mask_zero=True) in sample 0's and 1's tails.
+IDS = np.array([[1, 4, 2, 0, 0], [5, 3, 0, 0, 0], [2, 6, 2, 1, 3]], np.int32)
+
+
+def gate_weights(rng: np.random.Generator, features: int, units: int) -> list[np.ndarray]:
+    """An LSTM's [kernel, recurrent_kernel, bias] with a distinct offset per gate block (i, f, g, o), so
+    that two gates swapped anywhere along the way could not give the same numbers."""
+    offsets = np.repeat([0.3, -0.2, 0.1, 0.5], units)
+    return [
+        (rng.uniform(-0.8, 0.8, (features, 4 * units)) + offsets).astype(np.float32),
+        (rng.uniform(-0.8, 0.8, (units, 4 * units)) - offsets).astype(np.float32),
+        (rng.uniform(-0.4, 0.4, 4 * units) + offsets).astype(np.float32),
+    ]
+
+
+def set_distinct_weights(model: Any, seed: int) -> None:
+    """Every layer's weights: tables and Dense layers uniform, LSTMs (each half of a Bidirectional too)
+    with distinct gates."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        shapes = [w.shape for w in layer.get_weights()]
+        if isinstance(layer, keras.layers.LSTM | keras.layers.Bidirectional):
+            units = shapes[1][0]
+            halves = [gate_weights(rng, shape[0], units) for shape in shapes[::3]]  # 1, or 2 if bidirectional
+            layer.set_weights([array for half in halves for array in half])
+        elif shapes:
+            layer.set_weights([rng.uniform(-1, 1, s).astype(np.float32) for s in shapes])
+
+
+def tagger(head: str = "time_distributed") -> Any:
+    """keras.io's sequence tagger: Embedding(mask_zero) → LSTM(return_sequences) → TimeDistributed(Dense)."""
+    dense = keras.layers.Dense(5, activation="softmax", name="tags")
+    return keras.Sequential(
+        [
+            keras.Input((5,), dtype="int32"),
+            keras.layers.Embedding(7, 3, mask_zero=True, name="embedding"),
+            keras.layers.LSTM(4, return_sequences=True, name="lstm"),
+            keras.layers.TimeDistributed(dense, name="head") if head == "time_distributed" else dense,
+        ]
+    )
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_embedding_mask_zero_lstm_time_distributed_softmax_converts_both_ways(
+    tmp_path: Path, suffix: str
+) -> None:
+    model = tagger()
+    set_distinct_weights(model, 41)
+    expected = model.predict(IDS, verbose=0)
+    model.save(tmp_path / f"m{suffix}")  # .h5: Keras 3's legacy format, read as tf.keras 2's
+    np.save(tmp_path / "ids.npy", IDS)
+    convert(
+        str(tmp_path / f"m{suffix}"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "ids.npy")
+    )
+    text = (tmp_path / "m.yaml").read_text()
+    assert "\ninput: [[1, 4, 2, 0, 0],\n" in text  # ids, (batch, timesteps)
+    assert (
+        "  - type: embedding\n    name: embedding\n    input_dim: 7\n    output_dim: 3\n    mask_zero: true\n"
+        in text
+    )
+    assert "  - type: dense\n    name: head\n    units: 5\n    activation: softmax\n" in text
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    assert_within_1e6(out["head"], expected, "head")
+    assert "\ninput: {shape: [5]}\n" in run_cli("convert", str(tmp_path / f"m{suffix}"), "-o", "-").stdout
+
+    # Keras's own weights file, read with the converted YAML as the architecture: its TimeDistributed
+    # keeps the Dense's weights in layers/time_distributed/layer, which the config's dense layer reads.
+    model.save_weights(tmp_path / "keras.weights.h5")
+    convert(
+        str(tmp_path / "keras.weights.h5"),
+        "--config",
+        str(tmp_path / "m.yaml"),
+        "-o",
+        str(tmp_path / "w.yaml"),
+    )
+    assert_within_1e6(lstm_cli.forward(tmp_path / "w.yaml")["head"], expected, "head, from .weights.h5")
+
+    # And out: the YAML's weights to .weights.h5, which Keras loads into the same model with the Dense that
+    # TimeDistributed wrapped (a `dense` layer is written as Keras writes a Dense).
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = tagger(head="dense")
+    again.load_weights(tmp_path / "back.weights.h5")
+    assert_within_1e6(out["head"], again.predict(IDS, verbose=0), "head, in Keras from .weights.h5")
+
+
+def sentiment(dropout: str = "Dropout") -> Any:
+    """keras.io's bidirectional LSTM classifier, functional: ids → Embedding → Bidirectional(LSTM) x2 →
+    Dropout → Dense(sigmoid)."""
+    layers = keras.layers
+    inputs = keras.Input((None,), dtype="int32", name="ids")
+    x = layers.Embedding(7, 4, mask_zero=True, name="embedding")(inputs)
+    x = layers.Bidirectional(layers.LSTM(3, return_sequences=True), name="bi")(x)
+    x = layers.Bidirectional(layers.LSTM(2), name="bi_1")(x)
+    x = getattr(layers, dropout)(0.5, name="drop")(x)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x))
+
+
+def test_embedding_bidirectional_dropout_dense_converts_both_ways(tmp_path: Path) -> None:
+    model = sentiment()
+    set_distinct_weights(model, 42)
+    expected = model.predict(IDS, verbose=0)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "ids.npy", IDS)
+    convert(
+        str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"), "--input", f"ids={tmp_path / 'ids.npy'}"
+    )
+    text = (tmp_path / "m.yaml").read_text()
+    assert "  - type: dropout\n    name: drop\n    input: bi_1\n    rate: 0.5\n" in text
+    assert (
+        "\n# Skipped when run (the identity at inference, as in Keras), kept so that `summary` lists them: "
+        "drop (Dropout).\n" in text
+    )
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    assert_within_1e6(out["score"], expected, "score")
+    assert_within_1e6(out["drop"], out["bi_1"], "the dropout at inference")
+
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = sentiment()
+    again.load_weights(tmp_path / "back.weights.h5")
+    assert_within_1e6(out["score"], again.predict(IDS, verbose=0), "score, in Keras from .weights.h5")
+
+    # Keras's weights with an architecture-only config written by hand
+    architecture = """\
+inputs: {ids: {shape: [null]}}
+layers:
+  - {type: embedding, input_dim: 7, output_dim: 4, mask_zero: true}
+  - {type: bidirectional, name: bi, units: 3, return_sequences: true}
+  - {type: bidirectional, name: bi_1, units: 2}
+  - {type: dropout, name: drop, rate: 0.5}
+  - {type: dense, name: score, units: 1, activation: sigmoid}
+"""
+    (tmp_path / "arch.yaml").write_text(architecture)
+    model.save_weights(tmp_path / "keras.weights.h5")
+    convert(
+        str(tmp_path / "keras.weights.h5"),
+        "--config",
+        str(tmp_path / "arch.yaml"),
+        "-o",
+        str(tmp_path / "w.yaml"),
+        "--input",
+        f"ids={tmp_path / 'ids.npy'}",
+    )
+    assert_within_1e6(lstm_cli.forward(tmp_path / "w.yaml")["score"], expected, "score, from .weights.h5")
+
+
+def ids_seq2seq() -> Any:
+    """keras.io's seq2seq on token ids: Embedding(mask_zero) for each side, the decoder LSTM started from the
+    encoder's state (so Keras 3 runs it without its mask), a softmax over the target vocabulary."""
+    layers = keras.layers
+    encoder_ids = keras.Input((None,), dtype="int32", name="encoder_ids")
+    decoder_ids = keras.Input((None,), dtype="int32", name="decoder_ids")
+    encoded = layers.Embedding(7, 3, mask_zero=True, name="source_embedding")(encoder_ids)
+    _, h, c = layers.LSTM(4, return_state=True, name="encoder")(encoded)
+    decoded = layers.Embedding(8, 3, mask_zero=True, name="target_embedding")(decoder_ids)
+    sequence = layers.LSTM(4, return_sequences=True, name="decoder")(decoded, initial_state=[h, c])
+    sequence = layers.Dropout(0.2, name="drop")(sequence)
+    outputs = layers.Dense(8, activation="softmax", name="next_token")(sequence)
+    return keras.Model([encoder_ids, decoder_ids], outputs)
+
+
+def test_a_masked_seq2seq_on_ids_converts_both_ways(tmp_path: Path) -> None:
+    model = ids_seq2seq()
+    set_distinct_weights(model, 43)
+    targets = np.array([[1, 2, 7, 0], [3, 0, 0, 0], [4, 5, 6, 7]], np.int32)  # padded, as the sources
+    expected = model.predict([IDS, targets], verbose=0)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "ids.npy", IDS)
+    np.save(tmp_path / "targets.npy", targets)
+    inputs = [
+        "--input",
+        f"encoder_ids={tmp_path / 'ids.npy'}",
+        "--input",
+        f"decoder_ids={tmp_path / 'targets.npy'}",
+    ]
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"), *inputs)
+    assert (
+        "    initial_state: [encoder.h, encoder.c]\n    use_mask: false\n"
+        in (tmp_path / "m.yaml").read_text()
+    )
+    out = lstm_cli.forward(tmp_path / "m.yaml")
+    assert_within_1e6(out["next_token"], expected, "next_token")
+
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = ids_seq2seq()
+    again.load_weights(tmp_path / "back.weights.h5")
+    assert_within_1e6(
+        out["next_token"], again.predict([IDS, targets], verbose=0), "in Keras from .weights.h5"
+    )
+
+
+def test_every_no_op_layer_converts_both_ways_and_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layers = keras.layers
+
+    def build() -> Any:
+        return keras.Sequential(
+            [
+                keras.Input((None, 3)),
+                layers.Masking(0.0, name="masking"),
+                layers.SpatialDropout1D(0.1, name="spatial_dropout1d"),
+                layers.GaussianNoise(0.2, name="gaussian_noise"),
+                layers.LSTM(4, return_sequences=True, name="lstm"),
+                layers.GaussianDropout(0.3, name="gaussian_dropout"),
+                layers.AlphaDropout(0.4, name="alpha_dropout"),
+                layers.ActivityRegularization(l1=0.01, l2=0.02, name="activity_regularization"),
+                layers.Dense(2, name="dense"),
+            ],
+            name="sequential",
+        )
+
+    model = build()
+    set_distinct_weights(model, 44)
+    x = data(45, 2, 5, 3)
+    x[0, 3:] = 0.0
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", x)
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "x.npy"))
+    text = (tmp_path / "m.yaml").read_text()
+    assert (
+        "\n# Skipped when run (the identity at inference, as in Keras), kept so that `summary` lists them: "
+        "spatial_dropout1d (SpatialDropout1D), gaussian_noise (GaussianNoise), gaussian_dropout "
+        "(GaussianDropout), alpha_dropout (AlphaDropout), activity_regularization (ActivityRegularization).\n"
+    ) in text
+    assert (
+        "  - type: activity_regularization\n    name: activity_regularization\n    l1: 0.01\n    l2: 0.02\n"
+        in text
+    )
+    assert_within_1e6(lstm_cli.forward(tmp_path / "m.yaml")["dense"], expected, "dense")
+    monkeypatch.setenv("COLUMNS", "100")  # the width run_cli gives lstm-cli
+    printed: list[str] = []
+    model.summary(print_fn=printed.append)
+    convert(str(tmp_path / "m.keras"), "-o", str(tmp_path / "arch.yaml"))  # no data: timesteps None
+    assert run_cli("summary", str(tmp_path / "arch.yaml")).stdout == "".join(printed)  # no-ops listed too
+    convert(str(tmp_path / "m.yaml"), "-o", str(tmp_path / "back.weights.h5"))
+    again = build()
+    again.load_weights(tmp_path / "back.weights.h5")  # Keras finds a group, holding nothing, for each
+    assert_within_1e6(again.predict(x, verbose=0), expected, "in Keras from .weights.h5")
+
+
+def test_tf_keras_2_h5_with_embedding_dropout_and_time_distributed_dense(tmp_path: Path) -> None:
+    """tf.keras 2 names an Embedding's table `embeddings:0`, and a TimeDistributed(Dense)'s weights under the
+    wrapper's name; a Dropout is listed in layer_names with no weights."""
+    layers = keras.layers
+
+    def build() -> Any:
+        return keras.Sequential(
+            [
+                keras.Input((5,), dtype="int32"),
+                layers.Embedding(7, 3, mask_zero=True),
+                layers.LSTM(4, return_sequences=True),
+                layers.Dropout(0.5),
+                layers.TimeDistributed(layers.Dense(5, activation="softmax")),
+            ]
+        )
+
+    oracle = build()
+    set_distinct_weights(oracle, 46)
+    table, kernel, recurrent_kernel, bias, dense_kernel, dense_bias = oracle.get_weights()
+    initializer = {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05, "seed": None}}
+    model_config = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "sequential",
+            "layers": [
+                {"class_name": "InputLayer",
+                 "config": {"batch_input_shape": [None, 5], "dtype": "int32", "sparse": False,
+                            "ragged": False, "name": "embedding_input"}},
+                keras2_layer("Embedding", "embedding", batch_input_shape=[None, 5], input_dim=7, output_dim=3,
+                             embeddings_initializer=initializer, embeddings_regularizer=None,
+                             activity_regularizer=None, embeddings_constraint=None, mask_zero=True,
+                             input_length=5, sparse=False),
+                keras2_layer("LSTM", "lstm", units=4, activation="tanh", recurrent_activation="sigmoid",
+                             use_bias=True, return_sequences=True, return_state=False, go_backwards=False),
+                keras2_layer("Dropout", "dropout", rate=0.5, noise_shape=None, seed=None),
+                keras2_layer("TimeDistributed", "time_distributed", layer=keras2_layer(
+                    "Dense", "dense", units=5, activation="softmax", use_bias=True)),
+            ],
+        },
+    }  # fmt: skip
+    weights = {
+        "embedding": [("embedding/embeddings:0", table)],
+        "lstm": lstm_weights("lstm", [kernel, recurrent_kernel, bias]),
+        "dropout": [],
+        "time_distributed": [
+            ("time_distributed/kernel:0", dense_kernel),
+            ("time_distributed/bias:0", dense_bias),
+        ],
+    }
+    write_keras2_h5(tmp_path / "m.h5", model_config, weights)
+    check = build()
+    check.load_weights(tmp_path / "m.h5")  # Keras's own legacy loader reads the hand-built file
+    np.save(tmp_path / "ids.npy", IDS)
+    convert(str(tmp_path / "m.h5"), "-o", str(tmp_path / "m.yaml"), "--input", str(tmp_path / "ids.npy"))
+    text = (tmp_path / "m.yaml").read_text()
+    assert "description: tf.keras 2 Sequential 'sequential', converted from m.h5\n" in text
+    assert "  - type: dropout\n    name: dropout\n    rate: 0.5\n" in text
+    out = lstm_cli.forward(tmp_path / "m.yaml")["time_distributed"]
+    assert_within_1e6(out, oracle.predict(IDS, verbose=0), "time_distributed")
+    assert_within_1e6(out, check.predict(IDS, verbose=0), "time_distributed, read by Keras")
+
+
+def test_embedding_options_lstm_cli_does_not_compute_are_refused_by_name(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(6, 3, name="table")])
+    model.quantize("int8")
+    model.save(tmp_path / "q.keras")
+    run = run_cli("convert", str(tmp_path / "q.keras"), "-o", "-")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'q.keras'}: layer 'table' is quantized (int8); lstm-cli computes with "
+        "the float weights of a model that is not\n"
+    )
+    wrapped = keras.Sequential(
+        [keras.Input((4, 3)), keras.layers.TimeDistributed(keras.layers.Dropout(0.5), name="td")]
+    )
+    wrapped.save(tmp_path / "td.keras")
+    run = run_cli("convert", str(tmp_path / "td.keras"), "-o", "-")
+    assert run.stderr == (
+        f"lstm-cli: error: {tmp_path / 'td.keras'}: layer 'td' is a TimeDistributed(Dropout); lstm-cli "
+        "converts TimeDistributed(Dense)\n"
+    )

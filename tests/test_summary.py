@@ -104,6 +104,30 @@ layers:
   - {type: lstm, name: l, units: 1, return_sequences: true, return_state: true}
   - {type: dense, name: d, units: 1}
 """,
+    "embedding-no-ops": """\
+input: {shape: [5]}
+layers:
+  - {type: embedding, input_dim: 6, output_dim: 3, mask_zero: true}
+  - {type: spatial_dropout1d, rate: 0.2}
+  - {type: lstm, units: 4, return_sequences: true}
+  - {type: dropout, rate: 0.3}
+  - {type: gaussian_noise, stddev: 0.1}
+  - {type: activity_regularization, l1: 0.01}
+  - {type: dense, units: 5, activation: softmax}
+""",
+    "ids-seq2seq-no-ops": """\
+inputs: {enc: {shape: [null]}, dec: {shape: [null]}}
+layers:
+  - {type: embedding, name: enc_emb, input: enc, input_dim: 10, output_dim: 4, mask_zero: true}
+  - {type: lstm, name: encoder, units: 3, return_state: true}
+  - {type: embedding, name: dec_emb, input: dec, input_dim: 12, output_dim: 4, mask_zero: true}
+  - {type: dropout, name: drop, rate: 0.2}
+  - {type: lstm, name: decoder, units: 3, return_sequences: true, initial_state: [encoder.h, encoder.c],
+     use_mask: false}
+  - {type: gaussian_dropout, name: noise, rate: 0.1}
+  - {type: lstm, name: after, units: 3, return_sequences: true}
+  - {type: dense, name: head, units: 12, activation: softmax}
+""",
     "masked-unused": """\
 inputs: {a: {shape: [null, 3]}, b: {shape: [null, 3]}}
 layers:
@@ -243,6 +267,45 @@ def _masked_state_sequence_model(keras: Any) -> Any:
     return keras.Model([enc, dec], outputs, name="functional")
 
 
+def _embedding_no_ops_model(keras: Any) -> Any:
+    """Keras lists the layers that do nothing at inference, with no parameters."""
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((5,), dtype="int32"),
+            layers.Embedding(6, 3, mask_zero=True),
+            layers.SpatialDropout1D(0.2),
+            layers.LSTM(4, return_sequences=True),
+            layers.Dropout(0.3),
+            layers.GaussianNoise(0.1),
+            layers.ActivityRegularization(l1=0.01),
+            layers.Dense(5, activation="softmax"),
+        ],
+        name="sequential",
+    )
+
+
+def _ids_seq2seq_no_ops_model(keras: Any) -> Any:
+    """Embeddings' masks are one NotEqual op each. The decoder, given an initial state, takes none (in the
+    config, use_mask: false says so), yet its sequence carries dec_emb's mask on, through GaussianDropout,
+    to `after`; Dropout and the Dense head take no mask and show none."""
+    layers = keras.layers
+    enc, dec = (
+        keras.Input((None,), dtype="int32", name="enc"),
+        keras.Input((None,), dtype="int32", name="dec"),
+    )
+    _, h, c = layers.LSTM(3, return_state=True, name="encoder")(
+        layers.Embedding(10, 4, mask_zero=True, name="enc_emb")(enc)
+    )
+    embedded = layers.Dropout(0.2, name="drop")(layers.Embedding(12, 4, mask_zero=True, name="dec_emb")(dec))
+    sequence = layers.LSTM(3, return_sequences=True, name="decoder")(embedded, initial_state=[h, c])
+    noisy = layers.GaussianDropout(0.1, name="noise")(sequence)
+    after = layers.LSTM(3, return_sequences=True, name="after")(noisy)
+    return keras.Model(
+        [enc, dec], layers.Dense(12, activation="softmax", name="head")(after), name="functional"
+    )
+
+
 def _chain_states_model(keras: Any) -> Any:
     """A middle layer that returns its states has three outputs: keras.Sequential cannot hold it."""
     inputs = keras.Input((2, 1), name="input")
@@ -279,6 +342,8 @@ KERAS_CASES: dict[str, tuple[Callable[[Path], list[str]], Callable[[Any], Any]]]
     "masked-array-state": (_written("masked-array-state"), _masked_array_state_model),
     "chain-states": (_written("chain-states"), _chain_states_model),
     "masked-state-sequence": (_written("masked-state-sequence"), _masked_state_sequence_model),
+    "embedding-no-ops": (_written("embedding-no-ops"), _embedding_no_ops_model),
+    "ids-seq2seq-no-ops": (_written("ids-seq2seq-no-ops"), _ids_seq2seq_no_ops_model),
 }
 
 

@@ -18,7 +18,16 @@ import numpy as np
 
 from lstm_cli.config import has_weights, load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import BidirectionalLayer, EmbeddingLayer, Layer, MaskingLayer, Model, keras_name
+from lstm_cli.model import (
+    BidirectionalLayer,
+    EmbeddingLayer,
+    Layer,
+    LstmLayer,
+    MaskingLayer,
+    Model,
+    NoOpLayer,
+    keras_name,
+)
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
@@ -182,14 +191,17 @@ def _skeleton(config: Path) -> Skeleton:
     entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
     for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
         entry = entries[layer.name]
-        if isinstance(layer, MaskingLayer | EmbeddingLayer):  # no Embedding group is read yet
+        if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights
             continue
         kind = layer.type
         count = counters.get(kind, 0)
         counters[kind] = count + 1
         for key in (*npz.WEIGHT_KEYS, "forward", "backward"):
             entry.pop(key, None)
-        use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
+        if isinstance(layer, EmbeddingLayer):
+            use_bias = False
+        else:
+            use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
         group = keras_name(kind, count)
         weighted.append(WeightedLayer(entry, kind, layer.name, group, use_bias))
     return Skeleton(mapping, weighted)
@@ -319,7 +331,25 @@ def _header(converted: Converted, source: Path, destination: Path, external: boo
         lines.append(
             f"{inputs} a shape but no data: put data there (or convert with --input NAME=FILE.npy) to run it."
         )
+    lines += _layer_notes(converted.model)
     return "".join(f"# {line}\n" for line in lines)
+
+
+def _layer_notes(model: Model) -> list[str]:
+    """What a reader of the YAML would otherwise wonder about: layers that do nothing when it runs, and
+    LSTMs that run without their input's mask."""
+    lines = []
+    no_ops = [f"{layer.name} ({layer.keras_class})" for layer in model.layers if isinstance(layer, NoOpLayer)]
+    if no_ops:
+        lines.append(
+            "Skipped when run (the identity at inference, as in Keras), kept so that `summary` lists them: "
+            f"{', '.join(no_ops)}."
+        )
+    for layer in model.layers:
+        if isinstance(layer, LstmLayer) and not layer.use_mask:
+            why = ", as Keras 3 runs an LSTM given initial_state tensors" if layer.initial_state else ""
+            lines.append(f"{layer.name} runs without its input's mask (use_mask: false){why}.")
+    return lines
 
 
 def _write_keras_weights(

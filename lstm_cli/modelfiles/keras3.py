@@ -7,6 +7,9 @@ Inside, each object's variables are datasets `vars/0`, `vars/1`, ... in creation
     layers/lstm/cell/vars/0, 1, 2                      kernel, recurrent_kernel, bias
     layers/bidirectional/forward_layer/cell/vars/0..2  the same per direction, then backward_layer
     layers/dense/vars/0, 1                             kernel, bias
+    layers/time_distributed/layer/vars/0, 1            a TimeDistributed(Dense)'s kernel, bias
+    layers/embedding/vars/0                            embeddings
+    layers/dropout/vars                                nothing (as for Masking and the other no-op layers)
 
 A config written for Keras therefore lines up with a `.weights.h5` by the order of its layers of each type.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, LstmWeights, Model, keras_name
+from lstm_cli.model import (
+    BidirectionalLayer,
+    DenseLayer,
+    EmbeddingLayer,
+    LstmLayer,
+    LstmWeights,
+    Model,
+    keras_name,
+)
 from lstm_cli.modelfiles.common import (
     MAX_JSON_BYTES,
     ZIP_ERRORS,
@@ -136,18 +148,22 @@ def fill_layer(
 ) -> None:
     """Put a layer's arrays, in Keras's order, into its config entry (in Keras layout)."""
     per_half = 3 if layer.use_bias else 2
-    expected = {"lstm": per_half, "bidirectional": 2 * per_half, "dense": per_half - 1}[layer.kind]
-    if len(arrays) != expected:
-        what = {"lstm": "kernel, recurrent_kernel", "dense": "kernel"}.get(layer.kind, "two LSTMs' weights")
-        bias = ", bias" if layer.use_bias else " (use_bias is false)"
+    expected = {"lstm": per_half, "bidirectional": 2 * per_half, "dense": per_half - 1, "embedding": 1}
+    if len(arrays) != expected[layer.kind]:
+        what = {"lstm": "kernel, recurrent_kernel", "dense": "kernel", "embedding": "embeddings"}.get(
+            layer.kind, "two LSTMs' weights"
+        )
+        bias = "" if layer.kind == "embedding" else ", bias" if layer.use_bias else " (use_bias is false)"
         held = f" ({', '.join(names)})" if names else ""
         raise file_error(
             path,
-            f"layer {layer.name!r}: expected {expected} arrays ({what}{bias}), the file holds "
+            f"layer {layer.name!r}: expected {expected[layer.kind]} arrays ({what}{bias}), the file holds "
             f"{len(arrays)}{held}",
         )
     entry = layer.entry
-    if layer.kind == "dense":
+    if layer.kind == "embedding":
+        entry["embeddings"] = arrays[0]
+    elif layer.kind == "dense":
         entry.update(zip(("kernel", "bias"), arrays, strict=False))
     elif layer.kind == "lstm":
         entry.update(zip(LSTM_NAMES, arrays, strict=False))
@@ -163,15 +179,19 @@ def read_weights_into(path: Path, skeleton: Skeleton) -> None:
         if not is_keras3_weights(store):
             raise file_error(path, "not a Keras 3 .weights.h5 file (it has no layers/ group)")
         used = set()
+        wrapped = _dense_in_time_distributed(store)
         for layer in skeleton.weighted:
-            if f"layers/{layer.group}" not in store:
+            group = layer.group
+            if layer.kind == "dense" and wrapped:
+                group = f"{group.replace('dense', 'time_distributed', 1)}/layer"
+            if f"layers/{group}" not in store:
                 raise file_error(
                     path,
-                    f"no layers/{layer.group} for the config's layer {layer.name!r} (Keras 3 names weights "
+                    f"no layers/{group} for the config's layer {layer.name!r} (Keras 3 names weights "
                     f"by type and position; the file holds: {_listing(store)})",
                 )
-            fill_layer(layer, _layer_vars(store, layer.kind, layer.group, path), path)
-            used.add(layer.group)
+            fill_layer(layer, _layer_vars(store, layer.kind, group, path), path)
+            used.add(group.split("/")[0])
         extra = [
             name
             for name in store.get("layers", {})
@@ -181,6 +201,15 @@ def read_weights_into(path: Path, skeleton: Skeleton) -> None:
             raise file_error(
                 path, f"layers/{extra[0]} holds weights, but the config has no layer in its place"
             )
+
+
+def _dense_in_time_distributed(store: Any) -> bool:
+    """Whether the file's Dense layers are all inside TimeDistributed wrappers: it holds
+    `layers/time_distributed/layer/vars` and no `layers/dense` group. A config's `dense` layers then read
+    those groups, in the same order (a file that holds both kinds is matched to Dense groups only)."""
+    names = list(store.get("layers", {}))
+    dense = any(re.fullmatch(r"dense(_[0-9]+)?", name) for name in names)
+    return not dense and "layers/time_distributed/layer/vars" in store
 
 
 def _holds_arrays(group: Any) -> bool:
@@ -214,6 +243,8 @@ def write_weights(model: Model, path: Path) -> None:
             elif isinstance(layer, DenseLayer):
                 arrays = [layer.kernel, layer.bias] if layer.use_bias else [layer.kernel]
                 _datasets(group["vars"], [a for a in arrays if a is not None])
+            elif isinstance(layer, EmbeddingLayer) and layer.embeddings is not None:
+                _datasets(group["vars"], [layer.embeddings])
 
 
 def _vars_group(group: Any, name: str, arrays: list[np.ndarray]) -> None:

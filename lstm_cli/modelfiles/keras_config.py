@@ -9,13 +9,17 @@ Keras 2) with `inbound_nodes` that say which tensor each layer reads. Keras 3 wr
 Converted layers keep their Keras names. A tensor becomes a reference: an LSTM's outputs 0, 1, 2 are
 `NAME`, `NAME.h`, `NAME.c`; a Bidirectional's are `NAME` and then `NAME.forward.h`, `NAME.forward.c`,
 `NAME.backward.h`, `NAME.backward.c` (with `merge_mode: null`, `NAME.forward` and `NAME.backward` first).
-Dropout-like layers do nothing at inference and are left out; whatever read them reads their input.
+Dropout-like layers do nothing at inference: they become the config's no-op layers (model.NO_OP_KINDS),
+so that `summary` still lists them. `TimeDistributed(Dense)` is a `dense` layer: Dense acts on the last
+axis, step by step as TimeDistributed runs it. An `Input((timesteps,), dtype="int32")` that an Embedding
+reads is an input of ids, `{shape: [timesteps]}`.
 
 Keras 3 writes a Masking layer's mask into a Functional graph as two ops, `NotEqual(x, mask_value)` and
-`Any(axis=-1)`, and passes the result to each LSTM as `mask=`. lstm-cli's Masking computes the same mask
-and carries it as Keras does, so the ops are left out; each `mask=` is checked against the mask lstm-cli
-would give that layer. Where they differ (Keras 3 calls an LSTM given `initial_state` tensors without its
-input's mask), the converted model would compute other numbers, so it is refused.
+`Any(axis=-1)`, and an Embedding's (mask_zero) as one, `NotEqual(ids, 0)`; it passes the result to each
+LSTM as `mask=`. lstm-cli's Masking and Embedding compute the same masks and carry them as Keras does, so
+the ops are left out; each `mask=` is checked against the mask lstm-cli would give that layer. Keras 3
+calls an LSTM that is given `initial_state` tensors without its input's mask: such an LSTM gets
+`use_mask: false`, so that it computes what Keras computes.
 """
 
 from __future__ import annotations
@@ -28,19 +32,30 @@ from typing import Any, Literal
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES, MaskingLayer, keras_name, masks_taken
+from lstm_cli.model import MERGE_MODES, NO_OP_KINDS, MaskingLayer, MaskSource, keras_name, masks_taken
 from lstm_cli.modelfiles.common import file_error
 
 Flavour = Literal["keras2", "keras3"]
-WeightKind = Literal["lstm", "bidirectional", "dense"]
+WeightKind = Literal["lstm", "bidirectional", "dense", "embedding"]
 
-LAYER_KIND = {"LSTM": "lstm", "Bidirectional": "bidirectional", "Dense": "dense", "Masking": "masking"}
-# Layers that are the identity at inference (training=False): skipped, their readers rewired.
-PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
-SUPPORTED = "LSTM, Bidirectional(LSTM), Dense, Masking and InputLayer (Dropout is skipped)"
+LAYER_KIND = {
+    "LSTM": "lstm",
+    "Bidirectional": "bidirectional",
+    "Dense": "dense",
+    "Masking": "masking",
+    "Embedding": "embedding",
+    **{spec.keras_class: kind for kind, spec in NO_OP_KINDS.items()},  # the identity at inference
+}
+NO_OPS = ", ".join(spec.keras_class for spec in NO_OP_KINDS.values())
+SUPPORTED = (
+    "LSTM, Bidirectional(LSTM), Dense, TimeDistributed(Dense), Embedding, Masking, InputLayer and the "
+    f"layers that do nothing at inference ({NO_OPS})"
+)
 STATE_REFS = ("forward.h", "forward.c", "backward.h", "backward.c")
-MASK_OPS = ("NotEqual", "Any")  # a Masking layer's mask, as Keras 3 writes it into a Functional graph
-Mask = tuple[str, float]  # a Masking layer's input reference and mask_value: what its mask depends on
+MASK_OPS = ("NotEqual", "Any")  # a mask, as Keras 3 writes it into a Functional graph
+# What a mask depends on: the reference it is computed from, the value compared with, and whether an Any
+# over the features follows (a Masking layer's mask) or not (an Embedding's, of its ids).
+Mask = tuple[str, float, bool]
 
 
 @dataclass
@@ -68,7 +83,7 @@ class _Reader:
         self.kinds: dict[str, str] = {}  # Keras layer name → class name
         self.counters: dict[str, int] = {}
         self.weighted: list[WeightedLayer] = []
-        self.has_masking = False
+        self.has_masking = False  # a Masking layer, or an Embedding with mask_zero
         self.zero_output: list[str] = []  # LSTMs with zero_output_for_mask, which matters under a mask
         self.mask_ops: dict[str, Mask] = {}  # NotEqual and Any op → the mask it computes
         self.given_masks: dict[str, Mask | None] = {}  # recurrent layer → the mask Keras 3 calls it with
@@ -106,26 +121,22 @@ class _Reader:
             raise self.fail("the Sequential model has no layers")
         shape = None
         entries: list[dict[str, Any]] = []
-        previous = "input"
         for index, layer in enumerate(layers):
             cls, name, layer_config = self.layer_head(layer, index)
             if shape is None:
                 shape = _batch_shape(layer_config) or _built_shape(layer) or _built_shape(data)
             if cls == "InputLayer":
                 continue
-            entry = self.layer(cls, name, layer_config)
+            entries.append(self.layer(cls, name, layer_config))
             self.kinds[name] = cls
-            if entry is None:
-                self.refs[(name, 0)] = previous
-                continue
-            entries.append(entry)
-            previous = name
             self.refs[(name, 0)] = name
         if shape is None:
             raise self.fail("the model's input shape is unknown: it was saved before it was built")
         if not entries:
             raise self.fail("the model has no layers to convert")
-        return {"input": self.input_shape(shape, "the model's input"), "layers": entries}
+        inputs = {"input": self.input_shape(shape, "the model's input")}
+        self.check_ids(inputs, entries)
+        return {"input": inputs["input"], "layers": entries}
 
     def functional(self, config: Any) -> dict[str, Any]:
         if not isinstance(config, Mapping) or not isinstance(config.get("layers"), list):
@@ -150,9 +161,6 @@ class _Reader:
             if cls in ("LSTM", "Bidirectional") and self.flavour == "keras3":
                 self.given_masks[name] = None if mask is None else self.given_mask(mask, name)
             entry = self.layer(cls, name, layer_config, source)
-            if entry is None:
-                self.refs[(name, 0)] = source
-                continue
             self.refs[(name, 0)] = (
                 name if entry.get("merge_mode", "concat") is not None else f"{name}.forward"
             )
@@ -165,6 +173,7 @@ class _Reader:
             raise self.fail("the Functional model has no InputLayer")
         if not entries:
             raise self.fail("the model has no layers to convert")
+        self.check_ids(inputs, entries)
         outputs = [self.reference(tensor, "the model's outputs") for tensor in _tensor_list(config)]
         mapping: dict[str, Any] = {"inputs": inputs, "layers": entries}
         if outputs and outputs != [entries[-1]["name"]]:
@@ -185,42 +194,69 @@ class _Reader:
         return layer["class_name"], name, layer_config
 
     def input_shape(self, shape: list[Any], what: str) -> dict[str, Any]:
-        if len(shape) != 3 or not all(n is None or isinstance(n, int) for n in shape) or shape[2] is None:
+        """{shape: [timesteps, features]} of a sequence, or {shape: [timesteps]} of ids (see check_ids)."""
+        known = all(n is None or isinstance(n, int) for n in shape)
+        if not known or len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] is None):
             raise self.fail(
-                f"{what} has shape {_shape(shape)}; lstm-cli reads sequences (batch, timesteps, features)"
+                f"{what} has shape {_shape(shape)}; lstm-cli reads sequences (batch, timesteps, features), "
+                "or ids (batch, timesteps) into an Embedding"
             )
-        return {"shape": [shape[1], shape[2]]}
+        return {"shape": list(shape[1:])}
+
+    def check_ids(self, inputs: Mapping[str, Any], entries: list[dict[str, Any]]) -> None:
+        """Embeddings read model inputs of ids (batch, timesteps), and nothing else reads those."""
+        ids = {name for name, spec in inputs.items() if len(spec["shape"]) == 1}
+        previous = next(iter(inputs))
+        for entry in entries:
+            source = entry.get("input", previous)  # a Sequential's layers read the one before
+            previous = entry["name"]
+            spec = inputs.get(source)
+            read = f"the output of {source!r}"
+            if spec is not None:
+                read = f"input {source!r} of shape {_shape([None, *spec['shape']])}"
+            if entry["type"] == "embedding" and source not in ids:
+                raise self.fail(
+                    f"layer {entry['name']!r} is an Embedding that reads {read}; lstm-cli's Embedding "
+                    "reads a model input of ids (batch, timesteps)"
+                )
+            if entry["type"] != "embedding" and source in ids:
+                raise self.fail(
+                    f"layer {entry['name']!r} reads {read}; lstm-cli reads sequences (batch, timesteps, "
+                    "features), or ids (batch, timesteps) into an Embedding"
+                )
 
     # -- layers ----------------------------------------------------------------------------------------
 
     def layer(
         self, cls: str, name: str, config: Mapping[str, Any], source: str | None = None
-    ) -> dict[str, Any] | None:
-        """The config entry of one layer (None for a pass-through layer); counts its Keras 3 group.
-        `source` is the reference it reads in a Functional model (in a Sequential, the previous layer)."""
-        if cls in PASS_THROUGH:
-            return None
-        if cls not in LAYER_KIND:
+    ) -> dict[str, Any]:
+        """The config entry of one layer; counts its Keras 3 group. `source` is the reference it reads in a
+        Functional model (in a Sequential, the previous layer)."""
+        if cls not in LAYER_KIND and cls != "TimeDistributed":
             raise self.fail(f"layer {name!r} is a {_text(cls)}; lstm-cli converts {SUPPORTED}")
-        kind = LAYER_KIND[cls]
-        count = self.counters.get(kind, 0)
-        self.counters[kind] = count + 1
-        group = keras_name(kind, count)
+        self.check_quantized(config, name)
+        kind = "dense" if cls == "TimeDistributed" else LAYER_KIND[cls]
         entry: dict[str, Any] = {"type": kind, "name": name}
         if source is not None:
             entry["input"] = source
+        if cls == "TimeDistributed":  # Keras 3 keeps the Dense's weights in the wrapper's group, in layer/
+            inner = self.time_distributed_dense(config, name)
+            return self.dense(entry, inner, f"{self.group('time_distributed')}/layer")
+        group = self.group(kind)
+        if kind in NO_OP_KINDS:  # options that act only in training, kept as Keras has them
+            for key, default, _ in NO_OP_KINDS[kind].options:
+                value = config.get(key, default)
+                if value != default:
+                    entry[key] = _number(value, f"layer {name!r}: {key}", self)
+            return entry
         if kind == "masking":
             self.has_masking = True
             entry["mask_value"] = _number(config.get("mask_value", 0.0), f"layer {name!r}: mask_value", self)
             return entry
+        if kind == "embedding":
+            return self.embedding(entry, config, group)
         if kind == "dense":
-            entry["units"] = self.units(config, name)
-            entry["activation"] = self.activation(config.get("activation"), name)
-            use_bias = self.flag(config, "use_bias", True, name)
-            if not use_bias:
-                entry["use_bias"] = False
-            self.weighted.append(WeightedLayer(entry, "dense", name, group, use_bias))
-            return entry
+            return self.dense(entry, config, group)
         if kind == "lstm":
             entry.update(self.lstm_options(config, name))
             self.check_zero_output(config, name)
@@ -231,6 +267,68 @@ class _Reader:
         use_bias = entry.get("use_bias", True)
         self.weighted.append(WeightedLayer(entry, "bidirectional", name, group, use_bias))
         return entry
+
+    def group(self, prefix: str) -> str:
+        """Keras 3's group for the next layer of a class: lstm, lstm_1, ... counted per class."""
+        count = self.counters.get(prefix, 0)
+        self.counters[prefix] = count + 1
+        return keras_name(prefix, count)
+
+    def dense(self, entry: dict[str, Any], config: Mapping[str, Any], group: str) -> dict[str, Any]:
+        name = entry["name"]
+        entry["units"] = self.units(config, name)
+        entry["activation"] = self.activation(config.get("activation"), name)
+        use_bias = self.flag(config, "use_bias", True, name)
+        if not use_bias:
+            entry["use_bias"] = False
+        self.weighted.append(WeightedLayer(entry, "dense", name, group, use_bias))
+        return entry
+
+    def time_distributed_dense(self, config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        """The config of the Dense a TimeDistributed wraps. Dense acts on the last axis, so the wrapper,
+        which runs it on each step, computes what the Dense alone computes: a `dense` layer."""
+        inner = config.get("layer")
+        wrapped = inner.get("class_name") if isinstance(inner, Mapping) else None
+        inner_config = inner.get("config") if isinstance(inner, Mapping) else None
+        if wrapped != "Dense" or not isinstance(inner_config, Mapping):
+            shown = wrapped if isinstance(wrapped, str) else _text(wrapped)
+            raise self.fail(
+                f"layer {name!r} is a TimeDistributed({shown}); lstm-cli converts TimeDistributed(Dense)"
+            )
+        self.check_quantized(inner_config, name)
+        return inner_config
+
+    def embedding(self, entry: dict[str, Any], config: Mapping[str, Any], group: str) -> dict[str, Any]:
+        name = entry["name"]
+        if config.get("sparse"):  # tf.keras 2.14+: a tf.SparseTensor out
+            raise self.fail(
+                f"layer {name!r}: Embedding(sparse=True) returns a sparse tensor, which lstm-cli does not "
+                "compute"
+            )
+        for key in ("input_dim", "output_dim"):
+            value = config.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise self.fail(f"layer {name!r}: expected a whole number {key}, got {_text(value)}")
+            entry[key] = value
+        if self.flag(config, "mask_zero", False, name):
+            entry["mask_zero"] = True
+            self.has_masking = True
+        self.weighted.append(WeightedLayer(entry, "embedding", name, group, use_bias=False))
+        return entry
+
+    def check_quantized(self, config: Mapping[str, Any], name: str) -> None:
+        """Keras 3's quantized layers (int8, int4, float8) hold integer weights and scales."""
+        dtype = config.get("dtype")
+        policy = dtype.get("class_name") if isinstance(dtype, Mapping) else None
+        quantized = isinstance(policy, str) and policy.startswith("Quantized")
+        if quantized or config.get("quantization_config") is not None:
+            inner = dtype.get("config") if isinstance(dtype, Mapping) else None
+            mode = inner.get("mode") if isinstance(inner, Mapping) else None
+            how = f" ({mode})" if isinstance(mode, str) else ""
+            raise self.fail(
+                f"layer {name!r} is quantized{how}; lstm-cli computes with the float weights of a model "
+                "that is not"
+            )
 
     def lstm_options(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
         if config.get("time_major"):
@@ -321,7 +419,7 @@ class _Reader:
     # -- masks ---------------------------------------------------------------------------------------
 
     def mask_op(self, cls: str, name: str, config: Mapping[str, Any], layer: Mapping[str, Any]) -> None:
-        """Record a NotEqual(x, mask_value) or an Any(axis=-1) over one; refuse any other use of them."""
+        """Record a NotEqual(x, value) or an Any(axis=-1) over one; refuse any other use of them."""
         nodes = layer.get("inbound_nodes")
         node = nodes[0] if isinstance(nodes, list) and len(nodes) == 1 else None
         args = node.get("args") if isinstance(node, Mapping) else None
@@ -329,7 +427,7 @@ class _Reader:
             raise self.fail(f"layer {name!r}: cannot read its inbound node")
         tensors = _keras3_tensors(args)
         if cls == "NotEqual" and len(args) == 2 and len(tensors) == 1 and _is_number(args[1]):
-            self.mask_ops[name] = (self.reference(tensors[0], name), float(args[1]))
+            self.mask_ops[name] = (self.reference(tensors[0], name), float(args[1]), False)
             return
         computes = tensors[0][0] if len(args) == 1 and len(tensors) == 1 and tensors[0] else None
         if (
@@ -338,42 +436,44 @@ class _Reader:
             and not config.get("keepdims")
             and computes in self.mask_ops
         ):
-            self.mask_ops[name] = self.mask_ops[computes]
+            self.mask_ops[name] = (*self.mask_ops[computes][:2], True)
             return
         raise self.fail(
-            f"layer {name!r} is a {cls} op that is not a Masking layer's mask; lstm-cli converts {SUPPORTED}"
+            f"layer {name!r} is a {cls} op that is not the mask of a Masking or Embedding layer; "
+            f"lstm-cli converts {SUPPORTED}"
         )
 
     def given_mask(self, tensor: Any, name: str) -> Mask:
         source = tensor[0] if isinstance(tensor, list) and tensor else None
         if source not in self.mask_ops:
             raise self.fail(
-                f"layer {name!r} is called with mask= from {source!r}, which is not a Masking layer's mask"
+                f"layer {name!r} is called with mask= from {source!r}, which is not the mask of a Masking "
+                "or Embedding layer"
             )
         return self.mask_ops[source]
 
     def check_masks(self, mapping: dict[str, Any]) -> None:
         """Each recurrent layer must take the mask lstm-cli's engine gives it: the one Keras 3 calls it
-        with (`mask=`), or none where Keras calls it without one."""
+        with (`mask=`). An LSTM that Keras 3 calls without it (one given initial_state tensors) gets
+        `use_mask: false`, and so runs without it as in Keras."""
         taken = masks_taken(load_model(mapping, source=str(self.source)))
+        entries = {entry["name"]: entry for entry in mapping["layers"]}
         for name, given in self.given_masks.items():
-            masking = taken.get(name)
-            mask_value = masking.mask_value if isinstance(masking, MaskingLayer) else None
-            if given == (None if masking is None else (masking.input, mask_value)):
+            source = taken.get(name)
+            if given == _mask_of(source):
                 continue
-            if masking is None:
+            if given is None and entries[name]["type"] == "lstm":
+                entries[name]["use_mask"] = False
+                continue
+            if source is None:
                 raise self.fail(
                     f"layer {name!r} is called with a mask that lstm-cli would not give it "
-                    "(it masks as a Masking layer before it does)"
+                    "(it masks as a Masking layer or an Embedding with mask_zero before it does)"
                 )
-            why = (
-                "Keras 3 leaves the mask out where an LSTM is given initial_state tensors"
-                if "initial_state" in next(entry for entry in mapping["layers"] if entry["name"] == name)
-                else "the file records no mask for it"
-            )
             raise self.fail(
-                f"layer {name!r} runs without its input's mask in this model ({why}); lstm-cli would apply "
-                f"the mask of {masking.name!r} and compute other numbers, so it does not convert the model"
+                f"layer {name!r} is called with {'no mask' if given is None else 'another mask'} in this "
+                f"model; lstm-cli would apply the mask of {source.name!r} and compute other numbers, so it "
+                "does not convert the model"
             )
 
     # -- the graph -------------------------------------------------------------------------------------
@@ -485,6 +585,15 @@ def _built_shape(layer: Any) -> list[Any] | None:
     build = layer.get("build_config") if isinstance(layer, Mapping) else None
     shape = build.get("input_shape") if isinstance(build, Mapping) else None
     return list(shape) if isinstance(shape, list | tuple) else None
+
+
+def _mask_of(source: MaskSource | None) -> Mask | None:
+    """The mask ops Keras 3 writes for the mask of a Masking layer or an Embedding (mask_zero)."""
+    if source is None:
+        return None
+    if isinstance(source, MaskingLayer):
+        return (source.input, source.mask_value, True)
+    return (source.input, 0.0, False)
 
 
 def _number(value: Any, what: str, reader: _Reader) -> float:

@@ -45,6 +45,7 @@ from lstm_cli.model import (
     LstmLayer,
     MaskingLayer,
     Model,
+    NoOpLayer,
     keras_name,
     masks_taken,
 )
@@ -500,7 +501,7 @@ def fill_from_state_dict(
     lstm_modules = {m.prefix for m in _modules(arrays) if m.lstm}
     used: list[str] = []
     for layer, entry in zip(model.layers, mapping["layers"], strict=True):
-        if isinstance(layer, MaskingLayer):
+        if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights to read
             continue
         for key in (*WEIGHT_KEYS, "forward", "backward"):
             entry.pop(key, None)
@@ -603,7 +604,7 @@ def torch_arrays(
     entries = {item.name: entry for item, entry in zip(model.layers, mapping["layers"], strict=True)}
     if layer is not None:
         chosen = layer_named(model, layer)
-        _refuse(chosen)
+        _refuse(chosen, alone=True)
         modules = [(start, [chosen])]
     else:
         for item in model.layers:
@@ -685,13 +686,17 @@ def _torch_layout(layer: LstmLayer, given: Mapping[str, Any], dtype: np.dtype[An
     return {name: np.ascontiguousarray(array, dtype=dtype) for name, array in arrays.items()}
 
 
-def _refuse(layer: Layer) -> None:
+def _refuse(layer: Layer, alone: bool = False) -> None:
     """A layer that no nn module computes is refused, naming what stands in the way. A Dense layer's
     activation is not one: PyTorch applies it in forward, after the nn.Linear (and a note says so)."""
     if isinstance(layer, MaskingLayer):
         raise LstmCliError(
             f"layer {layer.name!r} is a Masking layer, which has no nn module: nn.LSTM cannot skip masked "
             "steps"
+        )
+    if isinstance(layer, NoOpLayer) and alone:
+        raise LstmCliError(
+            f"--layer {layer.name}: a {layer.type} layer holds no weights, so a state_dict of it is empty"
         )
     if not isinstance(layer, LstmLayer | BidirectionalLayer):
         return
@@ -764,6 +769,8 @@ def _modules_by_name(model: Model, start: str) -> list[tuple[str, list[Layer]]]:
     nn.LSTM, as a converted nn.LSTM(num_layers=3) NAME reads back."""
     modules: list[tuple[str, list[Layer]]] = []
     for layer in model.layers:
+        if isinstance(layer, NoOpLayer):  # nn.Dropout and its kin hold nothing in a state_dict
+            continue
         if modules:
             name, layers = modules[-1]
             base = name[len(start) : -1]
