@@ -139,6 +139,12 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
     stop_index = None if stop is None else _token_index(vocab, stop, "--stop")
     spec = model.inputs[feed]
     width = spec.shape[-1]
+    if len(spec.shape) == 1:  # ids that an embedding reads
+        raise model.document.error(
+            spec.key_path,
+            f"--feed {feed!r} is read by an embedding as ids; decode feeds one-hot rows as wide as the "
+            "vocab (Keras's character-level seq2seq), and does not drive a decoder that embeds ids",
+        )
     if width != len(vocab):
         raise model.document.error(
             spec.key_path,

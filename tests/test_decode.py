@@ -455,6 +455,21 @@ def test_error_feed_width_differs_from_vocab(tmp_path: Path) -> None:
     )
 
 
+def test_error_feed_read_by_an_embedding(tmp_path: Path) -> None:
+    # Its shape (timesteps,) is no one-hot width: the check above once read the timesteps as features.
+    path = write(
+        tmp_path,
+        "vocab: [<pad>, a, b]\ninputs:\n  ids: [[a, b]]\nlayers:\n"
+        "  - {type: embedding, input_dim: 3, output_dim: 3, embeddings: [[0, 0, 0], [1, 0, 0], [0, 1, 0]]}\n",
+    )
+    run = run_cli("decode", path, "--feed", "ids", "--start", "a")
+    assert_one_line_error(
+        run,
+        f"{path}:3:3: inputs.ids: --feed 'ids' is read by an embedding as ids; decode feeds one-hot rows as "
+        "wide as the vocab (Keras's character-level seq2seq), and does not drive a decoder that embeds ids",
+    )
+
+
 def test_error_decoded_output_width_differs_from_vocab(tmp_path: Path) -> None:
     text = TIE.replace("    units: 3\n    kernel: [[0, 0, 0]]\n    bias: [0, 1, 1]", "    units: 2")
     text = text.replace("  - type: dense\n", "  - type: dense\n    kernel: [[0, 0]]\n    bias: [0, 1]\n")
