@@ -235,3 +235,16 @@ def test_tables_name_each_steps_token_as_the_embedding_looked_it_up(tmp_path: An
     )
     config.write_text(without_vocab, encoding="utf-8")
     assert "x_t = [0, 1], token id 2" in run_cli("trace", str(config), "--timestep", "1").stdout
+
+
+def test_convert_writes_an_embeddings_tokens_as_their_ids(tmp_path: Any) -> None:
+    config = tmp_path / "tokens.yaml"
+    config.write_text(
+        "vocab: [<pad>, a, b]\ninput: [[a, b, <pad>]]\nlayers:\n"
+        "  - {type: embedding, input_dim: 3, output_dim: 2, embeddings: [[0, 0], [1, 0], [0, 1]]}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("convert", str(config), "-o", str(tmp_path / "arrays.npz"))
+    assert run.exit_code == 0, run.stderr
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        assert arrays["input"].tolist() == [[1, 2, 0]]  # a string array once, which no reader took back

@@ -489,3 +489,15 @@ def test_a_vocab_file_is_one_token_a_line_with_quoted_ones_as_python_writes_them
     assert error(
         "decode", SEED, "--vocab", str(tmp_path / "none.txt"), "--feed", "input", "--start", "a"
     ) == (f"{tmp_path / 'none.txt'}: no such file")
+
+
+def test_convert_reads_a_configs_csv_array_in(tmp_path: Path) -> None:
+    # convert re-read {file: ...} arrays with np.load alone, and stopped with an internal error on a .csv
+    (tmp_path / "x.csv").write_text("a,b\n1,0\n0,1\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "input: {file: x.csv}\nlayers:\n  - {type: dense, units: 1, kernel: [[1], [2]], bias: [0]}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("convert", str(tmp_path / "c.yaml"), "-o", "-")
+    assert run.exit_code == 0, run.stderr
+    assert "input: [[1, 0],\n        [0, 1]]" in run.stdout

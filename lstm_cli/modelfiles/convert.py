@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.config import has_weights, load_model
+from lstm_cli.arrayfiles import read_array_file
+from lstm_cli.config import embedded_inputs, has_weights, load_model
 from lstm_cli.errors import LstmCliError
 from lstm_cli.model import (
     BidirectionalLayer,
@@ -208,7 +209,8 @@ def _skeleton(config: Path) -> Skeleton:
 
 
 def _resolved(model: Model) -> dict[str, Any]:
-    """A YAML config's data with every `{file: ...}` array read in, so that it can move elsewhere."""
+    """A YAML config's data with every `{file: ...}` array read in, so that it can move elsewhere. An
+    input that an embedding reads becomes its ids, as validated (tokens of the vocab, or whole numbers)."""
     folder = model.document.folder
 
     def walk(value: Any) -> Any:
@@ -222,15 +224,20 @@ def _resolved(model: Model) -> dict[str, Any]:
 
     result = walk(model.document.data)
     assert isinstance(result, dict)  # load_model accepted it: a mapping
+    for name in embedded_inputs(result):
+        data = model.inputs[name].data
+        if data is not None:
+            (result if "input" in result else result["inputs"])[name] = data
     return result
 
 
 def _load_array(path: Path, key: Any) -> np.ndarray:
     """An array that load_model has already read once (so it exists and holds numbers)."""
-    if key is None:
-        return np.load(path, allow_pickle=False)
-    with np.load(path, allow_pickle=False) as archive:
-        return archive[str(key)]
+
+    def fail(part: str, message: str) -> LstmCliError:  # it read once: only a file changed since fails
+        return LstmCliError(message)
+
+    return read_array_file(path, None if key is None else str(key), fail, name=str(path))
 
 
 # -- destinations --------------------------------------------------------------------------------------

@@ -550,8 +550,8 @@ def _levels(values: Array, low: float, high: float) -> Array:
 
 
 def _fitting_vector(values: Array, precision: int, room: int) -> str:
-    """x_t in as many of its items as fit in `room` characters (at least two); each takes 3 or more."""
-    limit = max(2, min(len(values), room // 3))
-    while limit > 2 and len(format_vector(values, precision, limit)) > room:
+    """x_t in as many of its items as fit in `room` characters (at least one); each takes 3 or more."""
+    limit = max(1, min(len(values), room // 3))
+    while limit > 1 and len(format_vector(values, precision, limit)) > room:
         limit -= 1
     return format_vector(values, precision, limit)
