@@ -49,6 +49,7 @@ def test_the_keras_example_runs_as_written_and_agrees_with_keras(
     keras = pytest.importorskip("keras")
     pytest.importorskip("h5py")
     monkeypatch.chdir(tmp_path)
+    keras.backend.clear_session()  # Keras names layers by a count per process: the README's start afresh
     _run_snippet(_blocks("py")[0])
     for argv in _commands(_blocks("bash")[1]):
         run = run_cli(*argv)
