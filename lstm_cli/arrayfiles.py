@@ -22,11 +22,12 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
 from .errors import LstmCliError
+from .text import did_you_mean, shape_text, shorten
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".tsv")
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
@@ -90,16 +91,14 @@ def _read_numpy(file: Path, key: str | None, failed: Fail, fail: Fail, name: str
         with np.load(stream, allow_pickle=False) as archive:
             key = str(key)
             if key not in archive.files:
-                from .config import did_you_mean
-
                 raise fail(
                     "key",
-                    f"no array {_shorten(key)!r} in {name or 'the archive'}{did_you_mean(key, archive.files)}"
+                    f"no array {shorten(key)!r} in {name or 'the archive'}{did_you_mean(key, archive.files)}"
                     f" (it holds: {', '.join(archive.files)})",
                 )
             member = f"{key}.npy"
             if member not in archive.zip.namelist():  # numpy would hand back its raw bytes
-                raise failed("key", f"{_shorten(key)!r} is not an array saved by numpy")
+                raise failed("key", f"{shorten(key)!r} is not an array saved by numpy")
             with archive.zip.open(member) as entry:
                 check_npy_header(entry, archive.zip.getinfo(member).file_size, failed)
             return archive[key]
@@ -120,7 +119,7 @@ def check_npy_header(stream: IO[bytes], size: int, failed: Fail) -> None:
     if declared > available:
         raise failed(
             "file",
-            f"truncated: its header declares shape {_shape_text(shape)} of {dtype} "
+            f"truncated: its header declares shape {shape_text(shape)} of {dtype} "
             f"({declared:,} bytes), but only {available:,} bytes follow",
         )
 
@@ -185,23 +184,14 @@ def _number(cell: str, line: int, column: int, failed: Fail, hint: str) -> float
     if NUMBER.fullmatch(text):
         value = float(text)
         if math.isinf(value):
-            raise failed("file", f"{where}: {_shorten(text)} is out of range for float64")
+            raise failed("file", f"{where}: {shorten(text)} is out of range for float64")
         return value
     if NON_FINITE.fullmatch(text):
         what = "NaN" if text.lstrip("+-").lower() == "nan" else "infinity"
         raise failed("file", f"{where}: {what} is not allowed; every value must be a finite number")
-    got = f"{_shorten(text)!r}" if text else "an empty cell"
+    got = f"{shorten(text)!r}" if text else "an empty cell"
     raise failed("file", f"{where}: expected a number, got {got}{hint}")
 
 
 def _columns(count: int) -> str:
     return "1 column" if count == 1 else f"{count} columns"
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-
-
-def _shape_text(shape: Any) -> str:
-    items = [str(n) for n in shape]
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"

@@ -410,7 +410,8 @@ def forward(
             writer.writerows(step_rows(result.traces, precision=precision))
             writer.writerows(output_rows(result.values, precision))
         else:
-            from .render.forward import DEFAULT_PRECISION, forward_view
+            from .render.forward import forward_view
+            from .text import DEFAULT_PRECISION
 
             shown = DEFAULT_PRECISION if precision is None else precision
             console = _console(record=recording)
@@ -500,7 +501,8 @@ def summary(
       lstm-cli summary configs/seed.yaml --detail
     """
     with _edge(debug):
-        from .summary import CSV_HEADER, csv_rows, from_architecture, from_model, summary_document
+        from .formats import CSV_HEADER
+        from .summary import csv_rows, from_architecture, from_model, summary_document
 
         given = _given(
             {
@@ -745,8 +747,8 @@ def trace(
 
             csv.writer(sys.stdout, lineterminator="\n").writerows(trace_rows(run, precision))
         else:
-            from .render.forward import DEFAULT_PRECISION
             from .render.trace import TraceView
+            from .text import DEFAULT_PRECISION
 
             console = _console(record=recording)
             shown = DEFAULT_PRECISION if precision is None else precision
@@ -916,7 +918,7 @@ def decode(
             sys.stdout.write(to_json(decode_document(decoding, precision)))
         else:
             from .render.decode import decode_view
-            from .render.forward import DEFAULT_PRECISION
+            from .text import DEFAULT_PRECISION
 
             shown = DEFAULT_PRECISION if precision is None else precision
             console = _console(record=recording)

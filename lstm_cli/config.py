@@ -7,7 +7,6 @@ FILE:LINE:COL and the key path.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -41,6 +40,7 @@ from .model import (
     NoOpLayer,
     keras_name,
 )
+from .text import did_you_mean, shape_text, shorten
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
 DTYPES: tuple[DType, ...] = ("float32", "float64")
@@ -142,13 +142,6 @@ def has_weights(layer: Layer) -> bool:
     return True  # masking and the no-op layers have none to give
 
 
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """`; did you mean 'lstm'?` for a near miss (`lsmt`, `LSTM`), else nothing."""
-    by_lower = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
-
-
 def embedded_inputs(data: Mapping[str, Any]) -> set[str]:
     """The model inputs that embeddings read (integer ids): named by `input:`, or the only input when an
     embedding is the first layer. Known before the inputs are read, since ids are read as ids."""
@@ -175,12 +168,7 @@ def _auto_name(kind: str, taken: set[Any], counters: dict[str, int]) -> str:
 
 
 def expected_shape_message(expected: tuple[int, ...], formula: str, got: tuple[int, ...]) -> str:
-    return f"expected shape {_shape_text(expected)} = {formula}, got {_shape_text(got)}"
-
-
-def _shape_text(shape: Sequence[int | None]) -> str:
-    items = ["None" if n is None else str(n) for n in shape]
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    return f"expected shape {shape_text(expected)} = {formula}, got {shape_text(got)}"
 
 
 def _describe(value: Any) -> str:
@@ -189,7 +177,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, str):
-        return f"a string {_shorten(value)!r}"
+        return f"a string {shorten(value)!r}"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list | tuple):
@@ -197,11 +185,6 @@ def _describe(value: Any) -> str:
     if isinstance(value, int) and abs(value) >= 10**MAX_SHOWN_DIGITS:
         return f"a number of more than {MAX_SHOWN_DIGITS} digits"
     return repr(value)
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    """User text quoted in a one-line message, cut short if it would swamp the line."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Validator:
@@ -307,7 +290,7 @@ class _Validator:
             raise self.error(
                 path,
                 f"expected (batch, timesteps, features) or (timesteps, features), "
-                f"got shape {_shape_text(array.shape)}",
+                f"got shape {shape_text(array.shape)}",
             )
         if self.batch is not None and array.shape[0] != self.batch:
             raise self.error(
@@ -336,7 +319,7 @@ class _Validator:
             raise self.error(
                 path,
                 f"an embedding reads integer ids (batch, timesteps) or (timesteps,), "
-                f"got shape {_shape_text(ids.shape)}",
+                f"got shape {shape_text(ids.shape)}",
             )
         if self.batch is not None and ids.shape[0] != self.batch:
             raise self.error(path, f"batch {ids.shape[0]} differs from the other inputs' batch {self.batch}")
@@ -369,7 +352,7 @@ class _Validator:
         if isinstance(value, str):
             if value not in vocab:
                 hint = did_you_mean(value, vocab)
-                raise self.error(path, f"token {_shorten(value)!r} is not in the vocab{hint}")
+                raise self.error(path, f"token {shorten(value)!r} is not in the vocab{hint}")
             return vocab.index(value)
         return value
 
@@ -467,7 +450,7 @@ class _Validator:
                     f"{value!r} needs return_state: true on layer {value[:-2]!r}",
                 )
             raise self.error(
-                path, f"unknown reference {_shorten(value)!r}{hint} (known so far: {', '.join(known)})"
+                path, f"unknown reference {shorten(value)!r}{hint} (known so far: {', '.join(known)})"
             )
         return value
 
@@ -477,7 +460,7 @@ class _Validator:
             raise self.error(
                 path,
                 f"this layer reads a sequence (batch, timesteps, features), but {source!r} "
-                f"has shape {_shape_text(shape)}",
+                f"has shape {shape_text(shape)}",
             )
         return shape[0], shape[1], shape[2]
 
@@ -721,8 +704,8 @@ class _Validator:
             if len(shape) != 2 or shape[1] != units or (batch is not None and shape[0] not in (None, batch)):
                 raise self.error(
                     path,
-                    f"{ref!r} has shape {_shape_text(shape)}, but this layer's state is "
-                    f"{_shape_text((batch, units))} = (batch, units)",
+                    f"{ref!r} has shape {shape_text(shape)}, but this layer's state is "
+                    f"{shape_text((batch, units))} = (batch, units)",
                 )
             return ref
         array = self.array(value, path)
@@ -731,8 +714,8 @@ class _Validator:
         if array.ndim != 2 or array.shape[1] != units or (batch is not None and array.shape[0] != batch):
             raise self.error(
                 path,
-                f"expected shape {_shape_text((batch, units))} = (batch, units) or "
-                f"({units},) = (units,), got {_shape_text(array.shape)}",
+                f"expected shape {shape_text((batch, units))} = (batch, units) or "
+                f"({units},) = (units,), got {shape_text(array.shape)}",
             )
         return array
 
@@ -744,7 +727,7 @@ class _Validator:
         if len(shape) < 2 or width is None:
             raise self.error(
                 path,
-                f"a Dense layer reads (batch, ..., inputs), but {source!r} has shape {_shape_text(shape)}",
+                f"a Dense layer reads (batch, ..., inputs), but {source!r} has shape {shape_text(shape)}",
             )
         use_bias = self.boolean(entry, path, "use_bias", True)
         kernel = bias = None
@@ -796,8 +779,8 @@ class _Validator:
             if not fits:
                 raise self.error(
                     path,
-                    f"expected shape {_shape_text(shape)} (the shape of {ref}), "
-                    f"got {_shape_text(expected.shape)}",
+                    f"expected shape {shape_text(shape)} (the shape of {ref}), "
+                    f"got {shape_text(expected.shape)}",
                 )
             expectations.append(Expectation(ref, expected, self.tolerances(expected, path, dtype), path))
         return tuple(expectations)
@@ -857,7 +840,7 @@ class _Validator:
             raise self.error(path, f"{value!r} in quotes is text; write {also} without quotes")
         if value not in choices:
             hint = did_you_mean(value, listed)
-            raise self.error(path, f"unknown {path[-1]} {_shorten(value)!r}{hint} (valid: {valid})")
+            raise self.error(path, f"unknown {path[-1]} {shorten(value)!r}{hint} (valid: {valid})")
         return value
 
     def activation(self, entry: Mapping[str, Any], path: KeyPath, key: str, default: str) -> str:
@@ -925,7 +908,7 @@ class _Validator:
         if array.ndim > MAX_ARRAY_RANK:
             raise self.error(path, f"expected at most {MAX_ARRAY_RANK} dimensions, got {array.ndim}")
         if array.size == 0:
-            raise self.error(path, f"expected numbers, got an empty array (shape {_shape_text(array.shape)})")
+            raise self.error(path, f"expected numbers, got an empty array (shape {shape_text(array.shape)})")
         with np.errstate(over="ignore"):  # no copy when the dtype already fits: big inputs stay single
             converted = array.astype(self.np_dtype, copy=False)
         if not np.isfinite(converted).all():
@@ -956,7 +939,7 @@ class _Validator:
         """A number as the user wrote it, or as numpy prints it when it came from a file."""
         mark = self.doc.marks.get(path)
         if mark and mark.text:
-            return _shorten(mark.text)
+            return shorten(mark.text)
         return _describe(value) if isinstance(value, int) else f"{float(value):g}"
 
     def nested_shape(self, value: Any, path: KeyPath) -> tuple[int, ...]:
@@ -969,8 +952,8 @@ class _Validator:
                 if shape != first:
                     raise self.error(
                         path + (index,),
-                        f"ragged array: this item has shape {_shape_text(shape)}"
-                        f" but item 0 has {_shape_text(first)}"
+                        f"ragged array: this item has shape {shape_text(shape)}"
+                        f" but item 0 has {shape_text(first)}"
                         if shape and first
                         else "ragged array: items mix numbers and lists",
                     )

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .config import did_you_mean, require_data
+from .config import require_data
 from .engine import LayerTrace, RunResult, StepRecord, run_model
 from .errors import LstmCliError
 from .formats import listed
 from .model import Array, BidirectionalLayer, InitialState, InputSpec, Layer, LstmLayer, Model
+from .text import did_you_mean
 from .vocab import listed_vocab
 
 

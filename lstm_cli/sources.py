@@ -30,6 +30,7 @@ from .arrayfiles import ARRAY_SUFFIXES, read_array_file
 from .config import NAME_PATTERN, embedded_inputs, load_model
 from .errors import LstmCliError
 from .model import Model
+from .text import shape_text
 from .tokens import shown_token
 from .vocab import read_vocab, split_text
 
@@ -185,10 +186,10 @@ def _from_file(
         wanted = f"(timesteps, batch{features})" if major else f"(batch, timesteps{features})"
         one = "(timesteps,)" if ids else "(timesteps, features)"
         what = "ids, " if ids else ""
-        raise LstmCliError(f"{option}: expected {what}{wanted} or {one}, got shape {_shape_text(shape)}")
+        raise LstmCliError(f"{option}: expected {what}{wanted} or {one}, got shape {shape_text(shape)}")
     if array.ndim == batched and torch_source and layout is None:
         raise LstmCliError(
-            f"{option}: shape {_shape_text(shape)} could be (timesteps, batch{features}), nn.LSTM's default "
+            f"{option}: shape {shape_text(shape)} could be (timesteps, batch{features}), nn.LSTM's default "
             f"layout, or (batch, timesteps{features}), as with batch_first=True; a PyTorch state_dict does "
             "not record which: add --time-major or --batch-first"
         )
@@ -212,7 +213,7 @@ def _check_fits(one: _Given, name: str, spec: Any, ids: bool) -> None:
         fixed = shape[0] if isinstance(shape, list) and shape else None
         if fixed is not None and one.array.shape[-1] != fixed:
             raise LstmCliError(
-                f"{one.option}: the array's shape is {_shape_text(one.read_as)}; input {name!r} takes "
+                f"{one.option}: the array's shape is {shape_text(one.read_as)}; input {name!r} takes "
                 f"{fixed} timesteps of ids"
             )
         return
@@ -236,7 +237,7 @@ def _check_fits(one: _Given, name: str, spec: Any, ids: bool) -> None:
     else:
         wanted = f"(batch, {steps}, {features})"
     raise LstmCliError(
-        f"{one.option}: the array's shape is {_shape_text(one.read_as)}; input {name!r} takes {wanted}"
+        f"{one.option}: the array's shape is {shape_text(one.read_as)}; input {name!r} takes {wanted}"
     )
 
 
@@ -264,7 +265,3 @@ def _from_text(item: str, mapping: dict[str, Any], ids_inputs: set[str]) -> _Giv
     listed = " ".join(tokens[:MAX_SHOWN_TOKENS]) + (" ..." if len(tokens) > MAX_SHOWN_TOKENS else "")
     count = "1 token" if len(tokens) == 1 else f"{len(tokens)} tokens"
     return _Given(option, name, encoded, encoded.shape, f"{count} (--text): {listed}", text=True)
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"

@@ -504,9 +504,6 @@ def summary_document(summary: ModelSummary, detail: bool = False) -> dict[str, A
     }
 
 
-CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")  # SPEC §4, as formats'
-
-
 def csv_rows(summary: ModelSummary) -> Iterable[tuple[Any, ...]]:
     """Tidy rows, one a value: each layer's `params`, each weight's count (a bidirectional layer's under
     its direction), then the model's totals under an empty layer name."""
@@ -523,8 +520,3 @@ def keras_shape_text(shapes: Sequence[Shape]) -> str:
     """Keras 3's Output Shape cell: `(None, 3, 3)`, or a list of them for several outputs."""
     texts = [f"({', '.join(str(n) for n in shape)})" for shape in shapes]
     return texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
-
-
-def shape_text(shape: Sequence[int | None]) -> str:
-    """A weight's shape as Python writes a tuple: `(2, 12)`, `(12,)`."""
-    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"

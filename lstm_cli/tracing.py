@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from .activations import get_activation
-from .config import did_you_mean
 from .engine import LayerTrace, Mismatch, StepRecord, check_expectations, run_model
 from .errors import LstmCliError
 from .formats import CSV_HEADER, forward_document, output_rows, step_quantities, step_rows
 from .model import GATES, Array, BidirectionalLayer, LstmLayer, Model
+from .text import did_you_mean
 
 SIGMOID_LIKE = ("sigmoid", "hard_sigmoid", "hard_sigmoid_tf2")  # onto [0, 1]: gates that can saturate
 TANH_LIKE = ("tanh", "softsign")  # onto [-1, 1]

@@ -15,8 +15,8 @@ import ast
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import did_you_mean
 from .errors import LstmCliError
+from .text import did_you_mean
 
 MAX_LISTED_TOKENS = 12  # an error lists the vocab up to this many tokens
 

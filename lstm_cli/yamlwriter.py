@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .text import EXPONENT_FROM
 from .yamlio import KeyPath, resolve_plain_scalar
 
 PLAIN_TEXT = re.compile(r"[A-Za-z_(][A-Za-z0-9_ ().,;=*+/'<>-]*")  # safe unquoted: no `: `, ` #`, `[`, `{`
@@ -35,7 +36,6 @@ def dump_yaml(
 
 # Numbers this large show in exponent form (1e+300), not as whole numbers: past 2**53 every float is
 # whole, but most of its digits are noise.
-EXPONENT_FROM = 1e16
 
 
 class Flow(dict[str, Any]):

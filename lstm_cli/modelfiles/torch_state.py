@@ -51,6 +51,7 @@ from lstm_cli.model import (
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
 from lstm_cli.modelfiles.npz import WEIGHT_KEYS
+from lstm_cli.text import shape_text
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -453,7 +454,7 @@ def _layer(
         for name in sorted(names, key=list(shapes).index):  # weight_hh first: it says hidden_size
             (expected, formula), array = shapes[name], params[name]
             if units == 0 or not _fits(array.shape, expected):
-                shown = formula if units == 0 else _shape_text(expected)
+                shown = formula if units == 0 else shape_text(expected, unknown="input_size")
                 raise file_error(
                     source,
                     f"{prefix}{name}_l{k}{suffix}: expected shape {shown} = {formula}, got {array.shape}",
@@ -478,11 +479,6 @@ def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
     return len(shape) == len(expected) and all(
         n is None or n == m for n, m in zip(expected, shape, strict=True)
     )
-
-
-def _shape_text(shape: tuple[int | None, ...]) -> str:
-    items = ["input_size" if n is None else str(n) for n in shape]
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 # -- reading into an architecture (--config) -------------------------------------------------------------
@@ -562,7 +558,7 @@ class _Taker:
         if array.shape != shape:
             raise file_error(
                 self.source,
-                f"{key}: expected shape {_shape_text(shape)} = {formula} for layer {self.layer!r}, "
+                f"{key}: expected shape {shape_text(shape)} = {formula} for layer {self.layer!r}, "
                 f"got {array.shape}",
             )
         self.used.append(key)

@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.decoding import DecodeStep, Decoding
-from lstm_cli.render.forward import DEFAULT_PRECISION, HEAD_ROWS, MAX_ROWS, format_number, layer_table
+from lstm_cli.render.forward import HEAD_ROWS, MAX_ROWS, layer_table
+from lstm_cli.text import DEFAULT_PRECISION, format_number
 from lstm_cli.tokens import shown_token
 
 

@@ -20,10 +20,9 @@ from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
+from lstm_cli.text import DEFAULT_PRECISION, format_number, shape_text
 from lstm_cli.tokens import StepTokens, likeliest_tokens, shown_token, step_tokens
-from lstm_cli.yamlwriter import EXPONENT_FROM
 
-DEFAULT_PRECISION = 4
 MAX_ROWS = 40  # per table; Rich takes ~0.1-0.2 ms a cell, so 1000 steps x 64 units would take seconds
 HEAD_ROWS = 30
 MAX_VECTOR_ITEMS = 8
@@ -32,17 +31,6 @@ MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
 QUANTITIES = ("i", "f", "g", "o", "c", "h")  # the columns of a layer's table, in this order
 UNBOUNDED = 1_000_000  # columns: wider than any table, so that measuring at it gives the unwrapped width
-
-
-def format_number(value: float, precision: int = DEFAULT_PRECISION) -> str:
-    """Whole numbers show as whole numbers; others with `precision` decimals; from EXPONENT_FROM on, in
-    exponent form."""
-    if abs(value) >= EXPONENT_FROM:
-        return f"{value:.{precision}e}"
-    if float(value).is_integer():
-        return str(int(value))
-    text = f"{value:.{precision}f}"
-    return text.removeprefix("-") if float(text) == 0 else text  # -0.0000 reads as a bug
 
 
 def shown_count(total: int, limit: int) -> int:
@@ -120,10 +108,6 @@ def wrapped_array(values: Array, precision: int, width: int) -> str:
         else:
             lines.append(text)
     return "\n".join(lines)
-
-
-def _shape_text(shape: Sequence[int]) -> str:
-    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(str(n) for n in shape)})"
 
 
 def table_window(batch: int) -> tuple[int, int]:
@@ -309,7 +293,7 @@ class OutputsTable:
         table.add_column("reference")
         table.add_column("shape")
         table.add_column("value")
-        shapes = {ref: _shape_text(value.shape) for ref, value in self.values.items()}
+        shapes = {ref: shape_text(value.shape) for ref, value in self.values.items()}
         ref_width = max(map(cell_len, ["reference", *self.values]))
         shape_width = max(map(cell_len, ["shape", *shapes.values()]))
         room = max(1, width - ref_width - shape_width - 10)  # what 4 rules and 3 cells' padding leave

@@ -22,8 +22,8 @@ from lstm_cli.summary import (
     keras_shape_text,
     layer_detail,
     readable_size,
-    shape_text,
 )
+from lstm_cli.text import shape_text
 
 # Keras 3: line length and column positions (fractions of the line), sequential-like and functional.
 KERAS_SEQUENTIAL = (88, (0.45, 0.80, 1.0))

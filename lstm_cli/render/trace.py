@@ -22,7 +22,8 @@ from rich.text import Text
 from lstm_cli.engine import LayerTrace
 from lstm_cli.formats import step_quantities
 from lstm_cli.model import Array
-from lstm_cli.render.forward import DEFAULT_PRECISION, format_number, format_vector
+from lstm_cli.render.forward import format_vector
+from lstm_cli.text import DEFAULT_PRECISION, format_number, plural
 from lstm_cli.tokens import step_tokens
 from lstm_cli.tracing import (
     SATURATED_ABOVE,
@@ -53,10 +54,6 @@ SEQUENTIAL = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", 
 DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
 GAP = "┆"  # a heatmap column standing for the left-out timesteps
 MASKED_CELL = "·"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _runs(values: Sequence[int]) -> str:
@@ -151,7 +148,7 @@ class TraceView:
                 group = [*group[:head], *group[len(group) - tail :]]
             for position, block in enumerate(group):
                 if left_out and position == head:
-                    gap = f"⋮ {_plural(len(left_out), 'step')} left out (t = {_runs(left_out)})"
+                    gap = f"⋮ {plural(len(left_out), 'step')} left out (t = {_runs(left_out)})"
                     parts.append(Text(gap, style="dim"))
                 parts.extend(self.step(block))
             parts.extend(self._notes(trace, left_out))
@@ -203,8 +200,8 @@ class TraceView:
         act, ract = layer.activation, layer.recurrent_activation
         steps = len(trace.steps)
         text = Text(
-            f"{layer.name} (LSTM{self.run.half(trace)}): {_plural(layer.units, 'unit')}, activation {act}, "
-            f"recurrent_activation {ract}; {_plural(steps, 'timestep')}",
+            f"{layer.name} (LSTM{self.run.half(trace)}): {plural(layer.units, 'unit')}, activation {act}, "
+            f"recurrent_activation {ract}; {plural(steps, 'timestep')}",
             style="bold",
         )
         if layer.go_backwards or trace.direction == "backward":
@@ -337,7 +334,7 @@ class TraceView:
         notes = list(self._layout(trace).notes)
         if left_out:
             notes.insert(
-                0, f"{_plural(len(left_out), 'step')} (t = {_runs(left_out)}){_choose_hint(left_out)}"
+                0, f"{plural(len(left_out), 'step')} (t = {_runs(left_out)}){_choose_hint(left_out)}"
             )
         samples = self.run.samples
         if len(samples) > MAX_SAMPLES:
@@ -454,7 +451,7 @@ class TraceView:
         if any_masked:
             legend.append(f"; {MASKED_CELL} a masked step")
         if left_out:
-            legend.append(f"\n{GAP} marks {_plural(len(left_out), 'step')} left out (t = {_runs(left_out)})")
+            legend.append(f"\n{GAP} marks {plural(len(left_out), 'step')} left out (t = {_runs(left_out)})")
             legend.append(_choose_hint(left_out))
         return legend
 
