@@ -501,7 +501,6 @@ def summary(
       lstm-cli summary configs/seed.yaml --detail
     """
     with _edge(debug):
-        from .formats import CSV_HEADER
         from .summary import csv_rows, from_architecture, from_model, summary_document
 
         given = _given(
@@ -551,6 +550,8 @@ def summary(
 
             sys.stdout.write(to_json(summary_document(result, detail)))
         elif output_format is TableFormat.csv:
+            from .formats import CSV_HEADER  # numpy's import time, paid by csv alone
+
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(CSV_HEADER)
             writer.writerows(csv_rows(result))
