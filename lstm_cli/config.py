@@ -115,7 +115,7 @@ def load_example(name: str, *, dtype: str | None = None) -> Model:
 
 def require_data(model: Model) -> None:
     """Refuse to run an architecture-only config, naming what is missing."""
-    error = model.document.error
+    error = model.error
     for spec in model.inputs.values():
         if spec.data is None:
             option = "--input FILE" if spec.name == "input" else f"--input {spec.name}=FILE"
@@ -236,6 +236,7 @@ class _Validator:
             dtype=dtype,
             document=self.doc,
             description=description,
+            declared_dtype=data.get("dtype") if isinstance(data.get("dtype"), str) else None,
             expect=self.expect(data, dtype),
             vocab=self.vocab_tokens,
             builtin=self.builtin,

@@ -123,7 +123,7 @@ class _Plan:
 
 def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int, sample: int | None) -> _Plan:
     if model.vocab is None:
-        raise model.document.error(
+        raise model.error(
             (),
             "decode needs a `vocab:` in the config, a list of tokens (token k is one-hot position k), "
             "or --vocab FILE, one token per line",
@@ -141,13 +141,13 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
     spec = model.inputs[feed]
     width = spec.shape[-1]
     if len(spec.shape) == 1:  # ids that an embedding reads
-        raise model.document.error(
+        raise model.error(
             spec.key_path,
             f"--feed {feed!r} is read by an embedding as ids; decode feeds one-hot rows as wide as the "
             "vocab (Keras's character-level seq2seq), and does not drive a decoder that embeds ids",
         )
     if width != len(vocab):
-        raise model.document.error(
+        raise model.error(
             spec.key_path,
             f"--feed {feed!r} reads {width} features, but the vocab has {len(vocab)} tokens; "
             "the fed one-hot is as wide as the vocab",
@@ -156,13 +156,13 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
     output = _decoded_output(model, feed, decoder, len(vocab))
     for layer in model.layers:
         if layer.name in decoder and isinstance(layer, BidirectionalLayer):
-            raise model.document.error(
+            raise model.error(
                 layer.key_path,
                 f"layer {layer.name!r} (bidirectional) depends on --feed {feed!r}, but decode feeds one "
                 "step at a time and a bidirectional layer reads the whole sequence",
             )
         if layer.name in decoder and _base(layer.input) not in decoder | {feed}:
-            raise model.document.error(
+            raise model.error(
                 layer.key_path,
                 f"layer {layer.name!r} depends on --feed {feed!r} only through its initial state: it reads "
                 f"{layer.input!r}, which decode does not feed one step at a time; feed the input the "
@@ -225,7 +225,7 @@ def _decoded_output(model: Model, feed: str, decoder: set[str], vocab_size: int)
     output = candidates[0]
     width = model.shapes[output][-1]
     if width != vocab_size:
-        raise model.document.error(
+        raise model.error(
             model.layer(_base(output)).key_path,
             f"the decoded output {output!r} has {width} values per step, but the vocab has {vocab_size} "
             "tokens; its argmax must pick a token",

@@ -543,7 +543,7 @@ def _check_finite(model: Model, name: str, value: Array, where: str = "") -> Non
 
 def _overflowed(model: Model, name: str, where: str) -> None:
     """Refuse to show inf or NaN as a number: name the layer and, for an LSTM, the first bad step."""
-    raise model.document.error(
+    raise model.error(
         model.layer(name).key_path,
         f"layer {name!r} overflowed to inf or NaN{where}; "
         "its values grow without bound (a linear activation?)",

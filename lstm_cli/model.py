@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 if TYPE_CHECKING:
     import numpy as np
 
+    from .errors import LstmCliError
     from .yamlio import Document, KeyPath
 
 # Annotation only: `summary` and `--help` must not pay numpy's import time for this module.
@@ -190,11 +191,16 @@ class Model:
     outputs: tuple[str, ...]
     shapes: dict[str, tuple[int | None, ...]]  # every reference, with the batch axis first
     dtype: DType
-    document: Document
+    document: Document  # the config as read, with its positions: convert rewrites it; others ask `error`
     description: str | None = None
+    declared_dtype: DType | None = None  # what the config wrote, if anything (summary sizes weights by it)
     expect: tuple[Expectation, ...] = ()
     vocab: tuple[str, ...] | None = None
     builtin: str | None = field(default=None, compare=False)  # the example's name when no file was given
+
+    def error(self, path: KeyPath, message: str) -> LstmCliError:
+        """An error located where the config wrote `path` (FILE:LINE:COL: key.path: message)."""
+        return self.document.error(path, message)
 
     def layer(self, name: str) -> Layer:
         found = self.find(name)

@@ -244,8 +244,7 @@ def _with_mask_ops(
 
 def _says_float64(model: Model) -> bool:
     """Keras sizes weights by their dtype; ours are float32 as in Keras unless the config asks for float64."""
-    data = model.document.data
-    return isinstance(data, Mapping) and data.get("dtype") == "float64"
+    return model.declared_dtype == "float64"
 
 
 def _is_sequential(model: Model) -> bool:

@@ -205,7 +205,7 @@ def _check_z(model: Model, trace: LayerTrace) -> None:
     show the outputs, but a trace cannot show z as if it were a number."""
     for record in trace.steps:
         if not np.isfinite(record.step.z).all():
-            raise model.document.error(
+            raise model.error(
                 trace.layer.key_path,
                 f"layer {trace.layer.name!r}: the pre-activation z overflowed to inf at timestep {record.t}; "
                 "the gates saturate, so `forward` can show the outputs, but `trace` cannot show z",
