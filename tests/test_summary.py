@@ -440,9 +440,8 @@ def test_bidirectional_layers_from_a_config_follow_keras_output_order() -> None:
         **{f"bi.{d}.{s}": (1, 3) for d in ("forward", "backward") for s in ("h", "c")},
         "head": (1, 1),
     }
-    document = SimpleNamespace(data={})
     model = SimpleNamespace(
-        inputs={"x": None}, layers=(layer, head), outputs=("head",), shapes=shapes, document=document
+        inputs={"x": None}, layers=(layer, head), outputs=("head",), shapes=shapes, declared_dtype=None
     )
     summary = from_model(model)  # type: ignore[arg-type]
     assert summary.name == "functional" and not summary.connected  # a chain: Keras drops `Connected to`
