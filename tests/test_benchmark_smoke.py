@@ -6,6 +6,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs the benchmark script and its memory probe
+
 
 def load_bench():
     spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")

@@ -45,6 +45,7 @@ from lstm_cli.model import (  # noqa: E402
 )
 
 pytestmark = [
+    pytest.mark.slow,  # an oracle: files for Keras, loaded by Keras
     pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
     pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1"),
     pytest.mark.filterwarnings("ignore::UserWarning"),

@@ -21,6 +21,8 @@ torch = pytest.importorskip("torch")
 
 import lstm_cli  # noqa: E402
 
+pytestmark = pytest.mark.slow  # an oracle: files for torch, loaded by torch
+
 TOLERANCE = 2e-5  # float32 against float32 (see tests/oracle_cases.py)
 
 

@@ -27,6 +27,8 @@ import lstm_cli.config  # noqa: E402
 from lstm_cli.modelfiles import read_source  # noqa: E402
 from lstm_cli.yamlwriter import dump_yaml  # noqa: E402
 
+pytestmark = pytest.mark.slow  # an oracle: state_dicts loaded into torch modules
+
 TOLERANCE = 1e-6  # float32 against float32
 
 

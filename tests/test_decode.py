@@ -363,6 +363,7 @@ def keras_available() -> None:
     pytest.importorskip("keras")
 
 
+@pytest.mark.slow  # an oracle: Keras
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 @pytest.mark.parametrize(
     ("seed", "vocab_size", "latent", "timesteps", "stacked"),
@@ -383,6 +384,7 @@ def test_decode_matches_keras_inference_loop(
         assert np.allclose(document["probabilities"], expected_probabilities, rtol=0, atol=FLOAT32_TOLERANCE)
 
 
+@pytest.mark.slow  # an oracle: Keras
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 def test_seq2seq_example_matches_keras_inference_loop() -> None:
     keras_available()

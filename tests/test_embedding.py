@@ -155,6 +155,7 @@ def test_forward_shows_the_embedding_output_and_exits_0(tmp_path: Any) -> None:
 # -- against Keras 3 ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # an oracle: Keras
 def test_embedding_mask_zero_lstm_dense_softmax_matches_keras() -> None:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     keras = pytest.importorskip("keras")

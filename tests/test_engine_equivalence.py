@@ -320,6 +320,7 @@ def test_a_product_that_underflows_keeps_the_sign_of_zero_that_the_reference_giv
             assert getattr(record.step, name).tobytes() == getattr(step, name).tobytes(), name
 
 
+@pytest.mark.slow  # measures memory over long runs
 def test_records_cost_little_beyond_their_numbers() -> None:
     """A kept step holds z, c and h (6 values a unit). Its views are made as it runs, not up front: a review
     found two numpy views a step (270 bytes) made up front, ten times the records of a one-unit layer."""

@@ -40,6 +40,8 @@ from graph_configs import graph_configs, hostile_arrays
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.slow  # the fuzz suite: about 1,650 runs of the CLI
+
 SCALE = int(os.environ.get("LSTM_CLI_FUZZ_SCALE", "1"))
 MUTANTS_PER_CONFIG = 40 * SCALE  # per file in configs/; the mutation seed is the file's position
 HYPOTHESIS_EXAMPLES = 100 * SCALE

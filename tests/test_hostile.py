@@ -496,6 +496,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.slow  # real processes, interrupted
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
 @pytest.mark.parametrize(
     ("command", "timesteps"),
@@ -520,6 +521,7 @@ def test_ctrl_c_during_a_long_run_exits_130_quietly(
     assert stderr == b"" and stdout == b""
 
 
+@pytest.mark.slow  # a real process, interrupted
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
 def test_ctrl_c_at_a_step_prompt_exits_130_quietly() -> None:
     process = subprocess.Popen(
@@ -541,6 +543,7 @@ def test_ctrl_c_at_a_step_prompt_exits_130_quietly() -> None:
 BIG = ["--units", "32", "--features", "8", "--timesteps", "400", "--seed", "1"]
 
 
+@pytest.mark.slow  # real processes and pipes
 @pytest.mark.parametrize(
     "args",
     [

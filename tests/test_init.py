@@ -77,6 +77,7 @@ def test_torch_uniform_bound() -> None:
     assert values.var() == pytest.approx(bound**2 / 3, rel=0.05)
 
 
+@pytest.mark.slow  # an oracle: Keras
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 def test_keras_initialisers_agree_with_keras_statistics() -> None:
     """The same statistics hold for Keras's own initialisers (skipped without Keras)."""

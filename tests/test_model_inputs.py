@@ -73,6 +73,7 @@ def gated_lstm(torch: Any, features: int, units: int) -> Any:
     return lstm
 
 
+@pytest.mark.slow  # an oracle: torch
 def test_time_major_input_for_a_pt_is_what_nn_lstm_computes(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     lstm = gated_lstm(torch, 6, 4)
@@ -92,6 +93,7 @@ def test_time_major_input_for_a_pt_is_what_nn_lstm_computes(tmp_path: Path) -> N
     assert_close(out["lstm.c"], c_n[0].numpy(), "c_n")
 
 
+@pytest.mark.slow  # writes its file with torch
 def test_a_3d_input_for_a_state_dict_without_its_layout_is_an_error_that_says_why(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     torch.save(torch.nn.LSTM(6, 4).state_dict(), tmp_path / "tagger.pt")
@@ -109,6 +111,7 @@ def test_a_3d_input_for_a_state_dict_without_its_layout_is_an_error_that_says_wh
     assert not (tmp_path / "t.yaml").exists()
 
 
+@pytest.mark.slow  # an oracle: torch
 def test_batch_first_and_a_2d_sequence_read_a_pt_as_written(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     lstm = gated_lstm(torch, 3, 2)
@@ -161,6 +164,7 @@ def assert_same_as_converted(tmp_path: Path, model: Path, *options: str, command
     return direct.stderr
 
 
+@pytest.mark.slow  # writes its file with Keras
 def test_a_keras_archive_given_to_forward_is_the_converted_config(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras")
     pytest.importorskip("h5py")
@@ -215,6 +219,7 @@ def test_keras_weights_with_their_architecture_given_to_forward_are_the_converte
     )
 
 
+@pytest.mark.slow  # writes its file with torch
 def test_a_pytorch_state_dict_given_to_forward_is_the_converted_config(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     torch.save(gated_lstm(torch, 3, 4).state_dict(), tmp_path / "lstm.pth")

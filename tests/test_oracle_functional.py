@@ -18,6 +18,8 @@ keras = pytest.importorskip("keras")
 
 import lstm_cli  # noqa: E402
 
+pytestmark = pytest.mark.slow  # an oracle: Keras 3 on random functional graphs
+
 TOLERANCE = 2e-5
 
 

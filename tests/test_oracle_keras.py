@@ -40,6 +40,7 @@ from lstm_cli.activations import ACTIVATIONS as ENGINE_ACTIVATIONS  # noqa: E402
 # Keras's torch backend hands tensors to np.array in a way numpy 2 deprecates; a softmax over one unit
 # (always 1) draws a Keras warning too. Neither is about the values compared here.
 pytestmark = [
+    pytest.mark.slow,  # an oracle: Keras 3
     pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
     pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1"),
 ]

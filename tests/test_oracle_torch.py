@@ -36,6 +36,8 @@ from oracle_cases import (  # noqa: E402
 
 import lstm_cli  # noqa: E402
 
+pytestmark = pytest.mark.slow  # an oracle: torch.nn.LSTM
+
 TOLERANCE = {"float32": FLOAT32_TOLERANCE, "float64": FLOAT64_TOLERANCE}
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
 

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # an oracle: the README's Keras and PyTorch models, built and run
+
 SECTION = re.search(
     r"^## From your own model\n(.*?)^## ", (ROOT / "README.md").read_text(encoding="utf-8"), re.S | re.M
 )

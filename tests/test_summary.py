@@ -365,6 +365,7 @@ def test_keras3_style_matches_the_golden_text_from_keras(case: str, tmp_path: Pa
     assert_golden(f"summary-keras3-{case}.txt", run.stdout)
 
 
+@pytest.mark.slow  # an oracle: Keras's own model.summary()
 @pytest.mark.parametrize("case", list(KERAS_CASES))
 def test_keras3_style_matches_keras_live(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     args, build = KERAS_CASES[case]
@@ -372,6 +373,7 @@ def test_keras3_style_matches_keras_live(case: str, tmp_path: Path, monkeypatch:
     assert run_cli("summary", *args(tmp_path)).stdout == expected
 
 
+@pytest.mark.slow  # an oracle: Keras's own model.summary()
 def test_random_stacks_match_keras_live(monkeypatch: pytest.MonkeyPatch) -> None:
     """Random LSTM stacks (bidirectional or not, with Dense heads, known or unknown batch and length)."""
     rng = random.Random(11)
@@ -500,6 +502,7 @@ def _random_shapes(count: int, seed: int) -> list[tuple[int, int, bool]]:
     return [(rng.randint(1, 64), rng.randint(1, 64), rng.random() < 0.75) for _ in range(count)]
 
 
+@pytest.mark.slow  # an oracle: Keras
 @pytest.mark.parametrize(("features", "units", "use_bias"), _random_shapes(12, seed=3))
 def test_lstm_count_and_weight_shapes_match_keras(features: int, units: int, use_bias: bool) -> None:
     keras = pytest.importorskip("keras")
@@ -514,6 +517,7 @@ def test_lstm_count_and_weight_shapes_match_keras(features: int, units: int, use
     assert dense.count_params() == sum(w.count for w in dense_weights(features, units, use_bias))
 
 
+@pytest.mark.slow  # an oracle: torch
 @pytest.mark.parametrize(("features", "units", "use_bias"), _random_shapes(12, seed=5))
 def test_torch_count_matches_pytorch(features: int, units: int, use_bias: bool) -> None:
     torch = pytest.importorskip("torch")
