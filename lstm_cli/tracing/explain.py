@@ -58,53 +58,106 @@ def _dot(left: Array, right: Array, number: Number) -> tuple[str, bool]:
     return f"{head} + … {count - HEAD_TERMS - 1} more … + {term(count - 1)} = {number(total)}", True
 
 
+@dataclass(frozen=True)
+class Term:
+    """One term of a sum, as a formula and with its numbers: `h_prev·U_f[:,2]` and `(0.5·0.1 + 0·2)`."""
+
+    formula: str
+    numbers: str
+
+
+def _sum(terms: list[Term]) -> tuple[str, str]:
+    """The formula and the numbers of `terms` added up."""
+    return " + ".join(term.formula for term in terms), " + ".join(term.numbers for term in terms)
+
+
+@dataclass(frozen=True)
+class _At:
+    """One unit of one sample at one step: what each line of its arithmetic reads."""
+
+    trace: LayerTrace
+    record: StepRecord
+    b: int  # the sample
+    u: int  # the unit
+    number: Number
+
+    def value(self, gate: str) -> float:
+        return float(getattr(self.record.step, gate)[self.b, self.u])
+
+
 def explain_unit(
     trace: LayerTrace, record: StepRecord, sample: int, unit: int, number: Number
 ) -> list[Arithmetic]:
     """Every value of one unit at one step, in the order the step computes them: z, gates, c, h."""
-    layer, weights = trace.layer, trace.weights
-    b, u = sample, unit
-    if record.masked is not None and record.masked[b]:
-        note = "(masked: the step is skipped and the state carries over)"
-        return [
-            _line(f"c[{u}]", record.c[b, u], f"c_prev[{u}]", number=number, note=note),
-            _line(f"h[{u}]", record.h[b, u], f"h_prev[{u}]", number=number, note=note),
-        ]
-    lines = []
-    step = record.step
-    for position, gate in enumerate(GATES):
-        column = position * layer.units + u
-        x_part, x_long = _dot(record.x[b], weights.kernel[:, column], number)
-        h_part, _ = _dot(record.h_prev[b], weights.recurrent_kernel[:, column], number)
-        formula = f"x·W_{gate}[:,{u}] + h_prev·U_{gate}[:,{u}]"
-        substituted = f"{f'({x_part})' if x_long else x_part} + ({h_part})"
-        if weights.bias is not None:
-            formula += f" + b_{gate}[{u}]"
-            substituted += f" + {factor(weights.bias[column], number)}"
-        lines.append(_line(f"z_{gate}[{u}]", step.z[b, column], formula, substituted, number=number))
-    for position, gate in enumerate(GATES):
-        activation = layer.activation if gate == "g" else layer.recurrent_activation
-        z = step.z[b, position * layer.units : (position + 1) * layer.units]
-        parts = activation_parts(activation, f"z_{gate}", z, u, number)
-        lines.append(_line(f"{gate}[{u}]", getattr(step, gate)[b, u], *parts, number=number))
-    i, f, g = (float(getattr(step, gate)[b, u]) for gate in "ifg")
-    c_prev = float(record.c_prev[b, u])
-    lines.append(
-        _line(
-            f"c[{u}]",
-            step.c[b, u],
-            f"f[{u}]·c_prev[{u}] + i[{u}]·g[{u}]",
-            f"{factor(f, number)}·{factor(c_prev, number)} + {factor(i, number)}·{factor(g, number)}",
-            number=number,
-        )
-    )
-    lines.append(_h_line(trace, record, b, u, number))
-    return lines
+    at = _At(trace, record, sample, unit, number)
+    if record.masked is not None and record.masked[sample]:
+        return _carried(at)
+    return [
+        *(_z_line(at, position, gate) for position, gate in enumerate(GATES)),
+        *(_gate_line(at, position, gate) for position, gate in enumerate(GATES)),
+        _c_line(at),
+        _h_line(at),
+    ]
 
 
-def _h_line(trace: LayerTrace, record: StepRecord, b: int, u: int, number: Number) -> Arithmetic:
+def _carried(at: _At) -> list[Arithmetic]:
+    """A masked step computes nothing: c and h are the state before it."""
+    record, b, u = at.record, at.b, at.u
+    note = "(masked: the step is skipped and the state carries over)"
+    return [
+        _line(f"c[{u}]", record.c[b, u], f"c_prev[{u}]", number=at.number, note=note),
+        _line(f"h[{u}]", record.h[b, u], f"h_prev[{u}]", number=at.number, note=note),
+    ]
+
+
+def _z_terms(at: _At, position: int, gate: str) -> list[Term]:
+    """The terms of z for one gate: the input's, the previous output's, and the bias if there is one.
+    An option that adds to z adds its term here."""
+    weights, b, u, number = at.trace.weights, at.b, at.u, at.number
+    column = position * at.trace.layer.units + u
+    x_part, x_long = _dot(at.record.x[b], weights.kernel[:, column], number)
+    h_part, _ = _dot(at.record.h_prev[b], weights.recurrent_kernel[:, column], number)
+    terms = [
+        Term(f"x·W_{gate}[:,{u}]", f"({x_part})" if x_long else x_part),
+        Term(f"h_prev·U_{gate}[:,{u}]", f"({h_part})"),
+    ]
+    if weights.bias is not None:
+        terms.append(Term(f"b_{gate}[{u}]", factor(weights.bias[column], number)))
+    return terms
+
+
+def _z_line(at: _At, position: int, gate: str) -> Arithmetic:
+    column = position * at.trace.layer.units + at.u
+    formula, numbers = _sum(_z_terms(at, position, gate))
+    return _line(f"z_{gate}[{at.u}]", at.record.step.z[at.b, column], formula, numbers, number=at.number)
+
+
+def _gate_line(at: _At, position: int, gate: str) -> Arithmetic:
+    layer, step = at.trace.layer, at.record.step
+    activation = layer.activation if gate == "g" else layer.recurrent_activation
+    z = step.z[at.b, position * layer.units : (position + 1) * layer.units]
+    parts = activation_parts(activation, f"z_{gate}", z, at.u, at.number)
+    return _line(f"{gate}[{at.u}]", getattr(step, gate)[at.b, at.u], *parts, number=at.number)
+
+
+def _c_terms(at: _At) -> list[Term]:
+    """The terms of c: what the forget gate keeps of c_prev, and what the input gate lets in."""
+    u, number = at.u, at.number
+    i, f, g = (factor(at.value(gate), number) for gate in "ifg")
+    c_prev = factor(float(at.record.c_prev[at.b, u]), number)
+    return [Term(f"f[{u}]·c_prev[{u}]", f"{f}·{c_prev}"), Term(f"i[{u}]·g[{u}]", f"{i}·{g}")]
+
+
+def _c_line(at: _At) -> Arithmetic:
+    formula, numbers = _sum(_c_terms(at))
+    return _line(f"c[{at.u}]", at.record.step.c[at.b, at.u], formula, numbers, number=at.number)
+
+
+def _h_line(at: _At) -> Arithmetic:
+    """h = o·act(c), written through act's own arithmetic where it has some (softmax)."""
+    trace, record, b, u, number = at.trace, at.record, at.b, at.u, at.number
     name = trace.layer.activation
-    o = factor(float(record.step.o[b, u]), number)
+    o = factor(at.value("o"), number)
     activated = float(activated_c(trace, record)[b, u])
     formula, explained, substituted = activation_parts(name, "c", record.step.c[b], u, number)
     parts = [f"o[{u}]·{formula}"]
