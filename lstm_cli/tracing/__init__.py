@@ -11,7 +11,7 @@ so trace and forward cannot disagree. Pure: no printing and no Rich. By job:
 """
 
 from .explain import Arithmetic, Number, explain_unit
-from .ranges import RECURRENT_GATES, SATURATED_ABOVE, SATURATED_BELOW, SIGMOID_LIKE, TANH_LIKE
+from .ranges import RECURRENT_GATES, SATURATED_ABOVE, SATURATED_BELOW, SIGMOID_LIKE, TANH_LIKE, fixed_range
 from .run import QUANTITIES, Block, TraceRun, run_trace, trace_document, trace_rows
 from .selection import Chosen, Selection, choose, parse_span
 from .stories import Site, Story, explain_mismatches, locate
@@ -34,6 +34,7 @@ __all__ = [
     "choose",
     "explain_mismatches",
     "explain_unit",
+    "fixed_range",
     "locate",
     "parse_span",
     "run_trace",
