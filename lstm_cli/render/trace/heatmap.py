@@ -13,8 +13,8 @@ from rich.style import Style
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace
-from lstm_cli.formats import step_quantities
-from lstm_cli.model import Array
+from lstm_cli.formats import STEP_QUANTITIES, step_quantities
+from lstm_cli.model import GATES, Array
 from lstm_cli.text import DEFAULT_PRECISION, format_number, plural
 from lstm_cli.tracing import (
     RECURRENT_GATES,
@@ -30,7 +30,7 @@ from .lines import choose_hint, spans
 
 HEATMAP_UNITS = 16  # rows of one quantity's heatmap
 HEATMAP_SAMPLES = 2
-HEAT_QUANTITIES = ("i", "f", "g", "o", "c", "h")
+HEAT_QUANTITIES = STEP_QUANTITIES  # i, f, g, o, c, h
 RAMP = "▁▂▃▄▅▆▇█"  # low to high: readable without colour
 SEQUENTIAL = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725")
 DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
@@ -199,7 +199,7 @@ class Heatmap:
             if column is None:
                 lines.append(GAP, style="dim")
                 continue
-            if name in ("i", "f", "g", "o") and heat.masked[position, shown_at]:
+            if name in GATES and heat.masked[position, shown_at]:
                 lines.append(MASKED_CELL, style="dim")
             else:
                 level = int(levels[shown_at])

@@ -4,9 +4,10 @@ quantities takes the same page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
@@ -18,7 +19,7 @@ from lstm_cli.text import DEFAULT_PRECISION, format_number
 from lstm_cli.tokens import StepTokens
 from lstm_cli.tracing import SATURATED_ABOVE, SATURATED_BELOW, SIGMOID_LIKE, Block
 
-from .lines import Indented
+from .lines import Indented, spans
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,55 @@ class StepRows:
     groups: tuple[tuple[str, ...], ...]
     carried: tuple[str, ...]
     marked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepLayout:
+    """How one layer's step tables look: which units, how wide a cell, and what that leaves out."""
+
+    units: range
+    cell: int  # characters of a cell
+    notes: tuple[str, ...]
+
+
+def step_layout(
+    steps: Iterable[Mapping[str, Array]],
+    rows: StepRows,
+    samples: Sequence[int],
+    chosen: range,
+    *,
+    given: bool,
+    width: int,
+    precision: int,
+    marked: bool,
+) -> StepLayout:
+    """The units a step table shows (the `chosen` ones, `given` by --units or all, as many as fit `width`)
+    and notes on the rest. A cell holds the widest number of the rows of `steps`, its sign and, where gates
+    are `marked`, a saturation mark."""
+    cell = _widest(steps, rows, samples, chosen, precision) + 1 + marked  # the sign, and a mark
+    label = max(len(name) for group in rows.groups for name in group)  # "h_prev"
+    fit = max(1, (width - label - 4) // (cell + 3))  # a cell's padding and border: 3
+    units = chosen[:fit]
+    notes = []
+    if len(units) < len(chosen):
+        rest = chosen[len(units) :]
+        of = f"{len(units)} of the {len(chosen)} {'chosen ' if given else ''}units fit this width"
+        notes.append(f"units {spans(rest)} ({of}), choose them with --units {rest[0]}:{rest[0] + len(units)}")
+    return StepLayout(units, cell, tuple(notes))
+
+
+def _widest(
+    steps: Iterable[Mapping[str, Array]], rows: StepRows, samples: Sequence[int], units: range, precision: int
+) -> int:
+    """Characters for the widest number of the rows of `steps`, without its sign."""
+    peak, whole = 0.0, True
+    names = [name for group in rows.groups for name in group]
+    for values in steps:
+        for name in names:
+            shown = values[name][np.ix_(list(samples), units)]
+            peak = max(peak, float(np.max(np.abs(shown))))
+            whole = whole and bool(np.all(shown == np.round(shown)))
+    return len(str(int(peak))) if whole else len(f"{peak:.{precision}f}")
 
 
 def _saturation_mark(gate: float) -> str:

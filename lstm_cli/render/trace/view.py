@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import numpy as np
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -21,7 +20,7 @@ from lstm_cli.tracing import RECURRENT_GATES, SIGMOID_LIKE, Block, TraceRun, exp
 
 from .heatmap import Heatmap, heat_series
 from .lines import LeftOut, spans
-from .step import Explanation, StepPage, StepRows
+from .step import Explanation, StepLayout, StepPage, StepRows, step_layout
 from .stories import Stories
 from .table import LayerHeading, TraceTable
 
@@ -31,21 +30,11 @@ HEAD_STEPS = 6
 MAX_EXPLAINED_STEPS = 3  # with --explain, whose text is ~10 lines per unit and step
 HEAD_EXPLAINED_STEPS = 2
 MAX_SAMPLES = 4
-LABEL_WIDTH = 6  # "h_prev"
 TRACE_ROWS = StepRows(
     groups=(("h_prev", "c_prev"), ("z_i", "z_f", "z_g", "z_o"), ("i", "f", "g", "o"), ("c", "h")),
     carried=("h_prev", "c_prev", "c", "h"),  # what a masked step still has: the state it carries
     marked=RECURRENT_GATES,
 )
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """How one layer's step tables look: which units, how wide a cell, and what that leaves out."""
-
-    units: range
-    cell: int
-    notes: list[str]
 
 
 class Page(NamedTuple):
@@ -64,7 +53,7 @@ class TraceView:
     precision: int = DEFAULT_PRECISION
     explain: bool = False
     width: int = 100
-    _layouts: dict[int, _Layout] = field(default_factory=dict, init=False, repr=False)
+    _layouts: dict[int, StepLayout] = field(default_factory=dict, init=False, repr=False)
 
     def number(self, value: float) -> str:
         return format_number(value, self.precision)
@@ -175,38 +164,22 @@ class TraceView:
             )
         )
 
-    def _layout(self, trace: LayerTrace) -> _Layout:
+    def _layout(self, trace: LayerTrace) -> StepLayout:
         """The units a step table shows (those chosen, as many as fit the width) and notes on the rest."""
         key = id(trace)
         if key not in self._layouts:
             layer = trace.layer
-            chosen = self.run.units[layer.name] if self.run.units else range(layer.units)
-            cell = self._cell_width(trace, chosen)
-            fit = max(1, (self.width - LABEL_WIDTH - 4) // (cell + 3))  # a cell's padding and border: 3
-            units = chosen[:fit]
-            notes = []
-            if len(units) < len(chosen):
-                rest = chosen[len(units) :]
-                chosen_ = "chosen " if self.run.units else ""
-                of = f"{len(units)} of the {len(chosen)} {chosen_}units fit this width"
-                notes.append(
-                    f"units {spans(rest)} ({of}), choose them with --units {rest[0]}:{rest[0] + len(units)}"
-                )
-            self._layouts[key] = _Layout(units, cell, notes)
+            self._layouts[key] = step_layout(
+                (step_quantities(block.record) for block in self.run.blocks_of(trace)),
+                TRACE_ROWS,
+                self.run.samples[:MAX_SAMPLES],
+                self.run.units[layer.name] if self.run.units else range(layer.units),
+                given=bool(self.run.units),
+                width=self.width,
+                precision=self.precision,
+                marked=layer.recurrent_activation in SIGMOID_LIKE,
+            )
         return self._layouts[key]
-
-    def _cell_width(self, trace: LayerTrace, units: range) -> int:
-        """Characters for the widest number of the chosen steps, with its sign and saturation mark."""
-        peak, whole = 0.0, True
-        samples = list(self.run.samples[:MAX_SAMPLES])
-        for block in self.run.blocks_of(trace):
-            for name, value in step_quantities(block.record).items():
-                if name != "x":
-                    shown = value[np.ix_(samples, units)]
-                    peak = max(peak, float(np.max(np.abs(shown))))
-                    whole = whole and bool(np.all(shown == np.round(shown)))
-        digits = len(str(int(peak))) if whole else len(f"{peak:.{self.precision}f}")
-        return digits + 1 + (trace.layer.recurrent_activation in SIGMOID_LIKE)  # the sign, and a mark
 
     def _notes(self, trace: LayerTrace) -> list[str]:
         """What this layer's view left out besides steps (units, samples), and how to see it."""
