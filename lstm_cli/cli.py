@@ -3,10 +3,8 @@
 Nothing here computes. Library modules are imported inside the commands, so `--help` stays fast.
 """
 
-from __future__ import annotations
-
 import contextlib
-import csv
+import copy
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -403,6 +401,8 @@ def forward(
             else:
                 sys.stdout.write(to_yaml(forward_document(model.dtype, result.values, mismatches, precision)))
         elif output_format is Format.csv:
+            import csv
+
             from .formats import CSV_HEADER, output_rows, step_rows
 
             writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -550,6 +550,8 @@ def summary(
 
             sys.stdout.write(to_json(summary_document(result, detail)))
         elif output_format is TableFormat.csv:
+            import csv
+
             from .formats import CSV_HEADER  # numpy's import time, paid by csv alone
 
             writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -744,6 +746,8 @@ def trace(
 
             write_json(sys.stdout, trace_document(run), precision)  # streamed, a row at a time
         elif output_format is TableFormat.csv:
+            import csv
+
             from .tracing import trace_rows
 
             csv.writer(sys.stdout, lineterminator="\n").writerows(trace_rows(run, precision))
@@ -1002,4 +1006,20 @@ def convert(
 
 def main() -> None:
     """The `lstm-cli` console script."""
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: Sequence[str]) -> typer.Typer:
+    """For `lstm-cli NAME ...`, a copy of the app holding command NAME alone: Typer builds every command's
+    options before it runs one, and the others' are start-up time spent for nothing. Anything else
+    (--help, --version, a mistyped name) gets the whole group, which lists and suggests commands."""
+    chosen = [
+        command
+        for command in app.registered_commands
+        if args and args[0] == (command.name or command.callback.__name__)  # type: ignore[union-attr]
+    ]
+    if not chosen:
+        return app
+    alone = copy.copy(app)
+    alone.registered_commands = chosen
+    return alone
