@@ -10,7 +10,10 @@
     edge.py      one-line errors, notes and exit codes; usage lines
     stepping.py  trace --step, a timestep and a key at a time
 
-Library modules are imported inside the bodies, so that `--help` stays fast.
+Start-up is paid on every run, so: library modules are imported inside the bodies; commands.py has no
+`from __future__ import annotations` (Typer would evaluate every string annotation again each time it
+looks); `main` builds only the command being run; and the records here are NamedTuples, which take a
+sixth of a frozen dataclass's time to define.
 """
 
 import sys

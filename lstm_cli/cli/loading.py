@@ -4,9 +4,8 @@ and the data given beside it (--input and its layout); without a CONFIG, the bui
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lstm_cli.cli.edge import PROG, notes
 from lstm_cli.errors import LstmCliError
@@ -15,8 +14,7 @@ if TYPE_CHECKING:
     from lstm_cli.model import Model
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """The shared model-file options, as given. That they go with a CONFIG, and --time-major not with
     --batch-first, is for the option rules; this only hands them on."""
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """How a result is to be shown: the command's name, --format, --precision, --save-svg, --save-html."""
 
     command: str
@@ -53,8 +51,7 @@ def _not_offered(*_: Any) -> Any:
     raise NotImplementedError("a format this command does not offer")  # its --format's choices exclude it
 
 
-@dataclass(frozen=True)
-class Views:
+class Views(NamedTuple):
     """One result in each format its command offers; only the one asked for is made."""
 
     table: Callable[[Console], None]  # prints the table view to the console it is given

@@ -13,8 +13,7 @@ given any word is named with it too); an argument by its metavar, CONFIG. A comm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from lstm_cli.errors import LstmCliError
 
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
     import typer
 
 
-@dataclass(frozen=True)
-class Given:
+class Given(NamedTuple):
     """What one command line gave, named as above, and what its command offers."""
 
     command: str
@@ -40,8 +38,7 @@ class Given:
         return not commands or self.command in commands
 
 
-@dataclass(frozen=True)
-class Formats:
+class Formats(NamedTuple):
     """`option` applies to `formats` alone; with another --format it is refused, saying what it `does`."""
 
     option: str
@@ -57,8 +54,7 @@ class Formats:
         return f"{self.option} {self.does}; it does not apply to --format {given.output_format}"
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     """`option` cannot go with any of `others`. The message names {other}, the first of them given (in the
     order listed), or {others}, all of them."""
 
@@ -74,8 +70,7 @@ class Conflict:
         return self.message.format(other=clash[0], others=", ".join(clash))
 
 
-@dataclass(frozen=True)
-class Needs:
+class Needs(NamedTuple):
     """Each of `options` needs `needed`, in the commands named or else wherever `needed` is offered. The
     message names {option}, the first of them given."""
 
