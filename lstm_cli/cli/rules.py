@@ -19,6 +19,7 @@ from lstm_cli.errors import LstmCliError
 
 if TYPE_CHECKING:
     import typer
+    from typer._click.core import Parameter  # Typer's own click, which it does not re-export
 
 
 class Given(NamedTuple):
@@ -169,11 +170,7 @@ def given_in(ctx: typer.Context) -> Given:
     for param in ctx.command.params:
         if param.name is None:
             continue
-        name = (
-            param.human_readable_name  # an argument's metavar
-            if param.param_type_name == "argument"
-            else next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
-        )
+        name = written(param)
         offered.add(name)
         source = ctx.get_parameter_source(param.name)
         if source is not None and source.name == "COMMANDLINE":
@@ -188,3 +185,11 @@ def given_in(ctx: typer.Context) -> Given:
         frozenset(offered),
         None if output_format is None else str(output_format),
     )
+
+
+def written(param: Parameter) -> str:
+    """How users write a parameter: an option by its long name (--format for -f), an argument by its
+    metavar (CONFIG)."""
+    if param.param_type_name == "argument":
+        return param.human_readable_name
+    return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
