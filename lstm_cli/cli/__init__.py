@@ -12,10 +12,12 @@
 
 Start-up is paid on every run, so: library modules are imported inside the bodies; commands.py has no
 `from __future__ import annotations` (Typer would evaluate every string annotation again each time it
-looks); `main` builds only the command being run; and the records here are NamedTuples, which take a
-sixth of a frozen dataclass's time to define.
+looks); `main` builds only the command being run, and spares the exit a garbage collection over
+everything imported; and the records here are NamedTuples, which take a sixth of a frozen dataclass's
+time to define.
 """
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +30,10 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """The `lstm-cli` console script."""
+    # What the imports made lives until the process ends. Frozen, the collector never scans it again,
+    # and the interpreter's last collection at exit, which would free it object by object, leaves it to
+    # the OS: about 13 ms of a 90 ms `summary`. What the command makes is collected as usual.
+    gc.freeze()
     app_for(sys.argv[1:])()
 
 
