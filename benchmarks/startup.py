@@ -9,9 +9,9 @@ median of the pairs' ratios, so that a shared machine's slow moments slow both s
 Bytecode matters here, so there are three modes. `wheel`: this checkout built as a wheel and installed
 with pip into a temporary folder, which byte-compiles it, as an installed lstm-cli is. `bytecode`: the
 checkout itself, with every module's cache (stdlib's too) in a fresh PYTHONPYCACHEPREFIX, written by
-untimed warm-up runs. `source`: the checkout with PYTHONDONTWRITEBYTECODE=1, as a development shell may
-run it: typer and rich load their caches from site-packages, but lstm-cli's modules are compiled again on
-every run. Not a test: nothing here is asserted.
+untimed warm-up runs. `source`: the checkout's modules, copied without their __pycache__, run with
+PYTHONDONTWRITEBYTECODE=1, as a development shell may run them: typer and rich load their caches from
+site-packages, but lstm-cli's modules are compiled again on every run. Not a test: nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def environment(mode: str) -> Iterator[tuple[dict[str, str], str]]:
         env.pop("PYTHONPYCACHEPREFIX", None)
         if mode == "source":
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env["PYTHONPATH"] = _copied(Path(work))  # a checkout's __pycache__ would be read
         elif mode == "bytecode":
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(Path(work) / "pycache")  # every module's cache goes here
@@ -60,6 +61,13 @@ def environment(mode: str) -> Iterator[tuple[dict[str, str], str]]:
             env["PYTHONDONTWRITEBYTECODE"] = "1"  # pip has compiled the wheel; nothing else is written
             env["PYTHONPATH"] = _installed(Path(work))
         yield env, work
+
+
+def _copied(work: Path) -> str:
+    """This checkout's lstm_cli, without any bytecode, copied into `work`/src; returns that folder."""
+    source = work / "src"
+    shutil.copytree(ROOT / "lstm_cli", source / "lstm_cli", ignore=shutil.ignore_patterns("__pycache__"))
+    return str(source)
 
 
 def _installed(work: Path) -> str:
@@ -94,19 +102,22 @@ def pairs(env: dict[str, str], cwd: str, count: int) -> list[tuple[float, float]
     return timed
 
 
-def own_import_ms(env: dict[str, str], cwd: str) -> float:
-    """`python -X importtime`: the self time of lstm-cli's modules, summed."""
+def own_import_ms(env: dict[str, str], cwd: str, runs: int = 5) -> float:
+    """`python -X importtime`: the self time of lstm-cli's modules, summed; the median of `runs` runs."""
     argv = [sys.executable, "-X", "importtime", *COMMAND[1:]]
-    lines = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True).stderr.splitlines()
-    own = 0
-    for line in lines:  # import time: self [us] | cumulative | imported package
-        fields = line.removeprefix("import time:").split("|")
-        if len(fields) == 3 and fields[0].strip().isdigit() and fields[2].strip().startswith("lstm_cli"):
-            own += int(fields[0])
-    return own / 1e3
+    totals = []
+    for _ in range(runs):
+        lines = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True).stderr.splitlines()
+        own = 0
+        for line in lines:  # import time: self [us] | cumulative | imported package
+            fields = line.removeprefix("import time:").split("|")
+            if len(fields) == 3 and fields[0].strip().isdigit() and fields[2].strip().startswith("lstm_cli"):
+                own += int(fields[0])
+        totals.append(own / 1e3)
+    return statistics.median(totals)
 
 
-def measure(mode: str, count: int) -> dict[str, float]:
+def measure(mode: str, count: int, importtime_runs: int = 5) -> dict[str, float]:
     with environment(mode) as (env, cwd):
         where = subprocess.run(
             [sys.executable, "-c", "import lstm_cli; print(lstm_cli.__file__)"],
@@ -119,7 +130,7 @@ def measure(mode: str, count: int) -> dict[str, float]:
         if not where.startswith(env["PYTHONPATH"].split(os.pathsep)[0]):
             raise RuntimeError(f"{mode}: lstm_cli came from {where.strip()}, not the lstm-cli measured")
         timed = pairs(env, cwd, count)
-        own = own_import_ms(env, cwd)
+        own = own_import_ms(env, cwd, importtime_runs)
     return {
         "pairs": count,
         "floor_ms": statistics.median(f for f, _ in timed) * 1e3,
