@@ -41,6 +41,7 @@ def load(config: Path | None, dtype: str | None, source: Source) -> Model:
     """A model with data to run: CONFIG's, or the built-in example `seed` without one."""
     from lstm_cli.config import load_example, require_data
 
+    dtype = _name(dtype)
     if config is None:
         sys.stderr.write(
             f"{PROG}: no CONFIG given; running the built-in example `seed` (the blog's hand check)\n"
@@ -64,6 +65,11 @@ def load_file(config: Path, dtype: str | None = None, source: Source | None = No
             f"{config}: no such file; {config.stem!r} is a built-in example, which "
             f"`{PROG} init --example {config.stem} -o {config.stem}.yaml` writes"
         )
-    model, found = open_model(config, dtype=dtype, **(source or Source()).options())
+    model, found = open_model(config, dtype=_name(dtype), **(source or Source()).options())
     notes(found)
     return model
+
+
+def _name(dtype: str | None) -> str | None:
+    """--dtype's value as a plain str: the library gets names, not the CLI's DType members."""
+    return None if dtype is None else str(dtype)
