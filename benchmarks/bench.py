@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -322,7 +323,9 @@ def npy_load(batch: int, timesteps: int, features: int, units: int) -> dict[str,
 
 def startup() -> dict[str, float]:
     """Wall time of short commands in fresh processes, with bytecode caches as an installed package has
-    them (PYTHONDONTWRITEBYTECODE would make every run compile lstm-cli's modules again)."""
+    them (PYTHONDONTWRITEBYTECODE would make every run compile lstm-cli's modules again); and summary
+    against its floor, `import typer, rich.table`, as interleaved pairs (benchmarks/startup.py), installed
+    from a wheel and run from a checkout without bytecode."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
     def timed(argv: list[str], repeats: int = 15) -> float:
@@ -332,6 +335,7 @@ def startup() -> dict[str, float]:
         )
 
     summary_argv = [sys.executable, "-m", "lstm_cli", "summary", "--units", "3", "--features", "2"]
+    subprocess.run(summary_argv, capture_output=True, check=True, env=env)  # writes the bytecode caches
     imports = subprocess.run(
         [sys.executable, "-X", "importtime", *summary_argv[1:]], capture_output=True, text=True, env=env
     ).stderr
@@ -344,12 +348,24 @@ def startup() -> dict[str, float]:
     typer_floor = timed([sys.executable, "-c", "import typer, rich.table"])
     summary = timed(summary_argv)
     help_ = timed([sys.executable, "-m", "lstm_cli", "--help"])
+    paired = {}
+    startup_script = importlib.util.spec_from_file_location("startup", ROOT / "benchmarks" / "startup.py")
+    if startup_script is not None and startup_script.loader is not None:
+        pairs = importlib.util.module_from_spec(startup_script)
+        startup_script.loader.exec_module(pairs)
+        for mode in ("wheel", "source"):
+            result = pairs.measure(mode, 41)
+            paired[f"summary_over_floor_{mode}"] = result["ratio"]
+            paired[f"paired_summary_{mode}_s"] = result["command_ms"] / 1e3
+            paired[f"paired_floor_{mode}_s"] = result["floor_ms"] / 1e3
+            paired[f"lstm_cli_self_{mode}_s"] = result["lstm_cli_self_ms"] / 1e3
     return {
         "import_rich_table_s": rich_table,
         "import_typer_s": typer_floor,
         "summary_s": summary,
         "help_s": help_,
         "summary_over_rich": summary / rich_table,
+        **paired,
         **{f"importtime_{module}_s": cumulative.get(module, 0.0) for module in IMPORTS_SHOWN},
     }
 
@@ -410,11 +426,7 @@ def write_markdown(
         f"Big inputs from files: a config whose input (64, 200, 512) and 1024-unit weights are `.npy` files "
         f"({load['npy_mb']:.0f} MB) is read and checked in {load['npy_load_s'] * 1e3:.0f} ms.",
         "",
-        f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
-        f'`lstm-cli --help` {start["help_s"] * 1e3:.0f} ms, a bare `python -c "import rich.table"` '
-        f"{start['import_rich_table_s'] * 1e3:.0f} ms (ratio {start['summary_over_rich']:.2f}); "
-        f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms. '
-        + _importtime_text(start),
+        _startup_text(start),
         "",
         _floor_text(rows, gflops),
         "",
@@ -446,13 +458,33 @@ def _floor_text(rows: list[dict[str, Any]], gflops: float) -> str:
     )
 
 
+def _startup_text(start: dict[str, float]) -> str:
+    text = (
+        f"Start-up: `lstm-cli summary --units 3 --features 2` {start['summary_s'] * 1e3:.0f} ms, "
+        f"`lstm-cli --help` {start['help_s'] * 1e3:.0f} ms; "
+        f'`python -c "import typer, rich.table"` alone takes {start["import_typer_s"] * 1e3:.0f} ms. '
+    )
+    if "summary_over_floor_wheel" in start:
+        ms = {key: value * 1e3 for key, value in start.items() if key.endswith("_s")}
+        text += (
+            "As interleaved pairs (`python benchmarks/startup.py`, medians), that summary takes "
+            f"{start['summary_over_floor_wheel']:.2f}x the time of that import when installed from a wheel "
+            f"({ms['paired_summary_wheel_s']:.0f} ms against {ms['paired_floor_wheel_s']:.0f} ms; "
+            f"lstm-cli's own modules import in {ms['lstm_cli_self_wheel_s']:.0f} ms), and "
+            f"{start['summary_over_floor_source']:.2f}x run from a checkout with PYTHONDONTWRITEBYTECODE=1 "
+            f"({ms['paired_summary_source_s']:.0f} ms against {ms['paired_floor_source_s']:.0f} ms; its "
+            f"modules, compiled on every run, in {ms['lstm_cli_self_source_s']:.0f} ms). "
+        )
+    return text + _importtime_text(start)
+
+
 def _importtime_text(start: dict[str, float]) -> str:
     ms = {module: start[f"importtime_{module}_s"] * 1e3 for module in IMPORTS_SHOWN}
     numpy = f"{ms['numpy']:.0f} ms" if ms["numpy"] else "not imported"
     return (
         f"`python -X importtime` for that summary: lstm_cli.cli {ms['lstm_cli.cli']:.0f} ms, of which typer "
-        f"{ms['typer']:.0f} ms; lstm_cli.render.summary {ms['lstm_cli.render.summary']:.0f} ms, of which "
-        f"rich.console {ms['rich.console']:.0f} ms; lstm_cli.summary {ms['lstm_cli.summary']:.0f} ms; "
+        f"{ms['typer']:.0f} ms; rich.console {ms['rich.console']:.0f} ms; lstm_cli.render.summary "
+        f"{ms['lstm_cli.render.summary']:.0f} ms; lstm_cli.summary {ms['lstm_cli.summary']:.0f} ms; "
         f"numpy {numpy}."
     )
 
@@ -511,10 +543,21 @@ READING = """\
   memory the host has taken back has cost from 0.1 to 1.7 ms a MB on different days (once 0.87 s to fill
   500 MB the first time, 0.02 s the second), which is why trace/forward moves between runs more than the
   other figures: at (32, 100, 128, 256) it has measured from 1.18 to 1.7 across runs.
-- Start-up: numpy is not imported by `--help` or by `summary` from flags. typer is held below 0.29, which
-  imports pydantic and builds a validator per parameter on every run (about 100 ms more). What remains is
-  typer itself: `import typer, rich.table` alone is about 1.45-1.52x `import rich.table`, so 1.5x is out
-  of reach with typer; building the commands and lstm-cli's own modules add 35-40 ms.
+- Start-up is measured against `python -c "import typer, rich.table"`, the floor of any CLI built on
+  Typer and Rich. numpy is not imported by `--help` or by `summary` from flags, and typer is held below
+  0.29, which imports pydantic and builds a validator per parameter on every run (about 100 ms more).
+  Above the floor, a summary from flags pays for rich.console (about 6 ms: rich.table alone does not
+  import it), lstm-cli's own modules (7-8 ms, of which summary.py's four frozen dataclasses take 2.4 ms
+  and architecture.py's one 0.8 ms), building its one command (0.9 ms) and drawing the table (2 ms).
+  Before, it also paid for Typer building every command from string annotations, which it evaluated
+  again each time it looked (10 ms; 3.3 ms for all the commands without `from __future__ import
+  annotations`, 0.9 ms for the one being run), and for importing model.py's nine frozen dataclasses
+  (7-8 ms), which a summary from flags does not use: it took 1.53-1.57x the floor installed, 1.68-1.71x
+  from a checkout without bytecode. Without the `gc.freeze()` in `main` it takes 1.30-1.32x installed and
+  1.47x without bytecode: the interpreter's last collection, at exit, would free everything imported
+  object by object (18 ms, against 5 ms with it frozen). Without bytecode lstm-cli's modules are compiled
+  on every run (about 12 ms), while typer's and rich's come from site-packages' caches; pip
+  byte-compiles a wheel as it installs it, so the installed figure is the one users meet.
 - The machine is shared: figures move by 10-30% between runs; the interleaved medians move less.
 """
 

@@ -17,21 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .architecture import Architecture
+from .architecture import Architecture, keras_name
 from .errors import LstmCliError
-from .model import (
-    NO_OP_KINDS,
-    EmbeddingLayer,
-    Layer,
-    MaskingLayer,
-    MaskSource,
-    Model,
-    NoOpLayer,
-    keras_name,
-    masks_taken,
-)
+
+if TYPE_CHECKING:  # the model's classes are imported where a config is summarised: flags need none of them
+    from .model import Layer, MaskSource, Model
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -46,8 +38,7 @@ KERAS_CLASS = {
     "bidirectional": "Bidirectional",
     "masking": "Masking",
     "embedding": "Embedding",
-    **{kind: spec.keras_class for kind, spec in NO_OP_KINDS.items()},
-}
+}  # a no-op layer (dropout, ...) names its own: NoOpLayer.keras_class
 FLOAT32_BYTES = 4  # Keras stores weights as float32 unless told otherwise
 
 
@@ -213,6 +204,8 @@ def _with_mask_ops(
     mask_zero is one NotEqual op of its ids and 0. They are named when their layer is called, and every
     LSTM that takes the mask reads the last op as a second tensor. Keras lists the ops of the masks some
     layer takes."""
+    from .model import EmbeddingLayer, MaskingLayer, masks_taken
+
     names = _KerasNames()
     op_names: dict[str, tuple[str, ...]] = {
         layer.name: (names.next("not_equal"), names.next("any"))
@@ -290,6 +283,8 @@ def _outputs_by_layer(shapes: Mapping[str, Shape]) -> dict[str, list[str]]:
 def _layer_info(
     layer: Layer, shapes: Mapping[str, Shape], output_refs: Sequence[str], tensors: Mapping[str, Tensor]
 ) -> LayerInfo:
+    from .model import EmbeddingLayer, NoOpLayer
+
     kind = str(layer.type)
     source = shapes[layer.input]
     if isinstance(layer, EmbeddingLayer):  # reads ids (batch, timesteps): no feature axis

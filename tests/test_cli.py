@@ -127,3 +127,93 @@ def test_a_missing_config_named_like_an_example_says_how_to_get_it(tmp_path: Pat
             "`lstm-cli init --example seed -o seed.yaml` writes\n"
         )
     assert run_cli("summary", str(tmp_path / "nope.yaml")).stderr.endswith("nope.yaml: no such file\n")
+
+
+# -- the layout: one command built at a time, one table of option rules ------------------------------------
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_app_built_for_one_command_shows_the_same_help(name: str) -> None:
+    """`main` builds only the command being run; what it shows is what the whole app shows."""
+    from typer.testing import CliRunner
+
+    from lstm_cli.cli import app_for
+
+    alone = app_for([name, "--help"])
+    assert alone is not app and [command.callback for command in alone.registered_commands] == [
+        command.callback
+        for command in app.registered_commands
+        if command.callback.__name__ == name  # type: ignore[union-attr]
+    ]
+    environment = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    shown = CliRunner().invoke(alone, [name, "--help"], env=environment)
+    assert (shown.exit_code, shown.stdout) == (0, run_cli(name, "--help").stdout)
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--version"], ["forwad"], ["-h", "forward"]])
+def test_anything_but_a_command_name_gets_the_whole_app(args: list[str]) -> None:
+    from lstm_cli.cli import app_for
+
+    assert app_for(args) is app
+
+
+def test_every_option_a_rule_names_is_one_a_command_has() -> None:
+    """A rule over an option that was renamed would never fire: RULES must name options as declared."""
+    from typer.main import get_command
+
+    from lstm_cli.cli.rules import RULES, Conflict, Formats, written
+
+    group = get_command(app)
+    offered = {
+        name: {written(param) for param in command.params}
+        for name, command in group.commands.items()  # type: ignore[attr-defined]
+    }
+    for rule in RULES:
+        if isinstance(rule, Formats):
+            names = [rule.option]
+        elif isinstance(rule, Conflict):
+            names = [rule.option, *rule.others]
+        else:
+            names = [*rule.options, rule.needed]
+        commands = rule.commands or list(offered)
+        for name in names:
+            option = name.split(" ")[0]  # `--view heatmap` is --view given heatmap
+            assert any(option in offered[command] for command in commands), (rule, option)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["forward", "-f", "json", "--save-html", "x.html"], "--save-html saves the table view"),
+        (["trace", "-f", "csv", "--explain"], "--explain shows the table format"),
+        (
+            ["decode", "seq2seq.yaml", "--feed", "x", "--start", "a", "-f", "json", "--trace"],
+            "--trace shows the table format",
+        ),
+        (
+            ["summary", "--units", "3", "--features", "2", "--detail", "-f", "csv"],
+            "--detail belongs to the table format",
+        ),
+    ],
+)
+def test_an_option_for_the_table_alone_is_refused_in_one_sentence(args: list[str], message: str) -> None:
+    run = run_cli(*args)
+    output_format = args[args.index("-f") + 1]
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == f"lstm-cli: error: {message}; it does not apply to --format {output_format}\n"
+
+
+def test_the_startup_benchmark_runs() -> None:
+    """benchmarks/startup.py at one pair: a smoke test, no timing is asserted."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("startup", ROOT / "benchmarks" / "startup.py")
+    assert spec is not None and spec.loader is not None
+    startup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(startup)
+    result = startup.measure("source", 1, importtime_runs=1)
+    assert result["command_ms"] > 0 and result["floor_ms"] > 0 and result["ratio"] > 0
+    assert result["lstm_cli_self_ms"] > 0  # the importtime listing names lstm-cli's modules
+    assert "ratio" in startup.report("source", result)

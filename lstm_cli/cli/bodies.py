@@ -1,0 +1,260 @@
+"""What each command does once its options are parsed and checked: call the library, and say what the
+result is in each format the command offers (`Views`), for output.write to write.
+
+Library modules are imported inside the bodies, and renderers inside the table views, so that `--help`
+and `summary` from flags import neither numpy nor YAML, and a JSON run imports no Rich.
+"""
+
+from __future__ import annotations
+
+import sys
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
+
+from lstm_cli.cli.edge import PROG, notes
+from lstm_cli.cli.loading import Source, load, load_file
+from lstm_cli.cli.output import Output, Views
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lstm_cli.architecture import Architecture
+
+
+def forward(config: Path | None, dtype: str | None, source: Source, output: Output) -> Views:
+    from lstm_cli.engine import check_expectations, run_model
+    from lstm_cli.formats import CSV_HEADER, forward_document, output_rows, step_rows
+
+    model = load(config, dtype, source)
+    window = None
+    if output.format == "table":  # a bounded table keeps only the steps it shows
+        from lstm_cli.render.forward import table_window
+
+        window = table_window(model.shapes[next(iter(model.inputs))][0] or 1)
+    result = run_model(model, record=output.format in ("table", "csv"), window=window)
+    mismatches = check_expectations(model, result.values) if model.expect else None
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.forward import forward_view
+        from lstm_cli.text import DEFAULT_PRECISION
+
+        places = output.places(DEFAULT_PRECISION)
+        console.print(forward_view(model, result.values, result.traces, mismatches, places))
+
+    return Views(
+        table,
+        json=lambda: forward_document(model.dtype, result.values, mismatches, lists=False),
+        yaml=lambda: forward_document(model.dtype, result.values, mismatches, output.precision),
+        csv=lambda: chain(
+            [CSV_HEADER],
+            step_rows(result.traces, precision=output.precision),
+            output_rows(result.values, output.precision),
+        ),
+        mismatches=mismatches,
+    )
+
+
+def trace(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    output: Output,
+    *,
+    layers: list[str] | None,
+    timesteps: list[str] | None,
+    samples: list[int] | None,
+    units: str | None,
+    view: str,
+    step: bool,
+    explain: bool,
+) -> Views:
+    from lstm_cli.tracing import Selection, run_trace, trace_document, trace_rows
+
+    selection = Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
+    run = run_trace(load(config, dtype, source), selection)
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.trace import TraceView
+        from lstm_cli.text import DEFAULT_PRECISION
+
+        trace_view = TraceView(run, output.places(DEFAULT_PRECISION), explain, console.width)
+        if view == "heatmap":
+            console.print(trace_view.heatmap())
+        elif step:
+            from lstm_cli.cli.stepping import walk
+
+            walk(console, trace_view)
+        else:
+            console.print(trace_view.view())
+
+    return Views(
+        table,
+        json=lambda: trace_document(run),  # streamed, a row at a time
+        csv=lambda: trace_rows(run, output.precision),
+        mismatches=run.mismatches,
+    )
+
+
+def summary(
+    config: Path | None,
+    source: Source,
+    output: Output,
+    *,
+    units: list[int] | None,
+    features: int | None,
+    timesteps: int | None,
+    batch: int | None,
+    return_sequences: bool,
+    bidirectional: bool,
+    dense: list[int] | None,
+    style: str,
+    detail: bool,
+) -> Views:
+    """The model the flags describe (--units ...), else CONFIG's, else the built-in example's."""
+    from lstm_cli.summary import csv_rows, from_architecture, from_model, summary_document
+
+    if units:
+        features = cast(int, features)  # the option rules make --units need --features
+        flags = architecture(units, features, timesteps, batch, return_sequences, dense, bidirectional)
+        result = from_architecture(flags)
+    else:
+        from lstm_cli.config import load_example
+
+        if config is None:
+            sys.stderr.write(f"{PROG}: no CONFIG or --units given; summarising the built-in example `seed`\n")
+        model = load_example("seed") if config is None else load_file(config, source=source)
+        result = from_model(model, batch, mask_ops=style == "keras")
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.summary import detail_view, keras_view, legacy_text
+
+        if style == "legacy":
+            sys.stdout.write(legacy_text(result))
+        else:
+            console.print(keras_view(result, console.width, output.places(2)))  # 2, as Keras
+        if detail:
+            console.print(detail_view(result))
+
+    def rows() -> chain[tuple[object, ...]]:
+        from lstm_cli.formats import CSV_HEADER  # numpy's import time, paid by csv alone
+
+        return chain([CSV_HEADER], csv_rows(result))
+
+    return Views(table, json=lambda: summary_document(result, detail), csv=rows)
+
+
+def decode(
+    config: Path,
+    dtype: str | None,
+    source: Source,
+    output: Output,
+    *,
+    feed: str,
+    start: str,
+    stop: str | None,
+    max_steps: int,
+    sample: int | None,
+    top: int,
+    show_trace: bool,
+) -> Views:
+    from lstm_cli.decoding import decode as decode_greedily
+    from lstm_cli.decoding import decode_document
+
+    model = load_file(config, dtype, source)
+    decoding = decode_greedily(
+        model, feed, start, stop=stop, max_steps=max_steps, sample=sample, record=show_trace
+    )
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.decode import decode_view
+        from lstm_cli.text import DEFAULT_PRECISION
+
+        places = output.places(DEFAULT_PRECISION)
+        console.print(
+            decode_view(decoding, description=model.description, top=top, precision=places, trace=show_trace)
+        )
+
+    return Views(table, json=lambda: decode_document(decoding, output.precision))
+
+
+def architecture(
+    units: list[int],
+    features: int,
+    timesteps: int | None,
+    batch: int | None,
+    return_sequences: bool,
+    dense: list[int] | None,
+    bidirectional: bool = False,
+) -> Architecture:
+    """The model that summary's and init's flags describe."""
+    from lstm_cli.architecture import Architecture
+
+    return Architecture(
+        units=tuple(units),
+        features=features,
+        timesteps=timesteps,
+        batch=batch,
+        return_sequences=return_sequences,
+        bidirectional=bidirectional,
+        dense=tuple(dense or ()),
+    )
+
+
+def init(
+    example: str | None,
+    units: list[int] | None,
+    features: int,
+    timesteps: int,
+    batch: int,
+    return_sequences: bool,
+    dense: list[int] | None,
+    *,
+    seed: int | None,
+    scheme: Literal["keras", "pytorch"],
+    precision: int,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """A built-in example as it is, the examples' names (`--example list`), or a config the flags describe,
+    with weights from the initialiser `scheme` (seeded) and a random input."""
+    from lstm_cli.config import example_text
+    from lstm_cli.init import example_listing, fresh_seed, init_config
+
+    if example == "list":
+        text = example_listing()
+    elif example is not None:
+        text = example_text(example)
+    else:
+        flags = architecture(units or [3], features, timesteps, batch, return_sequences, dense)
+        chosen = fresh_seed() if seed is None else seed
+        text = init_config(flags, seed=chosen, scheme=scheme, precision=precision)
+    write_text(text, output, force)
+
+
+def write_text(text: str, output: Path | None, force: bool) -> None:
+    """`text` to stdout, or to the new file `output` (an existing one only with --force)."""
+    from lstm_cli.init import write_new_file
+
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_new_file(output, text, force=force)
+        sys.stderr.write(f"{PROG}: wrote {output}\n")
+    sys.stdout.flush()
+
+
+def convert(
+    src: Path, destination: Path, source: Source, *, layer: str | None, inline_limit: int, force: bool
+) -> None:
+    from lstm_cli.modelfiles import convert as convert_file
+
+    report = convert_file(
+        src, destination, **source.options(), layer=layer, inline_limit=inline_limit, force=force
+    )
+    notes(report.notes)
+    if report.text is not None:
+        sys.stdout.write(report.text)
+        sys.stdout.flush()
+    for path in report.written:
+        sys.stderr.write(f"{PROG}: wrote {path}\n")

@@ -1,0 +1,450 @@
+"""The commands: typed signatures with their help, each one call into a shared body.
+
+A command that shows a result calls `show` (output.py) with its Output (format, precision, pictures to
+save) and its body (bodies.py); the others call `run` (edge.py). Both check the option rules (rules.py)
+first. Commands are listed in --help in the order they are declared here.
+
+No `from __future__ import annotations` here: Typer reads these signatures on every run, and string
+annotations would be evaluated again each time it looks (about 10 ms of start-up).
+"""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lstm_cli.cli import bodies
+from lstm_cli.cli.edge import PROG, Command, Group, run
+from lstm_cli.cli.loading import Source
+from lstm_cli.cli.options import (
+    ArchitectureOption,
+    BatchFirstOption,
+    ConfigArgument,
+    DebugOption,
+    DenseOption,
+    DTypeOption,
+    ExplainOption,
+    Format,
+    FormatOption,
+    InitScheme,
+    InputOption,
+    LayerOption,
+    PrecisionOption,
+    PrefixOption,
+    ReturnSequencesOption,
+    SampleOption,
+    SaveHtmlOption,
+    SaveSvgOption,
+    SummaryStyle,
+    TableJson,
+    TableJsonCsv,
+    TableJsonCsvOption,
+    TableJsonOption,
+    TimeMajorOption,
+    TimestepOption,
+    UnitRangeOption,
+    UnitsOption,
+    View,
+)
+from lstm_cli.cli.output import Output, show
+
+app = typer.Typer(
+    cls=Group,
+    name=PROG,
+    add_completion=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"{PROG} {version('lstm-cli')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """A command-line LSTM calculator: every gate, cell state and hidden state, as Keras 3 computes them.
+
+    \b
+    Example:
+      lstm-cli forward configs/seed.yaml
+    """
+
+
+@app.command(cls=Command)
+def forward(
+    ctx: typer.Context,
+    config: ConfigArgument = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: FormatOption = Format.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Run the model and show every gate (i, f, g, o), c and h at every timestep, then the outputs.
+
+    \b
+    Example:
+      lstm-cli forward configs/seed.yaml --format json
+
+    Exit codes: 0 ok, 1 values under `expect:` differ, 2 bad input, 130 interrupted.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("forward", output_format, precision, save_svg, save_html)
+    show(ctx, debug, output, lambda: bodies.forward(config, dtype, source, output))
+
+
+@app.command(cls=Command)
+def trace(
+    ctx: typer.Context,
+    config: ConfigArgument = None,
+    step: Annotated[
+        bool,
+        typer.Option("--step", help="Pause after each timestep: Enter goes on, e explains, q stops."),
+    ] = False,
+    timestep: TimestepOption = None,
+    layer: LayerOption = None,
+    sample: SampleOption = None,
+    units: UnitRangeOption = None,
+    explain: ExplainOption = False,
+    view: Annotated[
+        View,
+        typer.Option(metavar="VIEW", help="table: each step's values; heatmap: i, f, g, o, c, h over time."),
+    ] = View.table,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonCsvOption = TableJsonCsv.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Walk the forward pass one timestep at a time: x_t, h_prev, c_prev, z, the gates, c and h.
+
+    \b
+    Example:
+      lstm-cli trace configs/seed-expect.yaml --explain
+
+    Values under `expect:` that differ are explained first: which step, which term, where they part.
+    Exit codes: 0 ok, 1 values under `expect:` differ, 2 bad input, 130 interrupted.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("trace", output_format, precision, save_svg, save_html)
+    show(
+        ctx,
+        debug,
+        output,
+        lambda: bodies.trace(
+            config,
+            dtype,
+            source,
+            output,
+            layers=layer,
+            timesteps=timestep,
+            samples=sample,
+            units=units,
+            view=view,
+            step=step,
+            explain=explain,
+        ),
+    )
+
+
+@app.command(cls=Command)
+def summary(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG",
+            help="YAML config (weights optional) or model file; or use flags.",
+            show_default=False,
+        ),
+    ] = None,
+    units: UnitsOption = None,
+    features: Annotated[
+        int | None, typer.Option(metavar="F", min=1, help="Input features per timestep.")
+    ] = None,
+    timesteps: Annotated[
+        int | None, typer.Option(metavar="T", min=1, help="Sequence length (default: None, any length).")
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(metavar="B", min=1, help="Batch size (default: None, any batch).")
+    ] = None,
+    return_sequences: ReturnSequencesOption = False,
+    bidirectional: Annotated[
+        bool, typer.Option("--bidirectional", help="Wrap each LSTM layer in Bidirectional (concat).")
+    ] = False,
+    dense: DenseOption = None,
+    style: Annotated[
+        SummaryStyle, typer.Option(metavar="STYLE", help="keras: Keras 3's table; legacy: tf.keras 2's text.")
+    ] = SummaryStyle.keras,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail", help="Add each weight's shape, the formulas, PyTorch's count, multiply-adds."
+        ),
+    ] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonCsvOption = TableJsonCsv.table,
+    precision: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", min=0, max=17, help="Decimal places of the byte sizes (default 2, as Keras)."
+        ),
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show layers, output shapes and parameter counts, as Keras's model.summary() does.
+
+    \b
+    Example:
+      lstm-cli summary --units 3 --features 2 --timesteps 3 \\
+        --return-sequences --dense 1
+      lstm-cli summary configs/seed.yaml --detail
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("summary", output_format, precision)
+    show(
+        ctx,
+        debug,
+        output,
+        lambda: bodies.summary(
+            config,
+            source,
+            output,
+            units=units,
+            features=features,
+            timesteps=timesteps,
+            batch=batch,
+            return_sequences=return_sequences,
+            bidirectional=bidirectional,
+            dense=dense,
+            style=style,
+            detail=detail,
+        ),
+    )
+
+
+@app.command(cls=Command)
+def init(
+    ctx: typer.Context,
+    units: UnitsOption = None,
+    features: Annotated[int, typer.Option(metavar="F", min=1, help="Input features per timestep.")] = 2,
+    timesteps: Annotated[int, typer.Option(metavar="T", min=1, help="Timesteps of the random input.")] = 3,
+    batch: Annotated[int, typer.Option(metavar="B", min=1, help="Sequences in the random input.")] = 1,
+    return_sequences: ReturnSequencesOption = False,
+    dense: DenseOption = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(metavar="S", min=0, help="Random seed (default: a fresh one); the file records it."),
+    ] = None,
+    scheme: Annotated[
+        InitScheme,
+        typer.Option(
+            "--init", metavar="SCHEME", help="keras: Keras's default initialisers; pytorch: PyTorch's."
+        ),
+    ] = InitScheme.keras,
+    precision: Annotated[int, typer.Option(metavar="N", min=1, max=17, help="Decimal places written.")] = 4,
+    example: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Write the built-in example NAME instead; `list` lists them."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Write a runnable config: Keras-initialised weights (seeded) and a random input, or an example.
+
+    \b
+    Example:
+      lstm-cli init --units 3 --features 2 --seed 0 -o model.yaml
+      lstm-cli forward model.yaml
+
+    Default: one LSTM of 3 units. `lstm-cli init --example list` shows the built-in examples.
+    """
+    run(
+        ctx,
+        debug,
+        lambda: bodies.init(
+            example,
+            units,
+            features,
+            timesteps,
+            batch,
+            return_sequences,
+            dense,
+            seed=seed,
+            scheme=scheme.value,
+            precision=precision,
+            output=output,
+            force=force,
+        ),
+    )
+
+
+@app.command(cls=Command)
+def decode(
+    ctx: typer.Context,
+    config: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CONFIG",
+            help="YAML config or model file: an encoder and a decoder.",
+            show_default=False,
+        ),
+    ],
+    feed: Annotated[
+        str,
+        typer.Option(metavar="INPUT", help="The input fed one token at a time.", show_default=False),
+    ],
+    start: Annotated[str, typer.Option(metavar="TOKEN", help="The token fed first.", show_default=False)],
+    stop: Annotated[
+        str | None, typer.Option(metavar="TOKEN", help="End after this token (it is kept, as in Keras).")
+    ] = None,
+    max_steps: Annotated[int, typer.Option(metavar="N", min=1, help="At most N tokens.")] = 20,
+    sample: Annotated[
+        int | None,
+        typer.Option(metavar="B", min=0, help="The sequence to decode, of a batch of several."),
+    ] = None,
+    vocab: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The vocab, one token per line, for a model without one."),
+    ] = None,
+    texts: Annotated[
+        list[str] | None,
+        typer.Option("--text", metavar="NAME=TEXT", help="An input as text, split into the vocab's tokens."),
+    ] = None,
+    top: Annotated[int, typer.Option(metavar="K", min=1, help="Probabilities shown per step.")] = 3,
+    show_trace: Annotated[
+        bool, typer.Option("--trace", help="Also show the decoder's gates, c and h at each step.")
+    ] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonOption = TableJson.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Greedy seq2seq decoding: run the encoder once, then feed INPUT one token at a time, each the argmax.
+
+    \b
+    Example:
+      lstm-cli decode configs/seq2seq.yaml --feed decoder_inputs \\
+        --start '<s>' --stop '</s>'
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first, texts, vocab)
+    output = Output("decode", output_format, precision, save_svg, save_html)
+    show(
+        ctx,
+        debug,
+        output,
+        lambda: bodies.decode(
+            config,
+            dtype,
+            source,
+            output,
+            feed=feed,
+            start=start,
+            stop=stop,
+            max_steps=max_steps,
+            sample=sample,
+            top=top,
+            show_trace=show_trace,
+        ),
+    )
+
+
+@app.command(cls=Command)
+def convert(
+    ctx: typer.Context,
+    src: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SRC",
+            help="Model file: .keras, .weights.h5, .h5 (tf.keras 2), .pt/.pth, .npz or a YAML config.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DST",
+            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (state_dict) or .npz.",
+            show_default=False,
+        ),
+    ],
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Write this layer alone to a .pt (nn.LSTM, nn.Linear, nn.Embedding)."
+        ),
+    ] = None,
+    inline_limit: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=0, help="YAML holds up to N values inline; beyond, they go to DST.npz."
+        ),
+    ] = 10_000,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite DST if it exists.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch state_dicts, .npz, YAML.
+
+    \b
+    Example:
+      lstm-cli convert model.keras -o model.yaml --input x.npy
+      lstm-cli forward model.yaml
+
+    \b
+    Back to a framework:
+      lstm-cli convert model.yaml -o model.weights.h5    (or -o model.pt)
+      lstm-cli convert model.yaml --layer lstm -o lstm.pt    (one layer alone)
+
+    Keras files need h5py and .pt files need torch: install lstm-cli with the keras or torch extra.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    run(
+        ctx,
+        debug,
+        lambda: bodies.convert(src, output, source, layer=layer, inline_limit=inline_limit, force=force),
+    )
