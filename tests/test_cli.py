@@ -86,11 +86,11 @@ def test_missing_file_is_one_line_exit_2() -> None:
     assert (run.exit_code, run.stdout, run.stderr) == (2, "", "lstm-cli: error: no/such.yaml: no such file\n")
 
 
-def test_debug_shows_the_traceback() -> None:
-    from lstm_cli.errors import LstmCliError
-
-    with pytest.raises(LstmCliError):
-        run_cli("forward", "no/such.yaml", "--debug")
+def test_debug_shows_the_traceback_and_keeps_the_exit_code() -> None:
+    run = run_cli("forward", "no/such.yaml", "--debug")
+    assert run.exit_code == 2  # a bare re-raise exited 1, which means that values under expect: differ
+    assert run.stderr.startswith("Traceback (most recent call last):\n")
+    assert run.stderr.endswith("lstm_cli.errors.LstmCliError: no/such.yaml: no such file\n")
 
 
 def test_console_script_errors_without_traceback() -> None:

@@ -16,7 +16,6 @@ import pytest
 from conftest import run_cli
 
 from lstm_cli.config import LAYER_TYPES
-from lstm_cli.errors import LstmCliError
 
 TYPES = ", ".join(LAYER_TYPES)  # lstm, dense, ... as later issues add layer types
 ACTIVATIONS = (  # SPEC §1, in its order
@@ -1143,11 +1142,11 @@ def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, lstm_config(bias="[0, 0, 0]"))
-    with pytest.raises(LstmCliError) as raised:
-        run_cli("forward", str(path), "--debug")
-    assert str(raised.value) == f"{path}:7:5: layers[0].bias: expected shape (4,) = (4*units,), got (3,)"
-    assert raised.value.line == 7
-    assert raised.value.key_path == "layers[0].bias"
+    run = run_cli("forward", str(path), "--debug")
+    assert run.exit_code == 2
+    assert "Traceback (most recent call last):" in run.stderr
+    message = f"{path}:7:5: layers[0].bias: expected shape (4,) = (4*units,), got (3,)"
+    assert run.stderr.endswith(f"LstmCliError: {message}\n")
 
 
 def test_unknown_option(tmp_path: Path) -> None:

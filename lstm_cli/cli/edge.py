@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -88,7 +89,7 @@ def edge(debug: bool) -> Iterator[None]:
         yield
     except LstmCliError as exc:
         if debug:
-            raise
+            _traceback(ExitCode.USAGE)
         say_error(str(exc))
         raise typer.Exit(ExitCode.USAGE) from None
     except BrokenPipeError:
@@ -102,13 +103,20 @@ def edge(debug: bool) -> Iterator[None]:
         raise
     except MemoryError:  # the failed allocation is freed: there is room to say so
         if debug:
-            raise
+            _traceback(ExitCode.USAGE)
         say_error("out of memory: the model or its input is too large for this machine")
         raise typer.Exit(ExitCode.USAGE) from None
     except Exception as exc:
         if debug:
-            raise
+            _traceback(INTERNAL_ERROR)
         say_error(
             f"internal error: {type(exc).__name__}: {exc} (please report it; --debug shows the traceback)"
         )
         raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def _traceback(code: int) -> None:
+    """--debug: the traceback on stderr, then the exit code the error has without it (a bare raise would
+    exit 1, which means that values under `expect:` differ)."""
+    traceback.print_exc()
+    raise typer.Exit(code) from None
