@@ -38,8 +38,8 @@ from .model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    keras_name,
 )
+from .names import STATES, KerasNames
 from .text import did_you_mean, shape_text, shorten
 from .yamlio import Document, KeyPath, document_from_mapping, format_key_path, parse_yaml, read_config_file
 
@@ -155,16 +155,6 @@ def embedded_inputs(data: Mapping[str, Any]) -> set[str]:
         if isinstance(source, str) and source in names:
             found.add(source)
     return found
-
-
-def _auto_name(kind: str, taken: set[Any], counters: dict[str, int]) -> str:
-    """Keras naming: lstm, lstm_1, lstm_2, ... counted per type, skipping names given explicitly."""
-    while True:
-        count = counters.get(kind, 0)
-        counters[kind] = count + 1
-        name = keras_name(kind, count)
-        if name not in taken:
-            return name
 
 
 def expected_shape_message(expected: tuple[int, ...], formula: str, got: tuple[int, ...]) -> str:
@@ -373,7 +363,7 @@ class _Validator:
         given = (entry.get("name") for entry in entries if isinstance(entry, Mapping))
         taken = {name for name in given if isinstance(name, str)} | set(inputs)
         self.pending = taken - set(inputs)  # names of this layer and later ones: not readable yet
-        counters: dict[str, int] = {}
+        names = KerasNames(taken)  # automatic names skip those given
         layers: list[Layer] = []
         previous: str | None = next(iter(inputs)) if len(inputs) == 1 else None
         for index, entry in enumerate(entries):
@@ -382,9 +372,9 @@ class _Validator:
             if "type" not in entry:
                 raise self.error(path, f"missing key 'type' (one of: {', '.join(LAYER_TYPES)})")
             kind = self.choice(entry["type"], path + ("type",), LAYER_TYPES)
-            name = self.layer_name(entry, path, kind, taken, counters)
+            name = self.layer_name(entry, path, kind, names)
             if kind == "bidirectional":  # Keras names the LSTM it wraps too, counting on whatever names
-                counters["lstm"] = counters.get("lstm", 0) + 1  # were given: the next plain one is lstm_1
+                names.count("lstm")  # were given: the next plain one is lstm_1
             source = self.reference_option(entry, path, previous, inputs)
             layer: Layer
             if kind == "lstm":
@@ -404,16 +394,14 @@ class _Validator:
             previous = name
         return tuple(layers)
 
-    def layer_name(
-        self, entry: Mapping[str, Any], path: KeyPath, kind: str, taken: set[Any], counters: dict[str, int]
-    ) -> str:
+    def layer_name(self, entry: Mapping[str, Any], path: KeyPath, kind: str, names: KerasNames) -> str:
         if "name" in entry:
             name = entry["name"]
             self.check_name(name, path + ("name",))
             if name in self.shapes:
                 raise self.error(path + ("name",), f"the name {name!r} is already taken")
             return str(name)
-        return _auto_name(kind, taken, counters)
+        return names.next(kind)
 
     def check_name(self, name: Any, path: KeyPath) -> None:
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
@@ -444,12 +432,9 @@ class _Validator:
                     f"{value!r} refers to layer {layer_name!r}, which comes later; a layer reads only inputs "
                     "and earlier layers (layers run in the order written, so there are no cycles)",
                 )
-            states = value.endswith((".h", ".c")) and value[:-2] in self.shapes
-            if states:
-                raise self.error(
-                    path,
-                    f"{value!r} needs return_state: true on layer {value[:-2]!r}",
-                )
+            owner, _, state = value.rpartition(".")
+            if state in STATES and owner in self.shapes:
+                raise self.error(path, f"{value!r} needs return_state: true on layer {owner!r}")
             raise self.error(
                 path, f"unknown reference {shorten(value)!r}{hint} (known so far: {', '.join(known)})"
             )

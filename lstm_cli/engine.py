@@ -28,6 +28,7 @@ from .model import (
     NoOpLayer,
     masks_taken,
 )
+from .names import DIRECTIONS, half_ref, state_refs
 
 # Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
 # efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
@@ -452,7 +453,8 @@ class _Run:
         result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)
         self.values[layer.name] = result.output
         if layer.return_state:
-            self.values[f"{layer.name}.h"], self.values[f"{layer.name}.c"] = result.h, result.c
+            h_ref, c_ref = state_refs(layer.name)
+            self.values[h_ref], self.values[c_ref] = result.h, result.c
 
     def bidirectional(self, layer: BidirectionalLayer) -> None:
         # Keras 3 zeroes masked steps' outputs inside Bidirectional when it returns sequences.
@@ -463,16 +465,17 @@ class _Run:
         if layer.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input order before merging
         if layer.merge_mode is None:
-            self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
+            forward_ref, backward_ref = (half_ref(layer.name, direction) for direction in DIRECTIONS)
+            self.values[forward_ref], self.values[backward_ref] = y, y_rev
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
             # finite halves can overflow as they merge
             where = f" as merge_mode {layer.merge_mode} joined its halves"
             _check_finite(self.model, layer.name, self.values[layer.name], where)
         if layer.return_state:
-            for direction, half in (("forward", forward), ("backward", backward)):
-                self.values[f"{layer.name}.{direction}.h"] = half.h
-                self.values[f"{layer.name}.{direction}.c"] = half.c
+            for direction, half in zip(DIRECTIONS, (forward, backward), strict=True):
+                h_ref, c_ref = state_refs(half_ref(layer.name, direction))
+                self.values[h_ref], self.values[c_ref] = half.h, half.c
 
     def run_half(
         self, layer: LstmLayer, backwards: bool, direction: str, zero_output_for_mask: bool

@@ -240,9 +240,3 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource
                 for ref in (layer.name, f"{layer.name}.forward", f"{layer.name}.backward"):
                     carried[ref] = source
     return taken
-
-
-def keras_name(prefix: str, count: int) -> str:
-    """Keras's automatic name for the layer (or weight group) of a type it has named `count` times before:
-    lstm, lstm_1, lstm_2, ..."""
-    return prefix if count == 0 else f"{prefix}_{count}"

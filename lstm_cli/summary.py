@@ -21,6 +21,7 @@ from typing import Any
 
 from .architecture import Architecture
 from .errors import LstmCliError
+from .graph import is_sequential, keras_order, reads
 from .model import (
     NO_OP_KINDS,
     EmbeddingLayer,
@@ -29,9 +30,9 @@ from .model import (
     MaskSource,
     Model,
     NoOpLayer,
-    keras_name,
     masks_taken,
 )
+from .names import KerasNames
 
 Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
@@ -143,7 +144,7 @@ def readable_size(size: float, decimals: int = 2) -> str:
 
 def from_architecture(arch: Architecture) -> ModelSummary:
     """LSTM layers stacked on one input, then Dense layers: a Keras Sequential model."""
-    names = _KerasNames()
+    names = KerasNames()
     shape: Shape = (arch.batch, arch.timesteps, arch.features)
     previous = "input"
     layers: list[LayerInfo] = []
@@ -164,18 +165,6 @@ def from_architecture(arch: Architecture) -> ModelSummary:
     return ModelSummary("sequential", tuple(layers))
 
 
-class _KerasNames:
-    """lstm, lstm_1, lstm_2, ...: Keras's automatic names, counted per layer class."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def next(self, prefix: str) -> str:
-        count = self.counts.get(prefix, 0)
-        self.counts[prefix] = count + 1
-        return keras_name(prefix, count)
-
-
 # -- from a config ----------------------------------------------------------------------------------------
 
 
@@ -189,20 +178,13 @@ def from_model(model: Model, batch: int | None = None, mask_ops: bool = True) ->
         tensors.update({ref: (layer.name, index) for index, ref in enumerate(outputs_of[layer.name])})
     layers = [_layer_info(layer, shapes, outputs_of[layer.name], tensors) for layer in model.layers]
     bytes_per_param = 8 if _says_float64(model) else FLOAT32_BYTES
-    if _is_sequential(model):
+    if is_sequential(model):
         return ModelSummary("sequential", tuple(layers), bytes_per_param=bytes_per_param)
     inputs = [LayerInfo(name, "InputLayer", (shapes[name],)) for name in model.inputs]
     if mask_ops:
         layers = _with_mask_ops(model, shapes, tensors, layers)
-    ordered, sequential_like = keras_order(inputs + layers, [tensors[ref] for ref in model.outputs])
+    ordered, sequential_like = _functional_order(inputs + layers, [tensors[ref] for ref in model.outputs])
     return ModelSummary("functional", tuple(ordered), not sequential_like, bytes_per_param)
-
-
-def keras_layers(model: Model) -> list[Layer]:
-    """The model's layers in the order Keras lists them in `model.layers` for the same inputs and outputs:
-    the config's order for a chain, else Keras's graph order. A `.weights.h5` numbers its groups by it."""
-    by_name = {layer.name: layer for layer in model.layers}
-    return [by_name[info.name] for info in from_model(model, mask_ops=False).layers if info.name in by_name]
 
 
 def _with_mask_ops(
@@ -213,7 +195,7 @@ def _with_mask_ops(
     mask_zero is one NotEqual op of its ids and 0. They are named when their layer is called, and every
     LSTM that takes the mask reads the last op as a second tensor. Keras lists the ops of the masks some
     layer takes."""
-    names = _KerasNames()
+    names = KerasNames()
     op_names: dict[str, tuple[str, ...]] = {
         layer.name: (names.next("not_equal"), names.next("any"))
         if isinstance(layer, MaskingLayer)
@@ -245,32 +227,6 @@ def _with_mask_ops(
 def _says_float64(model: Model) -> bool:
     """Keras sizes weights by their dtype; ours are float32 as in Keras unless the config asks for float64."""
     return model.declared_dtype == "float64"
-
-
-def _is_sequential(model: Model) -> bool:
-    """What keras.Sequential can build: one input, each layer reading the one before, none given an initial
-    state (a reference or an array), only the last returning its states, and it the only output."""
-    if len(model.inputs) != 1:
-        return False
-    previous = next(iter(model.inputs))
-    for layer in model.layers:
-        starts = getattr(layer, "initial_state", None) is not None
-        states = getattr(layer, "return_state", False) and layer is not model.layers[-1]
-        if layer.input != previous or starts or states:
-            return False
-        previous = layer.name
-    return model.outputs == (model.layers[-1].name,)
-
-
-def _state_refs(layer: Layer) -> list[str]:
-    """References a layer starts its state from (a bidirectional layer: forward h, c, then backward h, c)."""
-    halves = [getattr(layer, "forward", None), getattr(layer, "backward", None)]
-    refs = []
-    for part in [layer, *halves]:
-        state = getattr(part, "initial_state", None)
-        if state is not None:
-            refs += [value for value in (state.h, state.c) if isinstance(value, str) and value not in refs]
-    return refs
 
 
 def _outputs_by_layer(shapes: Mapping[str, Shape]) -> dict[str, list[str]]:
@@ -312,7 +268,7 @@ def _layer_info(
     if width is None:
         raise LstmCliError(f"layer {layer.name!r}: the width of its input {layer.input!r} is unknown")
     outputs = tuple(shapes[ref] for ref in output_refs)
-    inbound = tuple(tensors[ref] for ref in [layer.input, *_state_refs(layer)])
+    inbound = tuple(tensors[ref] for ref in reads(layer))
     units: int | None = getattr(layer, "units", None)
     cell = getattr(layer, "forward", layer)  # a bidirectional layer's options live on its halves
     use_bias = bool(getattr(cell, "use_bias", True))
@@ -357,48 +313,18 @@ def _info(
     )
 
 
-def keras_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) -> tuple[list[LayerInfo], bool]:
-    """Keras's functional layer order, and whether its summary would call the graph sequential-like.
-
-    As keras/src/ops/function.py `map_graph`: a depth-first walk from the outputs numbers each layer when
-    first seen; a layer's depth is its longest distance from an output; layers are listed deepest first,
-    ties in walk order. A layer nothing reads counts as an output here (Keras would drop it; we show it).
-    Sequential-like (no `Connected to` column): no two layers at one depth, none reading two tensors.
-    """
+def _functional_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) -> tuple[list[LayerInfo], bool]:
+    """Keras's functional layer order (graph.keras_order), and whether its summary would call the graph
+    sequential-like (no `Connected to` column): no two layers at one depth, none reading two tensors."""
     by_name = {layer.name: layer for layer in layers}
-    read = {source for layer in layers for source, _ in layer.inbound}
-    sinks = [layer.name for layer in layers if layer.name not in read and layer.kind != "InputLayer"]
-    index: dict[str, int] = {}
-    finished: list[str] = []  # post-order: every layer after the layers it reads
-    for root in dict.fromkeys([name for name, _ in outputs] + sinks):
-        if root in index:
-            continue
-        index[root] = len(index)
-        stack = [(root, iter(by_name[root].inbound))]
-        while stack:
-            name, sources = stack[-1]
-            for source, _ in sources:
-                if source not in index:
-                    index[source] = len(index)
-                    stack.append((source, iter(by_name[source].inbound)))
-                    break
-            else:
-                stack.pop()
-                finished.append(name)
-    depth: dict[str, int] = {}
-    for name in reversed(finished):
-        here = depth.setdefault(name, 0)
-        for source, _ in by_name[name].inbound:
-            depth[source] = max(here + 1, depth.get(source, 0))
-    for layer in layers:  # inputs that nothing reads: Keras puts them first at depth 0
-        if layer.name not in depth:
-            depth[layer.name], index[layer.name] = 0, -1
-    ordered = sorted((by_name[name] for name in depth), key=lambda lay: (-depth[lay.name], index[lay.name]))
+    sources = {layer.name: [source for source, _ in layer.inbound] for layer in layers}
+    inputs = {layer.name for layer in layers if layer.kind == "InputLayer"}
+    ordered, depth = keras_order(sources, [name for name, _ in outputs], inputs)
     at_depth: dict[int, list[LayerInfo]] = {}
-    for layer in ordered:
-        at_depth.setdefault(depth[layer.name], []).append(layer)
+    for name in ordered:
+        at_depth.setdefault(depth[name], []).append(by_name[name])
     sequential_like = all(len(group) == 1 and len(group[0].inbound) <= 1 for group in at_depth.values())
-    return ordered, sequential_like
+    return [by_name[name] for name in ordered], sequential_like
 
 
 # -- beyond Keras: --detail --------------------------------------------------------------------------------

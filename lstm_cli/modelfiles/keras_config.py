@@ -32,8 +32,9 @@ from typing import Any, Literal
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES, NO_OP_KINDS, MaskingLayer, MaskSource, keras_name, masks_taken
+from lstm_cli.model import MERGE_MODES, NO_OP_KINDS, MaskingLayer, MaskSource, masks_taken
 from lstm_cli.modelfiles.common import file_error
+from lstm_cli.names import KerasNames
 
 Flavour = Literal["keras2", "keras3"]
 WeightKind = Literal["lstm", "bidirectional", "dense", "embedding"]
@@ -81,7 +82,7 @@ class _Reader:
         self.flavour = flavour
         self.refs: dict[tuple[str, int], str] = {}  # (Keras layer, output index) → lstm-cli reference
         self.kinds: dict[str, str] = {}  # Keras layer name → class name
-        self.counters: dict[str, int] = {}
+        self.groups = KerasNames()  # Keras 3's weight groups, counted per class
         self.weighted: list[WeightedLayer] = []
         self.has_masking = False  # a Masking layer, or an Embedding with mask_zero
         self.zero_output: list[str] = []  # LSTMs with zero_output_for_mask, which matters under a mask
@@ -270,9 +271,7 @@ class _Reader:
 
     def group(self, prefix: str) -> str:
         """Keras 3's group for the next layer of a class: lstm, lstm_1, ... counted per class."""
-        count = self.counters.get(prefix, 0)
-        self.counters[prefix] = count + 1
-        return keras_name(prefix, count)
+        return self.groups.next(prefix)
 
     def dense(self, entry: dict[str, Any], config: Mapping[str, Any], group: str) -> dict[str, Any]:
         name = entry["name"]

@@ -46,11 +46,11 @@ from lstm_cli.model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    keras_name,
     masks_taken,
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
 from lstm_cli.modelfiles.npz import WEIGHT_KEYS
+from lstm_cli.names import keras_name
 from lstm_cli.text import shape_text
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
