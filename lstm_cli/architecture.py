@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import LstmCliError
-
-MAX_UNITS = 65_536  # as in the config (config.MAX_UNITS)
+from .layers.base import MAX_UNITS
 
 
 @dataclass(frozen=True)

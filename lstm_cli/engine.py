@@ -16,6 +16,7 @@ from typing import overload
 import numpy as np
 
 from .activations import Activation, get_activation
+from .graph import masks_taken
 from .model import (
     Array,
     BidirectionalLayer,
@@ -26,7 +27,6 @@ from .model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    masks_taken,
 )
 from .names import DIRECTIONS, half_ref, state_refs
 

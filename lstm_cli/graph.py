@@ -1,4 +1,5 @@
-"""The model as a graph: what each layer reads, and the order in which Keras lists the layers.
+"""The model as a graph: what each layer reads, whose mask each layer takes, and the order in which Keras
+lists the layers.
 
 Keras numbers a `.weights.h5`'s groups, and prints its summary, in the order of `model.layers`: the
 config's order for a chain (what keras.Sequential builds), else the order of its functional graph.
@@ -8,21 +9,39 @@ Summary and the converters both ask here, so that neither builds the other's dat
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import cast
 
-from .model import Layer, Model
+from .layers import owner_of
+from .model import Layer, MaskSource, Model
 from .names import layer_of
 
 
-def reads(layer: Layer) -> list[str]:
-    """The references a layer reads, in Keras's call order: its input, then those it starts its state from
-    (a bidirectional layer: forward h, c, then backward h, c), each once."""
-    halves = [getattr(layer, "forward", None), getattr(layer, "backward", None)]
-    states: list[str] = []
-    for part in [layer, *halves]:
-        state = getattr(part, "initial_state", None)
-        if state is not None:
-            states += [ref for ref in (state.h, state.c) if isinstance(ref, str) and ref not in states]
-    return [layer.input, *states]
+def reads(layer: Layer) -> tuple[str, ...]:
+    """The references a layer reads, in Keras's call order: its input, then any it starts its state from."""
+    return owner_of(layer).reads(layer)
+
+
+def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource]:
+    """The layer whose mask (a Masking layer's, or an Embedding's with mask_zero) each recurrent layer
+    takes, by layer name. A mask passes on as Keras passes it, as each layer's type says: through Dense and
+    the no-op layers, and through a recurrent layer to the sequence it returns (to each half, with
+    merge_mode null); states carry none. An LSTM with `use_mask: false` takes none. `keras_graph`: as a
+    Keras 3 functional graph calls its layers, where an LSTM given an initial state takes no mask either,
+    though its sequence still carries it on (Keras 3.15); the engine applies it."""
+    carried: dict[str, MaskSource] = {}  # reference → the layer whose mask it carries
+    taken: dict[str, MaskSource] = {}
+    for layer in model.layers:
+        owner = owner_of(layer)
+        source = carried.get(layer.input)
+        if owner.makes_mask(layer):
+            carried[layer.name] = cast(MaskSource, layer)
+            continue
+        if source is None:
+            continue
+        if owner.takes_mask(layer, keras_graph):
+            taken[layer.name] = source
+        carried.update(dict.fromkeys(owner.passes_mask_to(layer), source))
+    return taken
 
 
 def is_sequential(model: Model) -> bool:

@@ -66,6 +66,15 @@ class KerasNames:
             if name not in self.taken:
                 return name
 
+    def layer(self, prefix: str, wraps: Iterable[str] = (), given: str | None = None) -> str:
+        """A layer's name: `given`, else the next automatic one of `prefix`. Keras names the layers a
+        wrapper wraps as they are made, so each of `wraps` uses up a name too, whatever names were given:
+        after a Bidirectional(LSTM), the next plain LSTM is lstm_1."""
+        name = self.next(prefix) if given is None else given
+        for inner in wraps:
+            self.count(inner)
+        return name
+
     def count(self, prefix: str) -> int:
         """Use up one name of `prefix`, whatever it is: how many were used before."""
         count = self.counts.get(prefix, 0)

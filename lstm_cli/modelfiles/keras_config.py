@@ -32,7 +32,8 @@ from typing import Any, Literal
 from lstm_cli.activations import ACTIVATIONS
 from lstm_cli.config import load_model
 from lstm_cli.errors import LstmCliError
-from lstm_cli.model import MERGE_MODES, NO_OP_KINDS, MaskingLayer, MaskSource, masks_taken
+from lstm_cli.graph import masks_taken
+from lstm_cli.model import MERGE_MODES, NO_OP_KINDS, MaskingLayer, MaskSource
 from lstm_cli.modelfiles.common import file_error
 from lstm_cli.names import KerasNames
 

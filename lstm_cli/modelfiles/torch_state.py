@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.config import NAME_PATTERN
+from lstm_cli.checks import NAME_PATTERN
 from lstm_cli.errors import LstmCliError
+from lstm_cli.graph import masks_taken
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -46,7 +47,6 @@ from lstm_cli.model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    masks_taken,
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
 from lstm_cli.modelfiles.npz import WEIGHT_KEYS
