@@ -19,6 +19,7 @@ import numpy as np
 from lstm_cli.arrayfiles import read_array_file
 from lstm_cli.config import embedded_inputs, has_weights, load_model
 from lstm_cli.errors import LstmCliError
+from lstm_cli.layers import WEIGHT_KEYS
 from lstm_cli.model import (
     BidirectionalLayer,
     EmbeddingLayer,
@@ -191,7 +192,7 @@ def _skeleton(config: Path) -> Skeleton:
         entry = entries[layer.name]
         if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights
             continue
-        for key in (*npz.WEIGHT_KEYS, "forward", "backward"):
+        for key in WEIGHT_KEYS:
             entry.pop(key, None)
         if isinstance(layer, EmbeddingLayer):
             use_bias = False

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lstm_cli.graph import keras_layers
+from lstm_cli.layers import owner_of
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -226,7 +227,7 @@ def weight_groups(model: Model) -> list[tuple[Layer, str]]:
     """Each layer, in `model.layers` order, with its group in a `.weights.h5`: Keras 3 numbers the groups of
     each class in that order (lstm, lstm_1, ...), whatever the layers are called."""
     names = KerasNames()
-    return [(layer, names.next(layer.type)) for layer in keras_layers(model)]
+    return [(layer, names.next(owner_of(layer).keras_prefix)) for layer in keras_layers(model)]
 
 
 def write_weights(model: Model, path: Path) -> None:

@@ -38,6 +38,7 @@ import numpy as np
 from lstm_cli.checks import NAME_PATTERN
 from lstm_cli.errors import LstmCliError
 from lstm_cli.graph import masks_taken
+from lstm_cli.layers import WEIGHT_KEYS
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -49,7 +50,6 @@ from lstm_cli.model import (
     NoOpLayer,
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
-from lstm_cli.modelfiles.npz import WEIGHT_KEYS
 from lstm_cli.names import keras_name
 from lstm_cli.text import shape_text
 
@@ -499,7 +499,7 @@ def fill_from_state_dict(
     for layer, entry in zip(model.layers, mapping["layers"], strict=True):
         if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights to read
             continue
-        for key in (*WEIGHT_KEYS, "forward", "backward"):
+        for key in WEIGHT_KEYS:
             entry.pop(key, None)
         width = model.shapes[layer.input][-1]
         take = _Taker(arrays, source, layer.name, used)
