@@ -13,7 +13,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from .arrayfiles import ARRAY_SUFFIXES, read_array_file
 from .errors import LstmCliError
 from .model import Array
 from .text import did_you_mean, shape_text, shorten
-from .yamlio import Document, KeyPath
+from .yamlio import Document, KeyPath, format_key_path
 
 MAX_ARRAY_RANK = 8
 MAX_SHOWN_DIGITS = 30  # a longer number in a message is described, not printed
@@ -32,14 +31,23 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 FLOAT64 = np.dtype("float64")  # arrays read before the config's dtype is known
 
 
-@dataclass(frozen=True)
 class Node:
     """A value of the config, where it was written, and the dtype its arrays are read in."""
 
-    value: Any
-    path: KeyPath
-    doc: Document
-    dtype: np.dtype[Any] = FLOAT64
+    __slots__ = ("doc", "dtype", "path", "value")
+
+    def __init__(self, value: Any, path: KeyPath, doc: Document, dtype: np.dtype[Any] = FLOAT64) -> None:
+        self.value = value
+        self.path = path
+        self.doc = doc
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"Node({self.value!r} at {format_key_path(self.path) or 'the top'})"
+
+    def at(self, value: Any, *under: str | int) -> Node:
+        """`value` as written at `under` this node (or here: the same place, another value)."""
+        return Node(value, self.path + under, self.doc, self.dtype)
 
     def error(self, message: str, *under: str | int) -> LstmCliError:
         """`message` located at this value, or at the part of it `under` names."""
@@ -56,11 +64,11 @@ class Node:
     # -- the parts of a mapping or a list ------------------------------------------------------------
 
     def __getitem__(self, key: str | int) -> Node:
-        return replace(self, value=self.value[key], path=(*self.path, key))
+        return self.at(self.value[key], key)
 
     def get(self, key: str, default: Any) -> Node:
         """The value under `key`, or `default` located where it would have been written."""
-        return replace(self, value=self.value.get(key, default), path=(*self.path, key))
+        return self.at(self.value.get(key, default), key)
 
     def __contains__(self, key: str) -> bool:
         return key in self.value
@@ -70,7 +78,7 @@ class Node:
 
     def key(self) -> Node:
         """This value's key as a value in its place: the NAME of `inputs: {NAME: ...}`."""
-        return replace(self, value=self.path[-1])
+        return self.at(self.path[-1])
 
     def elements(self) -> Iterator[Node]:
         return (self[index] for index in range(len(self.value)))
@@ -157,7 +165,7 @@ class Node:
             if array.dtype.kind not in "iuf":
                 raise self.error(f"expected numbers, got an array of dtype {array.dtype}")
         elif isinstance(value, list | tuple):
-            _nested_shape(value, self)
+            _nested_shape(value, self.path, self.doc)
             array = np.array(value, dtype=np.float64)
         else:
             raise self.expected("an array (a list of numbers)")
@@ -171,7 +179,8 @@ class Node:
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
             value = array[index]
             if np.isfinite(value):  # finite in float64, too large for float32
-                raise self.error(f"{_written(self, index, value)} is out of range for {self.dtype}", *index)
+                written = _written(self.doc, self.path + index, value)
+                raise self.error(f"{written} is out of range for {self.dtype}", *index)
             what = "NaN" if np.isnan(value) else "infinity"
             raise self.error(f"{what} is not allowed; every value must be a finite number", *index)
         return converted
@@ -254,26 +263,25 @@ def _finite(value: float) -> bool:
     return abs(value) <= sys.float_info.max if isinstance(value, int) else math.isfinite(value)
 
 
-def _written(node: Node, index: tuple[int, ...], value: Any) -> str:
+def _written(doc: Document, path: KeyPath, value: Any) -> str:
     """A number as the user wrote it, or as numpy prints it when it came from a file."""
-    mark = node.doc.marks.get(node.path + index)
+    mark = doc.marks.get(path)
     if mark and mark.text:
         return shorten(mark.text)
     return describe(value) if isinstance(value, int) else f"{float(value):g}"
 
 
-def _nested_shape(value: Any, node: Node, index: tuple[int, ...] = ()) -> tuple[int, ...]:
+def _nested_shape(value: Any, path: KeyPath, doc: Document) -> tuple[int, ...]:
     """The shape of nested lists of numbers, each item checked: rectangular, numbers only, finite."""
-    path = node.path + index
     if isinstance(value, list | tuple):
         if not value:
             return (0,)
-        first = _nested_shape(value[0], node, (*index, 0))
-        for position in range(1, len(value)):
-            shape = _nested_shape(value[position], node, (*index, position))
+        first = _nested_shape(value[0], (*path, 0), doc)
+        for index in range(1, len(value)):
+            shape = _nested_shape(value[index], (*path, index), doc)
             if shape != first:
-                raise node.error_at(
-                    (*path, position),
+                raise doc.error(
+                    (*path, index),
                     f"ragged array: this item has shape {shape_text(shape)}"
                     f" but item 0 has {shape_text(first)}"
                     if shape and first
@@ -281,15 +289,15 @@ def _nested_shape(value: Any, node: Node, index: tuple[int, ...] = ()) -> tuple[
                 )
         return (len(value), *first)
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise node.error_at(path, f"expected a number, got {describe(value)}")
+        raise doc.error(path, f"expected a number, got {describe(value)}")
     if isinstance(value, int) and abs(value) > sys.float_info.max:
-        raise node.error_at(path, f"{_written(node, index, value)} is out of range for float64")
+        raise doc.error(path, f"{_written(doc, path, value)} is out of range for float64")
     if not math.isfinite(value):
-        mark = node.doc.marks.get(path)
+        mark = doc.marks.get(path)
         overflowed = mark and mark.text and not INFINITY_TEXT.fullmatch(mark.text)
         if math.isinf(value) and overflowed:  # 1e400 reads as infinity
-            raise node.error_at(path, f"{_written(node, index, value)} is out of range for float64")
-        raise node.error_at(
+            raise doc.error(path, f"{_written(doc, path, value)} is out of range for float64")
+        raise doc.error(
             path,
             f"{'NaN' if math.isnan(value) else 'infinity'} is not allowed; "
             "every value must be a finite number",

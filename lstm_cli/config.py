@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -118,7 +117,7 @@ def _read(document: Document, dtype_override: str | None, builtin: str | None = 
     root = Node(document.data, (), document)
     data = _top_level(root)
     dtype = _dtype(root, dtype_override)
-    root = replace(root, dtype=np.dtype(dtype))
+    root = Node(document.data, (), document, np.dtype(dtype))
     vocab = _vocab(root)  # before the inputs: ids may be written as tokens
     scope = _inputs(root, vocab, embedded_inputs(data))
     layers = _layers(root["layers"], scope)
@@ -256,7 +255,7 @@ def _ids(node: Node, vocab: tuple[str, ...] | None) -> Array:
     value = node.value
     if isinstance(value, list) and vocab is not None:
         value = _token_ids(node, vocab)
-    array = replace(node, value=value).array() if not isinstance(value, np.ndarray) else value
+    array = node.at(value).array() if not isinstance(value, np.ndarray) else value
     if array.dtype.kind not in "iu":
         if array.dtype.kind != "f":
             raise node.error(f"expected integer ids, got an array of dtype {array.dtype}")
