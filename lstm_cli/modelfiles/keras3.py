@@ -29,6 +29,7 @@ import numpy as np
 
 from lstm_cli.graph import keras_layers
 from lstm_cli.layers import owner_of
+from lstm_cli.layers.lstm import KERAS_WEIGHTS
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -142,9 +143,6 @@ def _listing(store: Any) -> str:
     return ", ".join(names) or "nothing"
 
 
-LSTM_NAMES = ("kernel", "recurrent_kernel", "bias")
-
-
 def fill_layer(
     layer: WeightedLayer, arrays: list[np.ndarray], path: Path, names: list[str] | None = None
 ) -> None:
@@ -168,10 +166,10 @@ def fill_layer(
     elif layer.kind == "dense":
         entry.update(zip(("kernel", "bias"), arrays, strict=False))
     elif layer.kind == "lstm":
-        entry.update(zip(LSTM_NAMES, arrays, strict=False))
+        entry.update(zip(KERAS_WEIGHTS, arrays, strict=False))
     else:
-        entry["forward"] = dict(zip(LSTM_NAMES, arrays[:per_half], strict=False))
-        entry["backward"] = dict(zip(LSTM_NAMES, arrays[per_half:], strict=False))
+        entry["forward"] = dict(zip(KERAS_WEIGHTS, arrays[:per_half], strict=False))
+        entry["backward"] = dict(zip(KERAS_WEIGHTS, arrays[per_half:], strict=False))
 
 
 def read_weights_into(path: Path, skeleton: Skeleton) -> None:

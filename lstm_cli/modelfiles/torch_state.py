@@ -39,6 +39,7 @@ from lstm_cli.checks import NAME_PATTERN
 from lstm_cli.errors import LstmCliError
 from lstm_cli.graph import masks_taken
 from lstm_cli.layers import WEIGHT_KEYS
+from lstm_cli.layers.lstm import TORCH_WEIGHTS
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -54,7 +55,7 @@ from lstm_cli.names import keras_name
 from lstm_cli.text import shape_text
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
-PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+PARAMS = TORCH_WEIGHTS  # nn.LSTM's parameters of one layer and direction, before their _l{k} suffix
 KEY = re.compile(
     r"(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<layer>\d+)"
     r"(?P<reverse>_reverse)?"
