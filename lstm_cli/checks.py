@@ -20,6 +20,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .arrayfiles import ARRAY_SUFFIXES, read_array_file
 from .errors import LstmCliError
+from .layers.base import Weight
 from .model import Array
 from .text import did_you_mean, shape_text, shorten
 from .yamlio import Document, KeyPath, format_key_path
@@ -186,18 +187,16 @@ class Node:
         return converted
 
     def shaped(
-        self,
-        expected: tuple[int, ...],
-        formula: str,
-        reads: tuple[int, str] | None = None,
-        pytorch: str | None = None,
+        self, weight: Weight, reads: tuple[int, str] | None = None, pytorch: str | None = None
     ) -> Array:
-        """An array of exactly the `expected` shape. `reads` is (axis, source) for a weight whose axis is the
-        width of what the layer reads: a mismatch there names the source, where that width comes from.
-        `pytorch` is PyTorch's name for the transposed weight, which a transposed array likely is."""
+        """An array of exactly the shape `weight` says (its formula in the message, if not). `reads` is
+        (axis, source) for a weight whose axis is the width of what the layer reads: a mismatch there names
+        the source, where that width comes from. `pytorch` is PyTorch's name for the transposed weight,
+        which a transposed array likely is."""
         array = self.array()
+        expected = weight.shape
         if array.shape != expected:
-            message = expected_shape_message(expected, formula, array.shape)
+            message = expected_shape_message(expected, weight.formula, array.shape)
             if len(expected) == 2 and array.shape == expected[::-1]:
                 message += "; it looks transposed"
                 if pytorch:

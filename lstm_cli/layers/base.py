@@ -51,6 +51,12 @@ class Weight:
     def count(self) -> int:
         return math.prod(self.shape)
 
+    def transposed(self, name: str) -> Weight:
+        """The same matrix with its axes swapped, as PyTorch holds it: kernel (features, 4*units) is
+        weight_ih (4*units, features)."""
+        rows, columns = self.formula.strip("()").split(", ")
+        return Weight(name, self.shape[::-1], f"({columns}, {rows})")
+
 
 @dataclass(frozen=True)
 class Arithmetic:

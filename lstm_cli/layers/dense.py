@@ -48,8 +48,9 @@ class Dense(LayerType[DenseLayer]):
             )
         use_bias = entry.boolean("use_bias", True)
         kernel = bias = None
+        kernel_is, bias_is = dense_weights(width, units)  # what each array must be
         if "kernel" in entry:
-            kernel = entry["kernel"].shaped((width, units), "(in, units)", (0, source))
+            kernel = entry["kernel"].shaped(kernel_is, (0, source))
             if use_bias and "bias" not in entry:
                 raise entry.error("missing key 'bias' (units values), or set use_bias: false")
         if "bias" in entry:
@@ -57,7 +58,7 @@ class Dense(LayerType[DenseLayer]):
                 raise entry["bias"].error("use_bias is false, but a bias is given")
             if kernel is None:
                 raise entry.error("missing key 'kernel' (a bias is given without it)")
-            bias = entry["bias"].shaped((units,), "(units,)")
+            bias = entry["bias"].shaped(bias_is)
         return DenseLayer(
             name=name,
             units=units,

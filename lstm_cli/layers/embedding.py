@@ -55,7 +55,7 @@ class Embedding(LayerType[EmbeddingLayer]):
         output_dim = entry["output_dim"].integer(1, MAX_UNITS)
         embeddings = None
         if "embeddings" in entry:
-            embeddings = entry["embeddings"].shaped((input_dim, output_dim), "(input_dim, output_dim)")
+            embeddings = entry["embeddings"].shaped(embedding_weight(input_dim, output_dim))
         _check_ids(entry, scope, source, name, input_dim)
         return EmbeddingLayer(
             name=name,
@@ -72,7 +72,7 @@ class Embedding(LayerType[EmbeddingLayer]):
         return ((batch, timesteps, layer.output_dim),)
 
     def weights(self, layer: EmbeddingLayer, source: Shape) -> tuple[Weight, ...]:
-        return (Weight("embeddings", (layer.input_dim, layer.output_dim), "(input_dim, output_dim)"),)
+        return (embedding_weight(layer.input_dim, layer.output_dim),)
 
     def has_weights(self, layer: EmbeddingLayer) -> bool:
         return layer.embeddings is not None
@@ -82,6 +82,11 @@ class Embedding(LayerType[EmbeddingLayer]):
 
     def passes_mask_to(self, layer: EmbeddingLayer) -> tuple[str, ...]:
         return ()  # it reads ids, which carry none
+
+
+def embedding_weight(input_dim: int, output_dim: int) -> Weight:
+    """Its one weight: the table, a row per id."""
+    return Weight("embeddings", (input_dim, output_dim), "(input_dim, output_dim)")
 
 
 def _check_ids(entry: Node, scope: Scope, source: str, name: str, input_dim: int) -> None:

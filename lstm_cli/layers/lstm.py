@@ -157,17 +157,17 @@ def cell_weights(
         return _torch_weights(entry, units, features, source, use_bias)
     if not keras_keys:
         return None, use_bias is not False
-    gates = 4 * units
     entry.keys((), required=("kernel", "recurrent_kernel"))
-    kernel = entry["kernel"].shaped((features, gates), "(features, 4*units)", (0, source), "weight_ih")
-    recurrent_kernel = entry["recurrent_kernel"].shaped((units, gates), "(units, 4*units)", None, "weight_hh")
+    kernel_is, recurrent_is, bias_is = lstm_weights(features, units)  # what each array must be
+    kernel = entry["kernel"].shaped(kernel_is, (0, source), "weight_ih")
+    recurrent_kernel = entry["recurrent_kernel"].shaped(recurrent_is, None, "weight_hh")
     if use_bias is False:
         if "bias" in entry:
             raise entry["bias"].error("use_bias is false, but a bias is given")
         return LstmWeights(kernel, recurrent_kernel, None), False
     if "bias" not in entry:
         raise entry.error("missing key 'bias' (4*units values), or set use_bias: false")
-    bias = entry["bias"].shaped((gates,), "(4*units,)")
+    bias = entry["bias"].shaped(bias_is)
     return LstmWeights(kernel, recurrent_kernel, bias), True
 
 
@@ -175,12 +175,12 @@ def _torch_weights(
     entry: Node, units: int, features: int, source: str, use_bias: bool | None
 ) -> tuple[LstmWeights, bool]:
     """nn.LSTM's layout: kernel = weight_ih.T, recurrent_kernel = weight_hh.T, bias = bias_ih + bias_hh."""
-    gates = 4 * units
     entry.keys((), required=("weight_ih", "weight_hh"))
-    weight_ih = entry["weight_ih"].shaped((gates, features), "(4*units, features)", (1, source))
-    weight_hh = entry["weight_hh"].shaped((gates, units), "(4*units, units)")
+    kernel_is, recurrent_is, bias_is = lstm_weights(features, units)  # transposed, but for the biases
+    weight_ih = entry["weight_ih"].shaped(kernel_is.transposed("weight_ih"), (1, source))
+    weight_hh = entry["weight_hh"].shaped(recurrent_is.transposed("weight_hh"))
     given = [key for key in ("bias_ih", "bias_hh") if key in entry]
-    biases = [entry[key].shaped((gates,), "(4*units,)") for key in given]
+    biases = [entry[key].shaped(bias_is) for key in given]
     if use_bias is False and biases:
         raise entry[given[0]].error("use_bias is false, but a bias is given")
     if len(biases) == 1:  # torch's load_state_dict refuses the missing key; 0 would be a guess
