@@ -29,6 +29,13 @@ Shape = tuple[int | None, ...]  # batch first; None where the size is not known 
 MAX_UNITS = 65_536  # of an LSTM, Dense or Embedding output; also what `--units` and `--dense` take
 
 
+def width_of(source: Shape) -> int:
+    """The last axis of what a layer reads: its features. The config has checked that it is known."""
+    width = source[-1]
+    assert width is not None  # every input's features are known, and so is each layer's width
+    return width
+
+
 class Named(Protocol):
     """What every layer has: its name, and the reference it reads."""
 

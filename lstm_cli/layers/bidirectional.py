@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lstm_cli.names import DIRECTIONS, half_ref, state_refs
 
-from .base import MAX_UNITS, Arithmetic, LayerType, Scope, Shape, Weight
+from .base import MAX_UNITS, Arithmetic, LayerType, Scope, Shape, Weight, width_of
 from .lstm import (
     KERAS_WEIGHTS,
     RECURRENT_KEYS,
@@ -117,13 +117,11 @@ class Bidirectional(LayerType[BidirectionalLayer]):
         return outputs + states
 
     def weights(self, layer: BidirectionalLayer, source: Shape) -> tuple[Weight, ...]:
-        width = source[-1]
-        assert width is not None  # the config has checked that it reads a sequence of known width
         cell = layer.forward
         return tuple(
             weight
             for direction in DIRECTIONS
-            for weight in lstm_weights(width, cell.units, cell.use_bias, f"{direction}.")
+            for weight in lstm_weights(width_of(source), cell.units, cell.use_bias, f"{direction}.")
         )
 
     def has_weights(self, layer: BidirectionalLayer) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lstm_cli.text import shape_text
 
-from .base import MAX_UNITS, Arithmetic, Array, LayerType, Scope, Shape, Weight
+from .base import MAX_UNITS, Arithmetic, Array, LayerType, Scope, Shape, Weight, width_of
 
 if TYPE_CHECKING:
     from lstm_cli.checks import Node
@@ -74,9 +74,7 @@ class Dense(LayerType[DenseLayer]):
         return ((*source[:-1], layer.units),)
 
     def weights(self, layer: DenseLayer, source: Shape) -> tuple[Weight, ...]:
-        width = source[-1]
-        assert width is not None  # the config has checked it
-        return dense_weights(width, layer.units, layer.use_bias)
+        return dense_weights(width_of(source), layer.units, layer.use_bias)
 
     def has_weights(self, layer: DenseLayer) -> bool:
         return layer.kernel is not None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lstm_cli.names import state_refs
 from lstm_cli.text import shape_text
 
-from .base import MAX_UNITS, Arithmetic, Array, LayerType, Scope, Shape, Weight
+from .base import MAX_UNITS, Arithmetic, Array, LayerType, Scope, Shape, Weight, width_of
 
 if TYPE_CHECKING:
     from lstm_cli.checks import Node
@@ -107,7 +107,7 @@ class Lstm(LayerType[LstmLayer]):
         return (layer.input, *dict.fromkeys(starts))
 
     def weights(self, layer: LstmLayer, source: Shape) -> tuple[Weight, ...]:
-        return lstm_weights(_width(source), layer.units, layer.use_bias)
+        return lstm_weights(width_of(source), layer.units, layer.use_bias)
 
     def has_weights(self, layer: LstmLayer) -> bool:
         return layer.weights is not None
@@ -297,10 +297,3 @@ def cell_arithmetic(units: int, features: int, use_bias: bool, directions: int) 
 
 def _times(directions: int, sum_text: str) -> str:
     return f"2·({sum_text})" if directions == 2 else sum_text
-
-
-def _width(source: Shape) -> int:
-    """The last axis of what a layer reads: its features. The config has checked it is known."""
-    width = source[-1]
-    assert width is not None  # an input's features are always known, and so every layer's width
-    return width
