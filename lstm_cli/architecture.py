@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import LstmCliError
-
-MAX_UNITS = 65_536  # as in the config (config.MAX_UNITS)
+from .layers.base import MAX_UNITS
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,3 @@ class Architecture:
     def returns_sequences(self, index: int) -> bool:
         """Whether LSTM layer `index` returns its whole sequence (every one but the last does)."""
         return index < len(self.units) - 1 or self.return_sequences
-
-
-def keras_name(prefix: str, count: int) -> str:
-    """Keras's automatic name for the layer (or weight group) of a type it has named `count` times before:
-    lstm, lstm_1, lstm_2, ..."""
-    return prefix if count == 0 else f"{prefix}_{count}"

@@ -19,7 +19,9 @@ from .config import require_data
 from .engine import LayerTrace, RunResult, StepRecord, run_model
 from .errors import LstmCliError
 from .formats import listed
+from .graph import reads
 from .model import Array, BidirectionalLayer, InitialState, InputSpec, Layer, LstmLayer, Model
+from .names import layer_of, state_refs
 from .text import did_you_mean
 from .vocab import listed_vocab
 
@@ -161,7 +163,7 @@ def _plan(model: Model, feed: str, start: str, stop: str | None, max_steps: int,
                 f"layer {layer.name!r} (bidirectional) depends on --feed {feed!r}, but decode feeds one "
                 "step at a time and a bidirectional layer reads the whole sequence",
             )
-        if layer.name in decoder and _base(layer.input) not in decoder | {feed}:
+        if layer.name in decoder and layer_of(layer.input) not in decoder | {feed}:
             raise model.error(
                 layer.key_path,
                 f"layer {layer.name!r} depends on --feed {feed!r} only through its initial state: it reads "
@@ -190,33 +192,19 @@ def _token_index(vocab: Sequence[str], token: str, option: str) -> int:
     raise LstmCliError(f"{option} {token!r} is not in the vocab{hint} (the vocab: {listed_vocab(vocab)})")
 
 
-def _base(ref: str) -> str:
-    """The layer or input a reference belongs to: `encoder.h` → `encoder`."""
-    return ref.split(".", 1)[0]
-
-
-def _reads(layer: Layer) -> list[str]:
-    """Every reference a layer reads: its input, and the references of its initial state."""
-    refs = [layer.input]
-    state = getattr(layer, "initial_state", None)
-    if isinstance(state, InitialState):
-        refs += [part for part in (state.h, state.c) if isinstance(part, str)]
-    return refs
-
-
 def _depending_on(model: Model, feed: str) -> set[str]:
     """The names of the layers whose values change with `feed`: the decoder. Layers run in order, so one
     pass finds them all."""
     depending: set[str] = set()
     for layer in model.layers:
-        if any(_base(ref) == feed or _base(ref) in depending for ref in _reads(layer)):
+        if any(layer_of(ref) == feed or layer_of(ref) in depending for ref in reads(layer)):
             depending.add(layer.name)
     return depending
 
 
 def _decoded_output(model: Model, feed: str, decoder: set[str], vocab_size: int) -> str:
     """The first of the model's outputs that depends on the fed input; it must be as wide as the vocab."""
-    candidates = [ref for ref in model.outputs if _base(ref) in decoder]
+    candidates = [ref for ref in model.outputs if layer_of(ref) in decoder]
     if not candidates:
         raise LstmCliError(
             f"no output of the model depends on --feed {feed!r} "
@@ -226,7 +214,7 @@ def _decoded_output(model: Model, feed: str, decoder: set[str], vocab_size: int)
     width = model.shapes[output][-1]
     if width != vocab_size:
         raise model.error(
-            model.layer(_base(output)).key_path,
+            model.layer(layer_of(output)).key_path,
             f"the decoded output {output!r} has {width} values per step, but the vocab has {vocab_size} "
             "tokens; its argmax must pick a token",
         )
@@ -309,9 +297,8 @@ def _carried(layer: Layer, values: Mapping[str, Array]) -> Layer:
     """The same layer starting from the (h, c) it ended the last step with."""
     if not isinstance(layer, LstmLayer):
         return layer
-    return dataclasses.replace(
-        layer, initial_state=InitialState(values[f"{layer.name}.h"], values[f"{layer.name}.c"])
-    )
+    h, c = (values[ref] for ref in state_refs(layer.name))
+    return dataclasses.replace(layer, initial_state=InitialState(h, c))
 
 
 def _trace(layer: Layer, steps: list[StepRecord]) -> LayerTrace:

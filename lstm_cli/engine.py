@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 
 from .activations import Activation, get_activation
+from .graph import masks_taken
 from .model import (
     Array,
     BidirectionalLayer,
@@ -26,8 +27,8 @@ from .model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    masks_taken,
 )
+from .names import DIRECTIONS, half_ref, state_refs
 
 # Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
 # efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
@@ -197,6 +198,44 @@ def _swap_g_and_o(blocks: Array, dtype: np.dtype | None = None) -> Array:
     return swapped
 
 
+class _Buffers(NamedTuple):
+    """run_lstm's arrays, allocated once per run. Slots 0..kept-1 hold the kept steps; the two after them
+    hold the other steps' c_t and h_t, in turn, through views made once per run, since on a tiny step
+    slicing costs as much as maths (a kept step's views are made as it runs: made up front, a view per kept
+    step would outweigh the records)."""
+
+    gates: Array  # (batch, 4*units): each step's z, activated in place (engine gate order i, f, o, g)
+    cs: Array  # (kept + 2, batch, units): c_t of each slot
+    hs: Array  # (kept + 2, batch, units): h_t of each slot
+    pre: Array  # (kept, batch, 4*units): kept steps' pre-activations, in engine gate order
+    computed: Array | None  # (kept, 2, batch, units): kept steps' c, h before masking; None without a mask
+    i_times_g: Array  # (batch, units)
+    sequence: Array | None  # (batch, timesteps, units) with return_sequences
+
+
+def _buffers(layer: LstmLayer, x: Array, kept: int, masked: bool) -> _Buffers:
+    batch, timesteps, _ = x.shape
+    u, dtype = layer.units, x.dtype
+    return _Buffers(
+        gates=np.empty((batch, 4 * u), dtype),
+        cs=np.empty((kept + 2, batch, u), dtype),
+        hs=np.empty((kept + 2, batch, u), dtype),
+        pre=np.empty((kept, batch, 4 * u), dtype),
+        computed=np.empty((kept, 2, batch, u), dtype) if masked else None,
+        i_times_g=np.empty((batch, u), dtype),
+        sequence=np.empty((batch, timesteps, u), dtype) if layer.return_sequences else None,
+    )
+
+
+def _engine_weights(weights: LstmWeights, dtype: np.dtype, batch: int) -> tuple[Array, Array, Array | None]:
+    """kernel, recurrent_kernel and bias in the engine's gate order (_swap_g_and_o) and the run's dtype; the
+    bias as one row per sample: adding arrays of one shape skips broadcasting, 0.4 µs a step on small ones."""
+    kernel = _swap_g_and_o(weights.kernel, dtype)
+    recurrent_kernel = _swap_g_and_o(weights.recurrent_kernel, dtype)
+    bias = None if weights.bias is None else np.tile(_swap_g_and_o(weights.bias, dtype), (batch, 1))
+    return kernel, recurrent_kernel, bias
+
+
 def run_lstm(
     layer: LstmLayer,
     weights: LstmWeights,
@@ -214,47 +253,31 @@ def run_lstm(
 
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
     are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_swap_g_and_o);
-    every step works in place, in preallocated buffers, with everything it calls looked up once. A kept
-    step copies its z into its record and computes c and h straight into it; its gates are activated from
-    that z again when the record is read, by the same calls on arrays of the same layout, so they are the
-    numbers the step used while the records hold 40% less memory. Tests hold it equal to `lstm_step` for
-    every activation and option.
+    every step works in place, in preallocated buffers (_Buffers), with everything it calls looked up once.
+    A kept step copies its z into its record and computes c and h straight into it; its gates are activated
+    from that z again when the record is read, by the same calls on arrays of the same layout, so they are
+    the numbers the step used while the records hold 40% less memory. Tests hold it equal to `lstm_step`
+    for every activation and option. The loop stays in this one function: a call per step would cost as
+    much as a tiny step's maths.
     """
     batch, timesteps, _ = x.shape
     u = layer.units
-    engine_weights = LstmWeights(
-        _swap_g_and_o(weights.kernel, x.dtype),
-        _swap_g_and_o(weights.recurrent_kernel, x.dtype),
-        None if weights.bias is None else _swap_g_and_o(weights.bias, x.dtype),
-    )
     kept = [k for k in range(timesteps) if keep_step is None or keep_step(k)] if record else []
     slot_of = {k: slot for slot, k in enumerate(kept)}
     spare = len(kept)  # slots spare and spare + 1 hold the steps not kept, in turn
-    gates = np.empty((batch, 4 * u), x.dtype)  # each step's z, activated in place
-    cs = np.empty((spare + 2, batch, u), x.dtype)  # c_t of each slot
-    hs = np.empty((spare + 2, batch, u), x.dtype)  # h_t of each slot
-    pre = np.empty((spare, batch, 4 * u), x.dtype)  # kept steps' pre-activations, in engine gate order
-    computed = np.empty((spare, 2, batch, u), x.dtype) if mask is not None else None  # c, h before masking
-    i_times_g = np.empty((batch, u), x.dtype)
-    sequence = np.empty((batch, timesteps, u), x.dtype) if layer.return_sequences else None
+    gates, cs, hs, pre, computed, i_times_g, sequence = _buffers(layer, x, spare, mask is not None)
+    kernel, recurrent_kernel, bias = _engine_weights(weights, x.dtype, batch)
     starts: dict[int, tuple[Array, Array]] = {}  # (h_prev, c_prev) of kept steps that follow a spare one
     h_prev, c_prev = np.asarray(h0, x.dtype), np.asarray(c0, x.dtype)
     output = np.zeros_like(h_prev)  # Keras emits zeros for masked steps before the first valid one
-
     i, f, o, g = (gates[:, n * u : (n + 1) * u] for n in range(4))
     activate_gates = _gate_activation(layer, gates)
     activation = _activation_into(layer.activation, u, x.dtype)
-    # A plain step's c_t and h_t, in turn: views made once, since on a tiny step slicing costs as much as
-    # maths. A kept step's are made as it runs: made up front, a view per kept step outweighs the records.
-    plain_state = [(cs[spare + n], hs[spare + n]) for n in (0, 1)]
-    recurrent_kernel = engine_weights.recurrent_kernel
-    # One bias row per sample: adding arrays of one shape skips broadcasting, 0.4 µs a step on small ones.
-    bias = None if engine_weights.bias is None else np.tile(engine_weights.bias, (batch, 1))
-    projections = chain.from_iterable(_input_projections(x, engine_weights.kernel, backwards))
+    plain_state = [(cs[spare + n], hs[spare + n]) for n in (0, 1)]  # a plain step's c_t and h_t, in turn
+    projections = chain.from_iterable(_input_projections(x, kernel, backwards))
     # numpy's functions as local names, each output as the third argument (a ufunc's `out`): 0.1 µs less a
-    # call, which is a tenth of a tiny step. np.dot costs half of np.matmul on small arrays, but over an
-    # inner dimension of 1 it returns a product that underflows as -0.0 where matmul, like Keras, adds it
-    # to +0.0.
+    # call, a tenth of a tiny step. np.dot costs half of np.matmul on small arrays, but over an inner
+    # dimension of 1 its product underflows as -0.0 where matmul, like Keras, adds it to +0.0.
     dot, add, multiply = np.dot if u > 1 else np.matmul, np.add, np.multiply
     for k, (t, x_projected) in enumerate(projections):  # k: the step's index in processing order
         # z = x_t @ kernel + h_prev @ recurrent_kernel (+ bias), added in Keras's order
@@ -288,9 +311,9 @@ def run_lstm(
         if sequence is not None:
             sequence[:, k] = output
         h_prev, c_prev = h, c
-    steps = None
-    if record:
-        steps = _Records(layer, kept, slot_of, starts, x, mask, backwards, pre, cs, hs, computed)
+    steps = (
+        _Records(layer, kept, slot_of, starts, x, mask, backwards, pre, cs, hs, computed) if record else None
+    )
     final_output = sequence if sequence is not None else (output.copy() if output is h_prev else output)
     return LstmResult(final_output, h_prev.copy(), c_prev.copy(), steps)
 
@@ -452,7 +475,8 @@ class _Run:
         result = self.run_half(layer, layer.go_backwards, "forward", zero_output_for_mask=False)
         self.values[layer.name] = result.output
         if layer.return_state:
-            self.values[f"{layer.name}.h"], self.values[f"{layer.name}.c"] = result.h, result.c
+            h_ref, c_ref = state_refs(layer.name)
+            self.values[h_ref], self.values[c_ref] = result.h, result.c
 
     def bidirectional(self, layer: BidirectionalLayer) -> None:
         # Keras 3 zeroes masked steps' outputs inside Bidirectional when it returns sequences.
@@ -463,16 +487,17 @@ class _Run:
         if layer.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input order before merging
         if layer.merge_mode is None:
-            self.values[f"{layer.name}.forward"], self.values[f"{layer.name}.backward"] = y, y_rev
+            forward_ref, backward_ref = (half_ref(layer.name, direction) for direction in DIRECTIONS)
+            self.values[forward_ref], self.values[backward_ref] = y, y_rev
         else:
             self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
             # finite halves can overflow as they merge
             where = f" as merge_mode {layer.merge_mode} joined its halves"
             _check_finite(self.model, layer.name, self.values[layer.name], where)
         if layer.return_state:
-            for direction, half in (("forward", forward), ("backward", backward)):
-                self.values[f"{layer.name}.{direction}.h"] = half.h
-                self.values[f"{layer.name}.{direction}.c"] = half.c
+            for direction, half in zip(DIRECTIONS, (forward, backward), strict=True):
+                h_ref, c_ref = state_refs(half_ref(layer.name, direction))
+                self.values[h_ref], self.values[c_ref] = half.h, half.c
 
     def run_half(
         self, layer: LstmLayer, backwards: bool, direction: str, zero_output_for_mask: bool

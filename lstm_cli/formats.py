@@ -10,6 +10,7 @@ import numpy as np
 
 from .engine import LayerTrace, Mismatch, StepRecord
 from .model import GATES, Array
+from .names import ref_parts
 
 CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")
 STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
@@ -132,9 +133,7 @@ def output_rows(values: dict[str, Array], precision: int | None = None) -> Itera
     """Outputs as tidy rows. `lstm.h` is layer lstm, quantity h; `bi.backward.c` adds direction backward;
     a sequence's time axis goes in `t`, as the output holds it (processing order under go_backwards)."""
     for ref, value in values.items():
-        layer, *rest = ref.split(".")
-        direction = rest.pop(0) if rest and rest[0] in ("forward", "backward") else ""
-        quantity = rest[0] if rest else "output"
+        layer, direction, quantity = ref_parts(ref)
         if value.ndim == 3:
             for t in range(value.shape[1]):
                 yield from _array_rows(layer, direction, t, quantity, value[:, t], precision)

@@ -27,7 +27,8 @@ from typing import Any, Literal
 import numpy as np
 
 from .arrayfiles import ARRAY_SUFFIXES, read_array_file
-from .config import NAME_PATTERN, embedded_inputs, load_model
+from .checks import NAME_PATTERN
+from .config import embedded_inputs, load_model
 from .errors import LstmCliError
 from .model import Model
 from .text import shape_text

@@ -3,54 +3,40 @@
 Pure data, no printing. A `ModelSummary` is a list of `LayerInfo`: name, Keras class, output shapes, weights
 with their shapes, and the tensors the layer reads. It is built from a validated config (`from_model`) or
 from command-line flags (`from_architecture`). `render/summary.py` lays it out as Keras 3 or tf.keras 2 do.
-
-The counts, with f input features and u units (Keras: keras/src/layers/rnn/lstm.py, PyTorch: nn.LSTM):
-
-    LSTM      kernel (f, 4u) + recurrent_kernel (u, 4u) + bias (4u,)  = 4u(f + u + 1)
-    nn.LSTM   weight_ih (4u, f) + weight_hh (4u, u) + two biases      = 4u(f + u) + 8u
-    Dense     kernel (in, n) + bias (n,)                              = n(in + 1)
-    Embedding embeddings (input_dim, output_dim)                      = input_dim * output_dim
+What each layer gives, weighs and counts is its type's to say (`layers/`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .architecture import Architecture, keras_name
+from .architecture import Architecture
 from .errors import LstmCliError
+from .graph import is_sequential, keras_order, masks_taken
+from .layers import BY_KERAS_CLASS, LAYER_TYPES, owner_of
+from .layers.base import Shape as Shape
+from .layers.base import Weight as Weight
+from .layers.dense import dense_weights as dense_weights
+from .layers.lstm import lstm_params as lstm_params
+from .layers.lstm import lstm_weights as lstm_weights
+from .layers.lstm import torch_lstm_params as torch_lstm_params
+from .model import (
+    BidirectionalLayer,
+    DenseLayer,
+    EmbeddingLayer,
+    Layer,
+    LstmLayer,
+    MaskingLayer,
+    MaskSource,
+    Model,
+    NoOpLayer,
+)
+from .names import KerasNames
 
-if TYPE_CHECKING:  # the model's classes are imported where a config is summarised: flags need none of them
-    from .model import Layer, MaskSource, Model
-
-Shape = tuple[int | None, ...]  # batch first; None where Keras shows None
 Tensor = tuple[str, int]  # (layer name, index among its outputs): Keras's `name[0][index]`
-
-# A layer's outputs in Keras's order, by reference suffix: an LSTM returns [output, h, c]; a
-# bidirectional layer [output, forward h, forward c, backward h, backward c], or with merge_mode None
-# [forward output, backward output, forward h, ...]. `encoder.c` is therefore Keras's `encoder[0][2]`.
-OUTPUT_ORDER = ("", "forward", "backward", "h", "c", "forward.h", "forward.c", "backward.h", "backward.c")
-KERAS_CLASS = {
-    "lstm": "LSTM",
-    "dense": "Dense",
-    "bidirectional": "Bidirectional",
-    "masking": "Masking",
-    "embedding": "Embedding",
-}  # a no-op layer (dropout, ...) names its own: NoOpLayer.keras_class
 FLOAT32_BYTES = 4  # Keras stores weights as float32 unless told otherwise
-
-
-@dataclass(frozen=True)
-class Weight:
-    name: str  # as Keras names it: kernel, recurrent_kernel, bias (forward.kernel, ... when bidirectional)
-    shape: tuple[int, ...]
-    formula: str  # what the shape is made of, e.g. "(features, 4*units)"
-
-    @property
-    def count(self) -> int:
-        return math.prod(self.shape)
 
 
 @dataclass(frozen=True)
@@ -95,31 +81,6 @@ class ModelSummary:
 # -- counting ----------------------------------------------------------------------------------------------
 
 
-def lstm_weights(features: int, units: int, use_bias: bool = True, prefix: str = "") -> tuple[Weight, ...]:
-    weights = [
-        Weight(f"{prefix}kernel", (features, 4 * units), "(features, 4*units)"),
-        Weight(f"{prefix}recurrent_kernel", (units, 4 * units), "(units, 4*units)"),
-    ]
-    if use_bias:
-        weights.append(Weight(f"{prefix}bias", (4 * units,), "(4*units,)"))
-    return tuple(weights)
-
-
-def dense_weights(inputs: int, units: int, use_bias: bool = True) -> tuple[Weight, ...]:
-    kernel = Weight("kernel", (inputs, units), "(in, units)")
-    return (kernel, Weight("bias", (units,), "(units,)")) if use_bias else (kernel,)
-
-
-def lstm_params(features: int, units: int, use_bias: bool = True) -> int:
-    """Keras's count: 4u(f + u + 1), one bias."""
-    return 4 * units * (features + units + (1 if use_bias else 0))
-
-
-def torch_lstm_params(features: int, units: int, use_bias: bool = True) -> int:
-    """PyTorch nn.LSTM's count: 4u(f + u) + 8u, two biases (bias_ih and bias_hh)."""
-    return 4 * units * (features + units) + (8 * units if use_bias else 0)
-
-
 def readable_size(size: float, decimals: int = 2) -> str:
     """Bytes as Keras 3 writes them: `304.00 B`, `2.74 MB` (powers of 1024, two decimals by default)."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -134,37 +95,37 @@ def readable_size(size: float, decimals: int = 2) -> str:
 
 def from_architecture(arch: Architecture) -> ModelSummary:
     """LSTM layers stacked on one input, then Dense layers: a Keras Sequential model."""
-    names = _KerasNames()
-    shape: Shape = (arch.batch, arch.timesteps, arch.features)
+    names = KerasNames()
+    shapes: dict[str, Shape] = {"input": (arch.batch, arch.timesteps, arch.features)}
+    tensors: dict[str, Tensor] = {"input": ("input", 0)}
+    layers: list[Layer] = []
     previous = "input"
-    layers: list[LayerInfo] = []
-    for index, units in enumerate(arch.units):
-        width = 2 * units if arch.bidirectional else units
-        output: Shape = (
-            (arch.batch, arch.timesteps, width) if arch.returns_sequences(index) else (arch.batch, width)
-        )
-        kind = "bidirectional" if arch.bidirectional else "lstm"
-        name = names.next(kind)
-        layers.append(_info(name, kind, shape, (output,), ((previous, 0),), units))
-        shape, previous = output, name
-    for units in arch.dense:
-        name = names.next("dense")
-        output = (*shape[:-1], units)
-        layers.append(_info(name, "dense", shape, (output,), ((previous, 0),), units))
-        shape, previous = output, name
-    return ModelSummary("sequential", tuple(layers))
+    kinds = ["bidirectional" if arch.bidirectional else "lstm"] * len(arch.units) + ["dense"] * len(
+        arch.dense
+    )
+    for index, (kind, units) in enumerate(zip(kinds, (*arch.units, *arch.dense), strict=True)):
+        owner = LAYER_TYPES[kind]
+        name = names.layer(owner.keras_prefix, owner.wraps)
+        layer: Layer
+        if kind == "dense":
+            layer = DenseLayer(name, units, previous, ())
+        else:
+            layer = LstmLayer(name, units, previous, (), return_sequences=arch.returns_sequences(index))
+            if arch.bidirectional:
+                backward = replace(layer, go_backwards=True)
+                layer = BidirectionalLayer(name, previous, (), forward=layer, backward=backward)
+        _add_outputs(layer, shapes, tensors)
+        layers.append(layer)
+        previous = name
+    return ModelSummary("sequential", tuple(_layer_info(layer, shapes, tensors) for layer in layers))
 
 
-class _KerasNames:
-    """lstm, lstm_1, lstm_2, ...: Keras's automatic names, counted per layer class."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def next(self, prefix: str) -> str:
-        count = self.counts.get(prefix, 0)
-        self.counts[prefix] = count + 1
-        return keras_name(prefix, count)
+def _add_outputs(layer: Layer, shapes: dict[str, Shape], tensors: dict[str, Tensor]) -> None:
+    """A layer's outputs: each reference's shape, and the tensor Keras would call it."""
+    owner = owner_of(layer)
+    refs = owner.output_refs(layer)
+    shapes.update(zip(refs, owner.output_shapes(layer, shapes[layer.input]), strict=True))
+    tensors.update({ref: (layer.name, index) for index, ref in enumerate(refs)})
 
 
 # -- from a config ----------------------------------------------------------------------------------------
@@ -174,26 +135,19 @@ def from_model(model: Model, batch: int | None = None, mask_ops: bool = True) ->
     """Summarise a validated config (architecture-only ones too). `batch` replaces the batch axis (None).
     `mask_ops`: list a functional model's mask ops as Keras 3 does (tf.keras 2 had none)."""
     shapes = {ref: (batch, *shape[1:]) for ref, shape in model.shapes.items()}
-    outputs_of = _outputs_by_layer(shapes)
     tensors: dict[str, Tensor] = {name: (name, 0) for name in model.inputs}
     for layer in model.layers:
-        tensors.update({ref: (layer.name, index) for index, ref in enumerate(outputs_of[layer.name])})
-    layers = [_layer_info(layer, shapes, outputs_of[layer.name], tensors) for layer in model.layers]
+        refs = owner_of(layer).output_refs(layer)
+        tensors.update({ref: (layer.name, index) for index, ref in enumerate(refs)})
+    layers = [_layer_info(layer, shapes, tensors) for layer in model.layers]
     bytes_per_param = 8 if _says_float64(model) else FLOAT32_BYTES
-    if _is_sequential(model):
+    if is_sequential(model):
         return ModelSummary("sequential", tuple(layers), bytes_per_param=bytes_per_param)
     inputs = [LayerInfo(name, "InputLayer", (shapes[name],)) for name in model.inputs]
     if mask_ops:
         layers = _with_mask_ops(model, shapes, tensors, layers)
-    ordered, sequential_like = keras_order(inputs + layers, [tensors[ref] for ref in model.outputs])
+    ordered, sequential_like = _functional_order(inputs + layers, [tensors[ref] for ref in model.outputs])
     return ModelSummary("functional", tuple(ordered), not sequential_like, bytes_per_param)
-
-
-def keras_layers(model: Model) -> list[Layer]:
-    """The model's layers in the order Keras lists them in `model.layers` for the same inputs and outputs:
-    the config's order for a chain, else Keras's graph order. A `.weights.h5` numbers its groups by it."""
-    by_name = {layer.name: layer for layer in model.layers}
-    return [by_name[info.name] for info in from_model(model, mask_ops=False).layers if info.name in by_name]
 
 
 def _with_mask_ops(
@@ -204,9 +158,7 @@ def _with_mask_ops(
     mask_zero is one NotEqual op of its ids and 0. They are named when their layer is called, and every
     LSTM that takes the mask reads the last op as a second tensor. Keras lists the ops of the masks some
     layer takes."""
-    from .model import EmbeddingLayer, MaskingLayer, masks_taken
-
-    names = _KerasNames()
+    names = KerasNames()
     op_names: dict[str, tuple[str, ...]] = {
         layer.name: (names.next("not_equal"), names.next("any"))
         if isinstance(layer, MaskingLayer)
@@ -240,160 +192,58 @@ def _says_float64(model: Model) -> bool:
     return model.declared_dtype == "float64"
 
 
-def _is_sequential(model: Model) -> bool:
-    """What keras.Sequential can build: one input, each layer reading the one before, none given an initial
-    state (a reference or an array), only the last returning its states, and it the only output."""
-    if len(model.inputs) != 1:
-        return False
-    previous = next(iter(model.inputs))
-    for layer in model.layers:
-        starts = getattr(layer, "initial_state", None) is not None
-        states = getattr(layer, "return_state", False) and layer is not model.layers[-1]
-        if layer.input != previous or starts or states:
-            return False
-        previous = layer.name
-    return model.outputs == (model.layers[-1].name,)
-
-
-def _state_refs(layer: Layer) -> list[str]:
-    """References a layer starts its state from (a bidirectional layer: forward h, c, then backward h, c)."""
-    halves = [getattr(layer, "forward", None), getattr(layer, "backward", None)]
-    refs = []
-    for part in [layer, *halves]:
-        state = getattr(part, "initial_state", None)
-        if state is not None:
-            refs += [value for value in (state.h, state.c) if isinstance(value, str) and value not in refs]
-    return refs
-
-
-def _outputs_by_layer(shapes: Mapping[str, Shape]) -> dict[str, list[str]]:
-    """Each layer's output references in Keras's order (OUTPUT_ORDER), in one pass over all of them (a
-    scan of every reference per layer made a 1,000-layer summary quadratic). Names hold no dots, so a
-    reference's owner is the text before its first one."""
-    rank = {suffix: position for position, suffix in enumerate(OUTPUT_ORDER)}
-    by_owner: dict[str, list[str]] = {}
-    for ref in shapes:
-        by_owner.setdefault(ref.partition(".")[0], []).append(ref)
-    return {
-        owner: sorted(refs, key=lambda ref: rank.get(ref.partition(".")[2], len(rank)))
-        for owner, refs in by_owner.items()
-    }
-
-
-def _layer_info(
-    layer: Layer, shapes: Mapping[str, Shape], output_refs: Sequence[str], tensors: Mapping[str, Tensor]
-) -> LayerInfo:
-    from .model import EmbeddingLayer, NoOpLayer
-
-    kind = str(layer.type)
+def _layer_info(layer: Layer, shapes: Mapping[str, Shape], tensors: Mapping[str, Tensor]) -> LayerInfo:
+    """One layer's row: its Keras class, outputs, weights, the tensors it reads, and the sizes that
+    `--detail` works its count out from."""
+    owner = owner_of(layer)
     source = shapes[layer.input]
+    outputs = tuple(shapes[ref] for ref in owner.output_refs(layer))
+    inbound = tuple(tensors[ref] for ref in owner.reads(layer))
+    if isinstance(layer, NoOpLayer):  # no weights; its output is its input
+        return LayerInfo(layer.name, owner.keras_class, outputs, inbound=inbound)
+    weights = owner.weights(layer, source)
     if isinstance(layer, EmbeddingLayer):  # reads ids (batch, timesteps): no feature axis
-        table = Weight("embeddings", (layer.input_dim, layer.output_dim), "(input_dim, output_dim)")
         return LayerInfo(
-            name=layer.name,
-            kind=KERAS_CLASS[kind],
-            output_shapes=(shapes[layer.name],),
-            weights=(table,),
-            inbound=(tensors[layer.input],),
+            layer.name,
+            owner.keras_class,
+            outputs,
+            weights,
+            inbound,
             units=layer.output_dim,
             inputs=layer.input_dim,
             timesteps=source[1],
         )
-    if isinstance(layer, NoOpLayer):  # no weights; its output is its input
-        return LayerInfo(
-            layer.name, layer.keras_class, (shapes[layer.name],), inbound=(tensors[layer.input],)
-        )
     width = source[-1]
     if width is None:
         raise LstmCliError(f"layer {layer.name!r}: the width of its input {layer.input!r} is unknown")
-    outputs = tuple(shapes[ref] for ref in output_refs)
-    inbound = tuple(tensors[ref] for ref in [layer.input, *_state_refs(layer)])
-    units: int | None = getattr(layer, "units", None)
     cell = getattr(layer, "forward", layer)  # a bidirectional layer's options live on its halves
-    use_bias = bool(getattr(cell, "use_bias", True))
-    if kind not in KERAS_CLASS or (units is None and kind != "masking"):
-        raise LstmCliError(f"summary does not know layer type {kind!r} (layer {layer.name!r})")
-    return _info(layer.name, kind, source, outputs, inbound, units, use_bias)
-
-
-def _info(
-    name: str,
-    kind: str,  # the config's layer type
-    source: Shape,
-    outputs: tuple[Shape, ...],
-    inbound: tuple[Tensor, ...],
-    units: int | None,
-    use_bias: bool = True,
-) -> LayerInfo:
-    """One layer's row: its Keras class, weights and what the counts are worked out from."""
-    width = source[-1]
-    assert width is not None  # the callers have refused an input of unknown width
-    directions = 2 if kind == "bidirectional" else 1
-    weights: tuple[Weight, ...] = ()
-    if kind == "dense" and units is not None:
-        weights = dense_weights(width, units, use_bias)
-    elif units is not None:  # lstm, or the two halves of a bidirectional layer
-        prefixes = ("forward.", "backward.") if directions == 2 else ("",)
-        weights = tuple(
-            weight for prefix in prefixes for weight in lstm_weights(width, units, use_bias, prefix)
-        )
     return LayerInfo(
-        name=name,
-        kind=KERAS_CLASS[kind],
+        name=layer.name,
+        kind=owner.keras_class,
         output_shapes=outputs,
         weights=weights,
         inbound=inbound,
-        units=units,
+        units=getattr(layer, "units", None),
         inputs=width,
         timesteps=source[1] if len(source) == 3 else None,
         sequence_input=len(source) == 3,
-        use_bias=use_bias,
-        directions=directions,
+        use_bias=bool(getattr(cell, "use_bias", True)),
+        directions=owner.directions,
     )
 
 
-def keras_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) -> tuple[list[LayerInfo], bool]:
-    """Keras's functional layer order, and whether its summary would call the graph sequential-like.
-
-    As keras/src/ops/function.py `map_graph`: a depth-first walk from the outputs numbers each layer when
-    first seen; a layer's depth is its longest distance from an output; layers are listed deepest first,
-    ties in walk order. A layer nothing reads counts as an output here (Keras would drop it; we show it).
-    Sequential-like (no `Connected to` column): no two layers at one depth, none reading two tensors.
-    """
+def _functional_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) -> tuple[list[LayerInfo], bool]:
+    """Keras's functional layer order (graph.keras_order), and whether its summary would call the graph
+    sequential-like (no `Connected to` column): no two layers at one depth, none reading two tensors."""
     by_name = {layer.name: layer for layer in layers}
-    read = {source for layer in layers for source, _ in layer.inbound}
-    sinks = [layer.name for layer in layers if layer.name not in read and layer.kind != "InputLayer"]
-    index: dict[str, int] = {}
-    finished: list[str] = []  # post-order: every layer after the layers it reads
-    for root in dict.fromkeys([name for name, _ in outputs] + sinks):
-        if root in index:
-            continue
-        index[root] = len(index)
-        stack = [(root, iter(by_name[root].inbound))]
-        while stack:
-            name, sources = stack[-1]
-            for source, _ in sources:
-                if source not in index:
-                    index[source] = len(index)
-                    stack.append((source, iter(by_name[source].inbound)))
-                    break
-            else:
-                stack.pop()
-                finished.append(name)
-    depth: dict[str, int] = {}
-    for name in reversed(finished):
-        here = depth.setdefault(name, 0)
-        for source, _ in by_name[name].inbound:
-            depth[source] = max(here + 1, depth.get(source, 0))
-    for layer in layers:  # inputs that nothing reads: Keras puts them first at depth 0
-        if layer.name not in depth:
-            depth[layer.name], index[layer.name] = 0, -1
-    ordered = sorted((by_name[name] for name in depth), key=lambda lay: (-depth[lay.name], index[lay.name]))
+    sources = {layer.name: [source for source, _ in layer.inbound] for layer in layers}
+    inputs = {layer.name for layer in layers if layer.kind == "InputLayer"}
+    ordered, depth = keras_order(sources, [name for name, _ in outputs], inputs)
     at_depth: dict[int, list[LayerInfo]] = {}
-    for layer in ordered:
-        at_depth.setdefault(depth[layer.name], []).append(layer)
+    for name in ordered:
+        at_depth.setdefault(depth[name], []).append(by_name[name])
     sequential_like = all(len(group) == 1 and len(group[0].inbound) <= 1 for group in at_depth.values())
-    return ordered, sequential_like
+    return [by_name[name] for name in ordered], sequential_like
 
 
 # -- beyond Keras: --detail --------------------------------------------------------------------------------
@@ -416,50 +266,30 @@ class LayerDetail:
 
 
 def layer_detail(layer: LayerInfo) -> LayerDetail | None:
-    """The arithmetic behind one layer's count; None for layers without weights."""
-    u, f, bias = layer.units, layer.inputs, layer.use_bias
-    if u is None or f is None or layer.kind not in ("LSTM", "Bidirectional", "Dense"):
+    """The arithmetic behind one layer's count, as its type works it out; None for layers without weights."""
+    owner = BY_KERAS_CLASS.get(layer.kind)  # None for an input or a mask op
+    if owner is None or layer.units is None or layer.inputs is None:
         return None
-    if layer.kind == "Dense":  # nn.Linear counts the same
-        formula = "units·(inputs + 1)" if bias else "units·inputs"
-        worked = f"{u}·({f} + 1)" if bias else f"{u}·{f}"
-        torch_params, torch_formula, torch_worked, note = layer.params, formula, worked, None
-        macs, macs_formula = f * u, "inputs·units"
-    else:
-        two = "2·" if layer.directions == 2 else ""
-        plus_one = " + 1" if bias else ""
-        formula = f"{two}4·units·(features + units{plus_one})"
-        worked = f"{two}4·{u}·({f} + {u}{plus_one})"
-        torch_params = layer.directions * torch_lstm_params(f, u, bias)
-        torch_formula, torch_worked, note = formula, worked, None
-        if bias:
-            torch_formula = _times(layer.directions, "4·units·(features + units) + 8·units")
-            torch_worked = _times(layer.directions, f"4·{u}·({f} + {u}) + 8·{u}")
-            note = (
-                "nn.LSTM keeps two bias vectors, bias_ih and bias_hh, of 4·units each; Keras keeps one, "
-                f"their sum: {torch_params - layer.params:,} parameters fewer"
-            )
-        macs, macs_formula = layer.directions * 4 * u * (f + u), f"{two}4·units·(features + units)"
+    sums = owner.arithmetic(layer.units, layer.inputs, layer.use_bias)
+    if sums is None:
+        return None
+    macs = sums.multiply_adds
     if layer.sequence_input:
         per, sequence = "timestep", None if layer.timesteps is None else macs * layer.timesteps
     else:
         per, sequence = "sample", macs
     return LayerDetail(
-        formula=formula,
-        worked=f"{worked} = {layer.params:,}",
-        torch_formula=torch_formula,
-        torch_worked=f"{torch_worked} = {torch_params:,}",
-        torch_params=torch_params,
-        torch_note=note,
+        formula=sums.formula,
+        worked=f"{sums.worked} = {layer.params:,}",
+        torch_formula=sums.torch_formula,
+        torch_worked=f"{sums.torch_worked} = {sums.torch_params:,}",
+        torch_params=sums.torch_params,
+        torch_note=sums.torch_note,
         multiply_adds=macs,
         per=per,
         multiply_adds_sequence=sequence,
-        multiply_adds_formula=macs_formula,
+        multiply_adds_formula=sums.multiply_adds_formula,
     )
-
-
-def _times(directions: int, sum_text: str) -> str:
-    return f"2·({sum_text})" if directions == 2 else sum_text
 
 
 # -- machine-readable --------------------------------------------------------------------------------------

@@ -812,3 +812,25 @@ def test_an_npz_needs_a_key_and_pickles_are_refused(tmp_path: Path) -> None:
         "input.file",
         f"{tmp_path / 'objects.npy'}: cannot load: it holds pickled objects, which are refused",
     )
+
+
+def _halves_apart(tail: list[dict[str, object]]) -> dict[str, object]:
+    """A bidirectional layer with merge_mode null (two outputs), then `tail`."""
+    half = {"kernel": [[1, 2, 3, 4]], "recurrent_kernel": [[0, 0, 0, 0]], "bias": [0, 0, 0, 0]}
+    bi = {"type": "bidirectional", "units": 1, "merge_mode": None, "forward": half, "backward": half}
+    return {"input": [[[1.0], [0.5]]], "layers": [bi, *tail]}
+
+
+def test_a_last_layer_that_gives_its_halves_apart_makes_both_the_outputs() -> None:
+    # As keras.Model(x, Bidirectional(LSTM(1), merge_mode=None)(x)) returns [forward, backward].
+    assert load_model(_halves_apart([])).outputs == ("bidirectional.forward", "bidirectional.backward")
+
+
+def test_a_layer_after_halves_apart_must_say_which_it_reads() -> None:
+    # It once stopped with an internal error (KeyError): the layer's name is no reference here.
+    with pytest.raises(LstmCliError) as raised:
+        load_model(_halves_apart([{"type": "dense", "units": 1, "kernel": [[1]], "bias": [0]}]))
+    assert str(raised.value) == (
+        "<config>: layers[1]: 'bidirectional' gives its halves apart (merge_mode null); say which with "
+        "`input: bidirectional.forward` or `input: bidirectional.backward`"
+    )

@@ -432,7 +432,16 @@ def test_bidirectional_layers_from_a_config_follow_keras_output_order() -> None:
     """Duck-typed stand-ins for a config's bidirectional layer (merge_mode None, return_state, no bias)."""
     half = SimpleNamespace(units=3, use_bias=False, initial_state=None)
     layer = SimpleNamespace(
-        name="bi", type="bidirectional", input="x", units=3, forward=half, backward=half, initial_state=None
+        name="bi",
+        type="bidirectional",
+        input="x",
+        units=3,
+        forward=half,
+        backward=half,
+        initial_state=None,
+        merge_mode=None,
+        return_sequences=True,
+        return_state=True,
     )
     head = SimpleNamespace(name="head", type="dense", input="bi.backward.c", units=1, use_bias=True)
     shapes = {

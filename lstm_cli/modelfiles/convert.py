@@ -19,6 +19,7 @@ import numpy as np
 from lstm_cli.arrayfiles import read_array_file
 from lstm_cli.config import embedded_inputs, has_weights, load_model
 from lstm_cli.errors import LstmCliError
+from lstm_cli.layers import WEIGHT_KEYS
 from lstm_cli.model import (
     BidirectionalLayer,
     EmbeddingLayer,
@@ -27,14 +28,12 @@ from lstm_cli.model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    keras_name,
 )
 from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
 from lstm_cli.modelfiles.npz import array_fields, get, put
 from lstm_cli.sources import NO_INPUTS, TORCH_SUFFIXES, Inputs, attach
-from lstm_cli.summary import keras_layers
 from lstm_cli.yamlwriter import Flow, FlowList, dump_yaml
 
 DEFAULT_INLINE_LIMIT = 10_000  # values a YAML config holds inline; more go to an .npz beside it
@@ -188,23 +187,18 @@ def _skeleton(config: Path) -> Skeleton:
     model = load_model(config)
     mapping = _resolved(model)
     weighted = []
-    counters: dict[str, int] = {}
     entries = {layer.name: entry for layer, entry in zip(model.layers, mapping["layers"], strict=True)}
-    for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
+    for layer, group in keras3.weight_groups(model):
         entry = entries[layer.name]
         if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights
             continue
-        kind = layer.type
-        count = counters.get(kind, 0)
-        counters[kind] = count + 1
-        for key in (*npz.WEIGHT_KEYS, "forward", "backward"):
+        for key in WEIGHT_KEYS:
             entry.pop(key, None)
         if isinstance(layer, EmbeddingLayer):
             use_bias = False
         else:
             use_bias = layer.forward.use_bias if isinstance(layer, BidirectionalLayer) else layer.use_bias
-        group = keras_name(kind, count)
-        weighted.append(WeightedLayer(entry, kind, layer.name, group, use_bias))
+        weighted.append(WeightedLayer(entry, layer.type, layer.name, group, use_bias))
     return Skeleton(mapping, weighted)
 
 

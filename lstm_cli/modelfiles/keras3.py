@@ -27,14 +27,17 @@ from typing import Any
 
 import numpy as np
 
+from lstm_cli.graph import keras_layers
+from lstm_cli.layers import owner_of
+from lstm_cli.layers.lstm import KERAS_WEIGHTS
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
     EmbeddingLayer,
+    Layer,
     LstmLayer,
     LstmWeights,
     Model,
-    keras_name,
 )
 from lstm_cli.modelfiles.common import (
     MAX_JSON_BYTES,
@@ -46,7 +49,7 @@ from lstm_cli.modelfiles.common import (
     wrong_kind,
 )
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer, read_keras_config
-from lstm_cli.summary import keras_layers
+from lstm_cli.names import KerasNames
 
 WEIGHTS_MEMBER = "model.weights.h5"
 KERAS_FILE = "a Keras 3 .keras archive (a zip holding config.json and model.weights.h5)"
@@ -140,9 +143,6 @@ def _listing(store: Any) -> str:
     return ", ".join(names) or "nothing"
 
 
-LSTM_NAMES = ("kernel", "recurrent_kernel", "bias")
-
-
 def fill_layer(
     layer: WeightedLayer, arrays: list[np.ndarray], path: Path, names: list[str] | None = None
 ) -> None:
@@ -166,10 +166,10 @@ def fill_layer(
     elif layer.kind == "dense":
         entry.update(zip(("kernel", "bias"), arrays, strict=False))
     elif layer.kind == "lstm":
-        entry.update(zip(LSTM_NAMES, arrays, strict=False))
+        entry.update(zip(KERAS_WEIGHTS, arrays, strict=False))
     else:
-        entry["forward"] = dict(zip(LSTM_NAMES, arrays[:per_half], strict=False))
-        entry["backward"] = dict(zip(LSTM_NAMES, arrays[per_half:], strict=False))
+        entry["forward"] = dict(zip(KERAS_WEIGHTS, arrays[:per_half], strict=False))
+        entry["backward"] = dict(zip(KERAS_WEIGHTS, arrays[per_half:], strict=False))
 
 
 def read_weights_into(path: Path, skeleton: Skeleton) -> None:
@@ -221,17 +221,20 @@ def _holds_arrays(group: Any) -> bool:
 # -- writing -------------------------------------------------------------------------------------------
 
 
+def weight_groups(model: Model) -> list[tuple[Layer, str]]:
+    """Each layer, in `model.layers` order, with its group in a `.weights.h5`: Keras 3 numbers the groups of
+    each class in that order (lstm, lstm_1, ...), whatever the layers are called."""
+    names = KerasNames()
+    return [(layer, names.next(owner_of(layer).keras_prefix)) for layer in keras_layers(model)]
+
+
 def write_weights(model: Model, path: Path) -> None:
     """A `.weights.h5` that Keras 3's `model.load_weights` reads into the same layers, in the same order."""
     h5py = optional_module("h5py", "writing .weights.h5 files")
-    counters: dict[str, int] = {}
     with h5py.File(path, "w") as store:
         store.create_group("vars")
-        for layer in keras_layers(model):  # Keras numbers the groups of each class in model.layers order
-            kind = layer.type
-            count = counters.get(kind, 0)
-            counters[kind] = count + 1
-            group = store.create_group(f"layers/{keras_name(kind, count)}")
+        for layer, name in weight_groups(model):
+            group = store.create_group(f"layers/{name}")
             _vars_group(group, layer.name, [])
             if isinstance(layer, LstmLayer):
                 _vars_group(group.create_group("cell"), "lstm_cell", _lstm_arrays(layer))

@@ -19,22 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from lstm_cli.layers import WEIGHT_KEYS
 from lstm_cli.model import Model
 from lstm_cli.modelfiles.common import ZIP_ERRORS, file_error, float_array, sniff, wrong_kind
 from lstm_cli.yamlio import KeyPath
 from lstm_cli.yamlwriter import is_array
 
 NPZ_FILE = "a numpy .npz archive (numpy.savez)"
-WEIGHT_KEYS = (
-    "kernel",
-    "recurrent_kernel",
-    "bias",
-    "weight_ih",
-    "weight_hh",
-    "bias_ih",
-    "bias_hh",
-    "embeddings",
-)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -72,7 +63,7 @@ def _nested(value: Any, path: KeyPath, key: str, top: bool = False) -> Iterator[
     else:
         return
     for name, item in items:
-        if top and name not in (*WEIGHT_KEYS, "forward", "backward", "initial_state"):
+        if top and name not in (*WEIGHT_KEYS, "initial_state"):
             continue
         if is_array(item):
             yield (*path, name), f"{key}/{name}"
@@ -106,8 +97,8 @@ def fill_from_npz(
         elif parts[0] == "layers" and len(parts) >= 3 and parts[1] in names:
             index = names[parts[1]]
             entry = mapping["layers"][index]
-            if index not in cleared and parts[2] in (*WEIGHT_KEYS, "forward", "backward"):
-                for weight in (*WEIGHT_KEYS, "forward", "backward"):
+            if index not in cleared and parts[2] in WEIGHT_KEYS:
+                for weight in WEIGHT_KEYS:
                     entry.pop(weight, None)
                 cleared.add(index)
             target: Any = entry

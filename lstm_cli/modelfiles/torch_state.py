@@ -35,8 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.config import NAME_PATTERN
+from lstm_cli.checks import NAME_PATTERN
 from lstm_cli.errors import LstmCliError
+from lstm_cli.graph import masks_taken
+from lstm_cli.layers import WEIGHT_KEYS
+from lstm_cli.layers.lstm import TORCH_WEIGHTS
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -46,15 +49,13 @@ from lstm_cli.model import (
     MaskingLayer,
     Model,
     NoOpLayer,
-    keras_name,
-    masks_taken,
 )
 from lstm_cli.modelfiles.common import file_error, optional_module, sniff, weights_dtype, wrong_kind
-from lstm_cli.modelfiles.npz import WEIGHT_KEYS
+from lstm_cli.names import keras_name
 from lstm_cli.text import shape_text
 
 TORCH_FILE = "a PyTorch file (torch.save of a state_dict)"
-PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+PARAMS = TORCH_WEIGHTS  # nn.LSTM's parameters of one layer and direction, before their _l{k} suffix
 KEY = re.compile(
     r"(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<layer>\d+)"
     r"(?P<reverse>_reverse)?"
@@ -499,7 +500,7 @@ def fill_from_state_dict(
     for layer, entry in zip(model.layers, mapping["layers"], strict=True):
         if isinstance(layer, MaskingLayer | NoOpLayer):  # no weights to read
             continue
-        for key in (*WEIGHT_KEYS, "forward", "backward"):
+        for key in WEIGHT_KEYS:
             entry.pop(key, None)
         width = model.shapes[layer.input][-1]
         take = _Taker(arrays, source, layer.name, used)

@@ -1,0 +1,299 @@
+"""The LSTM layer: what a config says of one, and the cell options, weights and counts that a bidirectional
+layer's two halves share (Keras: keras/src/layers/rnn/lstm.py; PyTorch: nn.LSTM).
+
+An LSTM option is added here: its key in CELL_KEYS, its check in `cell_options`, its field on LstmLayer;
+then its maths in engine.lstm_step and run_lstm. The counts, with f input features and u units:
+
+    LSTM      kernel (f, 4u) + recurrent_kernel (u, 4u) + bias (4u,)  = 4u(f + u + 1)
+    nn.LSTM   weight_ih (4u, f) + weight_hh (4u, u) + two biases      = 4u(f + u) + 8u
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from lstm_cli.names import state_refs
+from lstm_cli.text import shape_text
+
+from .base import MAX_UNITS, Arithmetic, Array, LayerType, Scope, Shape, Weight, width_of
+
+if TYPE_CHECKING:
+    from lstm_cli.checks import Node
+    from lstm_cli.yamlio import KeyPath
+
+GATES = ("i", "f", "g", "o")  # Keras's order along the last axis of every LSTM weight
+KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+TORCH_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # the same, as nn.LSTM holds them
+CELL_KEYS = ("activation", "recurrent_activation", "use_bias")  # what a bidirectional layer's halves share
+# The keys of every recurrent layer, in the order messages list them.
+RECURRENT_KEYS = ("type", "name", "input", "units", *CELL_KEYS, "return_sequences", "return_state")
+
+
+@dataclass(frozen=True)
+class LstmWeights:
+    kernel: Array  # (features, 4*units), gates i, f, g, o side by side
+    recurrent_kernel: Array  # (units, 4*units)
+    bias: Array | None  # (4*units,), None when use_bias is false
+
+
+@dataclass(frozen=True)
+class InitialState:
+    """Where an LSTM's (h, c) start: each an array (batch, units) or (units,), or a reference."""
+
+    h: Array | str
+    c: Array | str
+
+
+@dataclass(frozen=True)
+class LstmLayer:
+    name: str
+    units: int
+    input: str  # the reference this layer reads
+    key_path: KeyPath
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    use_bias: bool = True
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    weights: LstmWeights | None = None  # None in an architecture-only config
+    initial_state: InitialState | None = None
+    use_mask: bool = True  # False: run without the input's mask, as Keras 3 runs an LSTM given initial_state
+    type: Literal["lstm"] = "lstm"
+
+
+class Lstm(LayerType[LstmLayer]):
+    type = "lstm"
+    keras_class = "LSTM"
+    keys = (*RECURRENT_KEYS, "go_backwards", "initial_state", "use_mask", *KERAS_WEIGHTS, *TORCH_WEIGHTS)
+    weight_keys = (*KERAS_WEIGHTS, *TORCH_WEIGHTS)
+
+    def parse(self, entry: Node, scope: Scope, name: str, source: str) -> LstmLayer:
+        entry.keys(self.keys, required=("units",))
+        units = entry["units"].integer(1, MAX_UNITS)
+        batch, _, features = scope.sequence_input(source, entry)
+        flags = {
+            key: entry.boolean(key, False) for key in ("return_sequences", "return_state", "go_backwards")
+        }
+        weights, use_bias = cell_weights(entry, units, features, source, entry.boolean("use_bias", None))
+        use_mask = entry.boolean("use_mask", True)
+        return LstmLayer(
+            name=name,
+            units=units,
+            input=source,
+            key_path=entry.path,
+            use_bias=use_bias,
+            weights=weights,
+            use_mask=use_mask,
+            **cell_options(entry),
+            initial_state=_initial_state(entry, scope, units, batch),
+            **flags,
+        )
+
+    def output_refs(self, layer: LstmLayer) -> tuple[str, ...]:
+        return lstm_refs(layer.name, layer.return_state)
+
+    def output_shapes(self, layer: LstmLayer, source: Shape) -> tuple[Shape, ...]:
+        batch, timesteps, _ = source
+        output = (batch, timesteps, layer.units) if layer.return_sequences else (batch, layer.units)
+        return (output, (batch, layer.units), (batch, layer.units)) if layer.return_state else (output,)
+
+    def reads(self, layer: LstmLayer) -> tuple[str, ...]:
+        state = layer.initial_state
+        parts = () if state is None else (state.h, state.c)
+        starts = [part for part in parts if isinstance(part, str)]
+        return (layer.input, *dict.fromkeys(starts))
+
+    def weights(self, layer: LstmLayer, source: Shape) -> tuple[Weight, ...]:
+        return lstm_weights(width_of(source), layer.units, layer.use_bias)
+
+    def has_weights(self, layer: LstmLayer) -> bool:
+        return layer.weights is not None
+
+    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic:
+        return cell_arithmetic(units, inputs, use_bias, directions=1)
+
+    def takes_mask(self, layer: LstmLayer, keras_graph: bool) -> bool:
+        # Keras 3's graph calls an LSTM given an initial state without the mask (3.15); the engine applies
+        # it, so such a layer is converted with use_mask: false.
+        return layer.use_mask and not (keras_graph and layer.initial_state is not None)
+
+    def passes_mask_to(self, layer: LstmLayer) -> tuple[str, ...]:
+        return (layer.name,) if layer.return_sequences else ()  # its states carry none
+
+
+def lstm_refs(name: str, return_state: bool) -> tuple[str, ...]:
+    """An LSTM's outputs in Keras's order: [output, h, c]; `lstm.c` is Keras's `lstm[0][2]`."""
+    return (name, *state_refs(name)) if return_state else (name,)
+
+
+# -- what an LSTM and the halves of a bidirectional layer share ------------------------------------------
+
+
+def cell_options(entry: Node) -> dict[str, Any]:
+    """The cell's options beside units and the weights, as LstmLayer's fields."""
+    return {
+        "activation": entry.activation("activation", "tanh"),
+        "recurrent_activation": entry.activation("recurrent_activation", "sigmoid"),
+    }
+
+
+def cell_weights(
+    entry: Node, units: int, features: int, source: str, use_bias: bool | None
+) -> tuple[LstmWeights | None, bool]:
+    """The weights in `entry` in either layout (Keras's kernel, ... or PyTorch's weight_ih, ...), each
+    checked against its shape; None when none are given. Also whether the cell has a bias: `use_bias` as
+    the config gives it (None if it does not), checked against the biases given."""
+    keras_keys = [key for key in KERAS_WEIGHTS if key in entry]
+    torch_keys = [key for key in TORCH_WEIGHTS if key in entry]
+    if keras_keys and torch_keys:
+        raise entry[torch_keys[0]].error(
+            "both Keras weights (kernel, recurrent_kernel, bias) and "
+            "PyTorch weights (weight_ih, weight_hh, bias_ih, bias_hh) given; use one layout"
+        )
+    if torch_keys:
+        return _torch_weights(entry, units, features, source, use_bias)
+    if not keras_keys:
+        return None, use_bias is not False
+    entry.keys((), required=("kernel", "recurrent_kernel"))
+    kernel_is, recurrent_is, bias_is = lstm_weights(features, units)  # what each array must be
+    kernel = entry["kernel"].shaped(kernel_is, (0, source), "weight_ih")
+    recurrent_kernel = entry["recurrent_kernel"].shaped(recurrent_is, None, "weight_hh")
+    if use_bias is False:
+        if "bias" in entry:
+            raise entry["bias"].error("use_bias is false, but a bias is given")
+        return LstmWeights(kernel, recurrent_kernel, None), False
+    if "bias" not in entry:
+        raise entry.error("missing key 'bias' (4*units values), or set use_bias: false")
+    bias = entry["bias"].shaped(bias_is)
+    return LstmWeights(kernel, recurrent_kernel, bias), True
+
+
+def _torch_weights(
+    entry: Node, units: int, features: int, source: str, use_bias: bool | None
+) -> tuple[LstmWeights, bool]:
+    """nn.LSTM's layout: kernel = weight_ih.T, recurrent_kernel = weight_hh.T, bias = bias_ih + bias_hh."""
+    entry.keys((), required=("weight_ih", "weight_hh"))
+    kernel_is, recurrent_is, bias_is = lstm_weights(features, units)  # transposed, but for the biases
+    weight_ih = entry["weight_ih"].shaped(kernel_is.transposed("weight_ih"), (1, source))
+    weight_hh = entry["weight_hh"].shaped(recurrent_is.transposed("weight_hh"))
+    given = [key for key in ("bias_ih", "bias_hh") if key in entry]
+    biases = [entry[key].shaped(bias_is) for key in given]
+    if use_bias is False and biases:
+        raise entry[given[0]].error("use_bias is false, but a bias is given")
+    if len(biases) == 1:  # torch's load_state_dict refuses the missing key; 0 would be a guess
+        missing = "bias_hh" if given == ["bias_ih"] else "bias_ih"
+        raise entry[given[0]].error(
+            f"{given[0]} is given without {missing}; PyTorch has both biases or neither "
+            f"(bias=False): give {missing} too, or leave both out and set use_bias: false"
+        )
+    if use_bias and not biases:
+        raise entry.error("missing key 'bias_ih' or 'bias_hh' (4*units values), or set use_bias: false")
+    bias = _summed_bias(entry, biases) if biases else None
+    return LstmWeights(weight_ih.T.copy(), weight_hh.T.copy(), bias), bool(biases)
+
+
+def _summed_bias(entry: Node, biases: list[Array]) -> Array:
+    """PyTorch's bias_ih and bias_hh as Keras's one bias: their sum, which must fit the dtype too."""
+    import numpy as np  # here, not above: summary and --help import this module without numpy
+
+    with np.errstate(over="ignore"):
+        bias = np.asarray(np.sum(biases, axis=0, dtype=entry.dtype))
+    if not np.isfinite(bias).all():
+        index = int(np.argwhere(~np.isfinite(bias))[0][0])
+        raise entry["bias_hh"].error(
+            f"bias_ih[{index}] + bias_hh[{index}] is out of range for {entry.dtype}; "
+            "the LSTM adds them into one bias, as Keras holds it",
+            index,
+        )
+    return bias
+
+
+def _initial_state(entry: Node, scope: Scope, units: int, batch: int | None) -> InitialState | None:
+    if "initial_state" not in entry:
+        return None
+    given = entry["initial_state"]
+    if isinstance(given.value, Mapping):
+        given.keys(("h", "c"), required=("h", "c"))
+        parts = [given["h"], given["c"]]
+    elif isinstance(given.value, list) and len(given.value) == 2:
+        parts = [given[0], given[1]]
+    else:
+        raise given.error("expected [h, c] or {h: ..., c: ...}, each an array or a reference")
+    h, c = (_state(part, scope, units, batch) for part in parts)
+    return InitialState(h, c)
+
+
+def _state(node: Node, scope: Scope, units: int, batch: int | None) -> Array | str:
+    """h or c: a reference to a (batch, units) state, or an array (batch, units), or (units,) for every
+    sample alike."""
+    expected = f"{shape_text((batch, units))} = (batch, units)"
+    if isinstance(node.value, str):
+        ref = scope.reference(node)
+        shape = scope.shapes[ref]
+        if len(shape) != 2 or shape[1] != units or (batch is not None and shape[0] not in (None, batch)):
+            raise node.error(f"{ref!r} has shape {shape_text(shape)}, but this layer's state is {expected}")
+        return ref
+    array = node.array()
+    if array.shape == (units,):
+        return array
+    if array.ndim != 2 or array.shape[1] != units or (batch is not None and array.shape[0] != batch):
+        raise node.error(f"expected shape {expected} or ({units},) = (units,), got {shape_text(array.shape)}")
+    return array
+
+
+def lstm_weights(features: int, units: int, use_bias: bool = True, prefix: str = "") -> tuple[Weight, ...]:
+    """An LSTM's weights as Keras creates them, for `features` inputs."""
+    weights = [
+        Weight(f"{prefix}kernel", (features, 4 * units), "(features, 4*units)"),
+        Weight(f"{prefix}recurrent_kernel", (units, 4 * units), "(units, 4*units)"),
+    ]
+    if use_bias:
+        weights.append(Weight(f"{prefix}bias", (4 * units,), "(4*units,)"))
+    return tuple(weights)
+
+
+def lstm_params(features: int, units: int, use_bias: bool = True) -> int:
+    """Keras's count: 4u(f + u + 1), one bias."""
+    return 4 * units * (features + units + (1 if use_bias else 0))
+
+
+def torch_lstm_params(features: int, units: int, use_bias: bool = True) -> int:
+    """PyTorch nn.LSTM's count: 4u(f + u) + 8u, two biases (bias_ih and bias_hh)."""
+    return 4 * units * (features + units) + (8 * units if use_bias else 0)
+
+
+def cell_arithmetic(units: int, features: int, use_bias: bool, directions: int) -> Arithmetic:
+    """`--detail`'s sums for `directions` LSTM cells side by side (2 in a bidirectional layer)."""
+    u, f = units, features
+    two = "2·" if directions == 2 else ""
+    plus_one = " + 1" if use_bias else ""
+    formula = f"{two}4·units·(features + units{plus_one})"
+    worked = f"{two}4·{u}·({f} + {u}{plus_one})"
+    torch_params = directions * torch_lstm_params(f, u, use_bias)
+    torch_formula, torch_worked, note = formula, worked, None
+    if use_bias:
+        torch_formula = _times(directions, "4·units·(features + units) + 8·units")
+        torch_worked = _times(directions, f"4·{u}·({f} + {u}) + 8·{u}")
+        fewer = torch_params - directions * lstm_params(f, u, use_bias)
+        note = (
+            "nn.LSTM keeps two bias vectors, bias_ih and bias_hh, of 4·units each; Keras keeps one, "
+            f"their sum: {fewer:,} parameters fewer"
+        )
+    macs = directions * 4 * u * (f + u)
+    return Arithmetic(
+        formula,
+        worked,
+        torch_formula,
+        torch_worked,
+        torch_params,
+        note,
+        macs,
+        f"{two}4·units·(features + units)",
+    )
+
+
+def _times(directions: int, sum_text: str) -> str:
+    return f"2·({sum_text})" if directions == 2 else sum_text
