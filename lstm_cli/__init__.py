@@ -1,8 +1,7 @@
 """lstm-cli: a command-line LSTM calculator that shows every gate, exactly as Keras 3 computes it.
 
-The Python API (SPEC §6) mirrors the commands: `forward` returns every reference's value as numpy arrays,
-and `trace` the per-step records behind `lstm-cli trace --format json`.
-"""
+The Python API (docs/output.md#python-api) mirrors the commands: `forward` returns every reference's value as
+numpy arrays, and `trace` the per-step records behind `lstm-cli trace --format json`."""
 
 from __future__ import annotations
 

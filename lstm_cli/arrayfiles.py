@@ -1,4 +1,5 @@
-"""Arrays from files, for `{file: ...}` in a config and for `--input` (SPEC §2, §7): one loader for both.
+"""Arrays from files, for `{file: ...}` in a config and for `--input` (docs/config.md#arrays-from-files): one
+loader for both.
 
 - `.npy`: one array. `.npz`: one array of several, by key.
 - `.csv`, `.tsv`: one sequence, a row per timestep and a column per feature, so `(timesteps, features)`. A

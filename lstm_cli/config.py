@@ -1,4 +1,4 @@
-"""Config → `Model`: every key, number, shape and reference checked, each problem located (SPEC §2).
+"""Config → `Model`: every key, number, shape and reference checked, each problem located (docs/config.md).
 
 This is the only module that knows the config schema's top level. It reads YAML through `yamlio` and array
 files through `arrayfiles` (`.npy`, `.npz`, `.csv`, `.tsv`; never pickles), and raises `LstmCliError`

@@ -1,4 +1,5 @@
-"""Greedy sequence-to-sequence decoding, as the loop of Keras's ten-minute seq2seq example (SPEC §3).
+"""Greedy sequence-to-sequence decoding, as the loop of Keras's ten-minute seq2seq example
+(docs/output.md#decode-json).
 
 The layers that do not depend on the fed input (the encoder) run once. The rest (the decoder) then run one
 step at a time on the one-hot of a token, starting from the start token and feeding back the argmax of the

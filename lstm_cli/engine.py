@@ -1,9 +1,8 @@
 """The forward pass, exactly as Keras 3 computes it (keras/src/layers/rnn/lstm.py). numpy in, numpy out.
 
-`lstm_step` is the whole cell, to be read beside SPEC §1. `run_lstm` is the same cell made fast, and
-everything (tables, trace, the plain forward) comes from its one loop, which keeps per-step records only
-when asked; tests hold the two equal.
-"""
+`lstm_step` is the whole cell, to be read beside docs/config.md#one-lstm-step. `run_lstm` is the same cell
+made fast, and everything (tables, trace, the plain forward) comes from its one loop, which keeps per-step
+records only when asked; tests hold the two equal."""
 
 from __future__ import annotations
 
@@ -37,7 +36,8 @@ CHUNK_VALUES = 2**21
 
 @dataclass(frozen=True)
 class Step:
-    """What one LSTM step computes, named as in SPEC §1. Every array is (batch, units) except z."""
+    """What one LSTM step computes, named as in docs/config.md#one-lstm-step. Every array is (batch, units)
+    except z."""
 
     z: Array  # (batch, 4*units): pre-activations of gates i, f, g, o side by side
     i: Array  # input gate

@@ -1,4 +1,4 @@
-"""The one exception type users see, and the exit codes (SPEC §5).
+"""The one exception type users see, and the exit codes (docs/errors.md#exit-codes).
 
 Errors stay values until the command-line edge: library code raises `LstmCliError` with the place the
 problem lives; only `cli.py` turns it into a line on stderr and an exit code.

@@ -1,4 +1,5 @@
-"""Machine-readable output (SPEC §4): JSON and YAML documents, and tidy CSV rows streamed one at a time."""
+"""Machine-readable output (docs/output.md#forward-json, #csv): JSON and YAML documents, and tidy CSV rows
+streamed one at a time."""
 
 from __future__ import annotations
 

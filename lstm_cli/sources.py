@@ -1,5 +1,6 @@
-"""What CONFIG names (SPEC §7): a YAML config, or any model file that `convert` reads, with what the command
-line gives beside it: data for its inputs, and for `decode` a vocab and text.
+"""What CONFIG names (README.md, "Model files and input data"): a YAML config, or any model file that
+`convert` reads, with what the command line gives beside it: data for its inputs, and for `decode` a vocab and
+text.
 
 A model file is read in memory exactly as `convert` reads it (`modelfiles.convert.read_source`, imported
 only for one, so that a YAML config pays nothing for the readers).

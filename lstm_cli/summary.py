@@ -296,7 +296,8 @@ def layer_detail(layer: LayerInfo) -> LayerDetail | None:
 
 
 def summary_document(summary: ModelSummary, detail: bool = False) -> dict[str, Any]:
-    """SPEC §4: {"layers": [{"name", "type", "output_shape", "params", "weights"}], totals}."""
+    """docs/output.md#summary-json: {"layers": [{"name", "type", "output_shape", "params", "weights"}],
+    totals}."""
     layers = []
     for layer in summary.layers:
         shapes = [list(shape) for shape in layer.output_shapes]

@@ -1,5 +1,5 @@
-"""Tokens in the tables: how rows read against a config's `vocab:` (token k is one-hot position k, SPEC §2)
-and how a token is shown."""
+"""Tokens in the tables: how rows read against a config's `vocab:` (token k is one-hot position k,
+docs/config.md#vocab) and how a token is shown."""
 
 from __future__ import annotations
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "lstm_cli"
 MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = 250
@@ -69,7 +67,6 @@ def test_a_reason_counts_above_the_definition_or_its_decorators_or_on_its_first_
     ]
 
 
-@pytest.mark.xfail(strict=False, reason="the restructuring in progress")
 def test_no_function_or_class_in_the_package_is_too_long_without_a_reason() -> None:
     found = [entry for path in sorted(PACKAGE.rglob("*.py")) for entry in too_long(path, PACKAGE.parent)]
     assert found == [], "\n".join(found)

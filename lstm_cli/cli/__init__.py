@@ -1,5 +1,5 @@
 """The command line: parse, check, call the library, show the result, and map errors to exit codes
-(SPEC §3, §5). Nothing here computes.
+(docs/errors.md#exit-codes, docs/output.md#formats-by-command). Nothing here computes.
 
     commands.py  the commands: typed signatures with their help, each one call into a shared body
     options.py   the options several commands take, declared once

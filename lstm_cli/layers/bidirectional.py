@@ -1,5 +1,6 @@
 """Keras 3's Bidirectional(LSTM): two LSTM cells over one sequence, the backward one reading it reversed
-(SPEC §1). Its halves share units, the cell options and the flags; each has its own weights."""
+(docs/config.md#bidirectional). Its halves share units, the cell options and the flags; each has its own
+weights."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ MERGE_MODE_NAMES = tuple(mode for mode in MERGE_MODES if mode is not None)
 
 @dataclass(frozen=True)
 class BidirectionalLayer:
-    """Keras 3 Bidirectional(LSTM): the backward half reads the reversed input (SPEC §1)."""
+    """Keras 3 Bidirectional(LSTM): the backward half reads the reversed input
+    (docs/config.md#bidirectional)."""
 
     name: str
     input: str

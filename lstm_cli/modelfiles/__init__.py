@@ -1,5 +1,5 @@
 """Model files in and out of lstm-cli: Keras 3 `.keras` / `.weights.h5`, tf.keras 2 `.h5`, PyTorch
-state_dicts of `nn.LSTM` (`.pt`, `.pth`), `.npz`, and YAML configs (SPEC §3, `lstm-cli convert`).
+state_dicts of `nn.LSTM` (`.pt`, `.pth`), `.npz`, and YAML configs (README.md, "lstm-cli convert").
 
 Each reader returns an lstm-cli config, which `config.load_model` checks as it checks a YAML file; each
 writer starts from that config. h5py and torch are imported only when a file needs them, and no file is

@@ -5,9 +5,9 @@
 `weight_ih_l{k}` (4*hidden, inputs), `weight_hh_l{k}` (4*hidden, hidden), `bias_ih_l{k}` and `bias_hh_l{k}`
 (4*hidden,), the backward direction's with the suffix `_reverse`. The gates are in Keras's order (i, f, g, o),
 so a layer reads as `kernel = weight_ih.T`, `recurrent_kernel = weight_hh.T`, `bias = bias_ih + bias_hh`
-(SPEC §1), and layer k > 0 reads layer k-1's output, 2*hidden wide when bidirectional. `nn.Linear` keeps
-`weight` (out, in) = Dense's kernel transposed, and `bias`; `nn.Embedding` keeps `weight` (num, dim), the
-table itself. None of them holds an activation: PyTorch applies it in forward.
+(docs/config.md#pytorch-layout), and layer k > 0 reads layer k-1's output, 2*hidden wide when bidirectional.
+`nn.Linear` keeps `weight` (out, in) = Dense's kernel transposed, and `bias`; `nn.Embedding` keeps `weight`
+(num, dim), the table itself. None of them holds an activation: PyTorch applies it in forward.
 
 In, an nn.LSTM alone: layer k becomes `lstm` (k = 0), `lstm_1`, ... or, bidirectional, `bidirectional`,
 `bidirectional_1`, ...; every layer returns its sequence and its state, so the last layer's output is

@@ -1,4 +1,5 @@
-"""`trace` as data: the forward pass one timestep at a time, and the arithmetic of each value (SPEC §3, §4).
+"""`trace` as data: the forward pass one timestep at a time, and the arithmetic of each value
+(docs/output.md#trace-json).
 
 Everything here reads the engine's per-step records (`run_model(record=...)`) and never recomputes a step,
 so trace and forward cannot disagree. Pure: no printing and no Rich. By job:

@@ -119,7 +119,8 @@ def _step_document(record: StepRecord) -> dict[str, Any]:
 
 
 def trace_document(run: TraceRun) -> dict[str, Any]:
-    """SPEC §4: `forward`'s document plus the chosen steps of every recurrent layer and direction.
+    """docs/output.md#trace-json: `forward`'s document plus the chosen steps of every recurrent layer and
+    direction.
 
     Values stay numpy arrays: the Python API returns them as they are, `formats.write_json` streams them.
     """
