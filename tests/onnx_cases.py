@@ -107,3 +107,64 @@ def run_ort(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 def check(model: Any) -> None:
     onnx.checker.check_model(model)
+
+
+def torch_style_graph(seed: int = 0, vocab: int = 7, width: int = 3, hidden: int = 2) -> Any:
+    """Embedding → two stacked LSTMs → Linear, time-major, as torch.onnx.export(dynamo=False) writes it with
+    dynamic axes: zero states built from the input's shape (Shape, Gather, Unsqueeze, Concat,
+    ConstantOfShape), a Slice of them per layer, Squeeze of each Y, h_n the Concat of the Y_h."""
+    rng = np.random.default_rng(seed)
+    const = {
+        "table": rng.standard_normal((vocab, width)).astype(np.float32),
+        "fc_weight_t": rng.standard_normal((hidden, 4)).astype(np.float32),
+        "fc_bias": rng.standard_normal(4).astype(np.float32),
+        "one": np.array(1, np.int64),
+        "two": np.array([2], np.int64),
+        "hidden": np.array([hidden], np.int64),
+        "zero_axis": np.array([0], np.int64),
+        "axis1": np.array([1], np.int64),
+    }
+    nodes = [
+        helper.make_node("Gather", ["table", "tokens"], ["embedded"], name="/emb/Gather"),
+        helper.make_node("Shape", ["embedded"], ["shape"], name="/lstm/Shape"),
+        helper.make_node("Gather", ["shape", "one"], ["batch"], name="/lstm/Gather", axis=0),
+        helper.make_node("Unsqueeze", ["batch", "zero_axis"], ["batch1"], name="/lstm/Unsqueeze"),
+        helper.make_node("Concat", ["two", "batch1", "hidden"], ["state_shape"], name="/lstm/Concat", axis=0),
+        helper.make_node("ConstantOfShape", ["state_shape"], ["zeros"], name="/lstm/ConstantOfShape"),
+    ]
+    x, features = "embedded", width
+    for k in range(2):
+        arrays = weights(seed + k, 1, hidden, features)
+        for key, array in arrays.items():
+            const[f"{key}{k}"] = array
+        const[f"start{k}"], const[f"end{k}"] = np.array([k], np.int64), np.array([k + 1], np.int64)
+        suffix = f"_{k}" if k else ""
+        nodes += [
+            helper.make_node(
+                "Slice",
+                ["zeros", f"start{k}", f"end{k}", "zero_axis"],
+                [f"h0_{k}"],
+                name=f"/lstm/Slice{suffix}",
+            ),
+            helper.make_node(
+                "LSTM",
+                [x, f"W{k}", f"R{k}", f"B{k}", "", f"h0_{k}", f"h0_{k}"],
+                [f"Y{k}", f"Y_h{k}", f"Y_c{k}"],
+                name=f"/lstm/LSTM{suffix}",
+                hidden_size=hidden,
+            ),
+            helper.make_node("Squeeze", [f"Y{k}", "axis1"], [f"seq{k}"], name=f"/lstm/Squeeze{suffix}"),
+        ]
+        x, features = f"seq{k}", hidden
+    nodes += [
+        helper.make_node("Concat", ["Y_h0", "Y_h1"], ["h_n"], name="/lstm/Concat_1", axis=0),
+        helper.make_node("MatMul", [x, "fc_weight_t"], ["fc_out"], name="/fc/MatMul"),
+        helper.make_node("Add", ["fc_bias", "fc_out"], ["logits"], name="/fc/Add"),
+    ]
+    inputs = [helper.make_tensor_value_info("tokens", TensorProto.INT64, ["time", "batch"])]
+    outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["time", "batch", 4]),
+        helper.make_tensor_value_info("h_n", TensorProto.FLOAT, [2, "batch", hidden]),
+    ]
+    initializers = [numpy_helper.from_array(array, key) for key, array in const.items()]
+    return model_of(nodes, inputs, outputs, initializers)

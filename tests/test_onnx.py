@@ -21,7 +21,7 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnx_cases import lstm_graph, model_of, run_ort, save, weights  # noqa: E402
+from onnx_cases import lstm_graph, model_of, run_ort, save, torch_style_graph, weights  # noqa: E402
 
 import lstm_cli  # noqa: E402
 from lstm_cli.activations import ACTIVATIONS  # noqa: E402
@@ -657,6 +657,16 @@ def test_torch_onnx_export_reads_and_predicts_as_torch_and_onnxruntime(
         assert_close(out[ref], h_n[k], f"h_n[{k}] = {ref}")
         assert_close(out[ref.replace(".h", ".c")], c_n[k], f"c_n[{k}]")
         assert_close(out[ref], ort_h[k], f"h_n[{k}] vs onnxruntime")
+
+
+def test_torch_style_glue_built_by_hand_reads_as_zero_states_and_stacked_layers(tmp_path: Path) -> None:
+    model = torch_style_graph(seed=3)
+    tokens = np.random.default_rng(4).integers(0, 7, (6, 2))  # (time, batch), as the graph takes them
+    logits, h_n = run_ort(model, {"tokens": tokens})
+    out = run_file(save(model, tmp_path / "m.onnx"), tmp_path, ("", tokens))
+    assert_close(out["fc"], logits.transpose(1, 0, 2), "logits")
+    assert_close(out["lstm.h"], h_n[0], "h_n[0]")
+    assert_close(out["lstm_1.h"], h_n[1], "h_n[1]")
 
 
 # -- the command line ----------------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def dense_layer(walk: Walk, node: Any, ins: list[Value | None], attrs: dict[str,
             )
         kernel = kernel.T if attrs.get("transB", 0) else kernel
         alpha = float(attrs.get("alpha", 1.0))
-        kernel = kernel if alpha == 1.0 else kernel * np.float32(alpha)
+        with np.errstate(over="ignore"):  # a kernel that overflows is refused below as infinite
+            kernel = kernel if alpha == 1.0 else kernel * np.asarray(alpha, dtype=kernel.dtype)
     width = x.axes[-1].size if x.axes[-1].kind == "feature" else -1
     if kernel.ndim != 2 or kernel.dtype.kind != "f" or kernel.shape[0] != width:
         raise walk.ctx.fail(
@@ -105,7 +106,7 @@ def dense_layer(walk: Walk, node: Any, ins: list[Value | None], attrs: dict[str,
     walk.layers[name] = layer
     out = Data((*x.axes[:-1], Axis("feature", kernel.shape[1])), Source(name, "out"), x.flipped)
     if op == "Gemm" and len(ins) > 2 and ins[2] is not None:
-        _bias(walk, node, layer, ins[2], float(attrs.get("beta", 1.0)))
+        _bias(walk, node, layer, ins[2], float(attrs.get("beta", 1.0)), 2)
     return [out]
 
 
@@ -118,23 +119,30 @@ def dense_bias(walk: Walk, node: Any, ins: list[Value | None], attrs: dict[str, 
     k, value = data[0]
     assert isinstance(value, Data)  # chosen so above
     layer = _open_dense(walk, node, value, str(node.input[k]), 0)
-    _bias(walk, node, layer, consts[0], 1.0)
+    _bias(walk, node, layer, consts[0], 1.0, len(value.axes))
     layer.ops.append("Add")
     layer.current = str(node.output[0])
     return [value]
 
 
-def _bias(walk: Walk, node: Any, layer: Layer, value: Value, beta: float) -> None:
+def _bias(walk: Walk, node: Any, layer: Layer, value: Value, beta: float, rank: int) -> None:
+    """A dense layer's bias: a constant that broadcasts along the last axis alone, (units,), (1, units),
+    or one number for every unit."""
     units = layer.entry["units"]
     bias = const_array(walk.ctx, node, value, "bias")
-    if bias.dtype.kind != "f" or not (bias.size in (1, units) and bias.shape[-1:] in ((), (1,), (units,))):
+    along_last = all(d == 1 for d in bias.shape[:-1]) and bias.shape[-1:] in ((), (1,), (units,))
+    if bias.dtype.kind != "f" or not along_last or bias.ndim > rank:
         raise walk.ctx.fail(
             node, f"adds a constant of shape {bias.shape} to {units} units; a bias is ({units},)"
         )
     if not np.isfinite(bias).all():
         raise walk.ctx.fail(node, "its bias holds NaN or infinity")
     bias = np.broadcast_to(bias.reshape(-1), (units,)).copy()
-    layer.entry["bias"] = bias if beta == 1.0 else bias * np.float32(beta)
+    with np.errstate(over="ignore"):
+        bias = bias if beta == 1.0 else bias * np.asarray(beta, dtype=bias.dtype)
+    if not np.isfinite(bias).all():
+        raise walk.ctx.fail(node, "its bias times beta overflows")
+    layer.entry["bias"] = bias
     layer.stage = 1
 
 

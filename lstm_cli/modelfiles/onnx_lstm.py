@@ -27,6 +27,7 @@ import numpy as np
 from lstm_cli.modelfiles.onnx_activations import lstm_cli_activation, parse_lstm_activations
 from lstm_cli.modelfiles.onnx_file import KERAS_FROM_ONNX, reorder_gates
 from lstm_cli.modelfiles.onnx_values import (
+    MAX_FOLDED,
     Axis,
     Const,
     Context,
@@ -146,7 +147,8 @@ def _weights(
             "recurrent_kernel": np.ascontiguousarray(reorder_gates(R[d], KERAS_FROM_ONNX, 0).T),
         }
         if B is not None:
-            one["bias"] = reorder_gates(B[d, : 4 * units] + B[d, 4 * units :], KERAS_FROM_ONNX, 0)
+            with np.errstate(over="ignore"):  # Wb + Rb beyond float32: refused by the config as infinite
+                one["bias"] = reorder_gates(B[d, : 4 * units] + B[d, 4 * units :], KERAS_FROM_ONNX, 0)
         found.append(one)
     return found, units, features
 
@@ -263,6 +265,8 @@ def _state_array(
         raise ctx.fail(node, f"{what} holds {base.dtype} values, or NaN or infinity")
     if not base.any():
         return None
+    if isinstance(dims[1], int) and dims[1] * units > MAX_FOLDED:
+        raise ctx.fail(node, f"{what} holds {dims[1] * units} values; lstm-cli reads at most {MAX_FOLDED}")
     if halves == 2:
         raise ctx.fail(
             node,

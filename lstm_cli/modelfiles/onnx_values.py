@@ -26,6 +26,7 @@ from lstm_cli.modelfiles.onnx_file import OnnxModel
 Dim = int | str  # a size, or the label of an input's batch or time axis
 BIG = 2**31 - 1  # a Slice end at least this large runs to the end of an axis of unknown size
 MAX_FOLDED = 1_000_000  # the most values a constant folded from glue may hold
+MAX_RANK = 16  # the most axes of a value that glue builds (numpy takes 64; an LSTM graph needs 4)
 
 
 @dataclass(frozen=True)
@@ -172,15 +173,33 @@ class Context:
         return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
+def shown(name: Any) -> str:
+    """A name from the file as text: protobuf gives a name that is not UTF-8 as bytes."""
+    return name.decode("utf-8", errors="replace") if isinstance(name, bytes) else str(name)
+
+
 def node_name(node: Any) -> str:
     """`node 'lstm_1'`; an unnamed node by its position, `node #3` (the reader names it so)."""
-    name = str(node.name)
+    name = shown(node.name)
     return f"node {name}" if name.startswith("#") else f"node {name!r}"
 
 
 # -- attributes ----------------------------------------------------------------------------------------
 
 ATTRIBUTE_FIELDS = {1: "f", 2: "i", 3: "s", 4: "t", 6: "floats", 7: "ints", 8: "strings"}
+FIELD_NAMES = {"f": "a float", "i": "an int", "s": "a string", "t": "a tensor"}
+FIELD_NAMES.update(floats="floats", ints="ints", strings="strings")
+# The kind each attribute that lstm-cli reads must have (a file can give any kind under any name).
+ATTRIBUTE_KINDS = {
+    **dict.fromkeys(("axis", "keepdims", "allowzero", "hidden_size", "input_forget", "layout"), "i"),
+    **dict.fromkeys(("transA", "transB", "start", "end", "value_int"), "i"),
+    **dict.fromkeys(("clip", "alpha", "beta", "gamma", "value_float", "min", "max"), "f"),
+    **dict.fromkeys(("direction", "approximate"), "s"),
+    **dict.fromkeys(("perm", "axes", "starts", "ends", "value_ints"), "ints"),
+    **dict.fromkeys(("activation_alpha", "activation_beta", "value_floats"), "floats"),
+    "activations": "strings",
+    "value": "t",
+}
 
 
 def attributes(ctx: Context, node: Any) -> dict[str, Any]:
@@ -191,6 +210,11 @@ def attributes(ctx: Context, node: Any) -> dict[str, Any]:
         if kind is None:
             raise ctx.fail(
                 node, f"attribute {attribute.name} holds a graph or another kind lstm-cli does not read"
+            )
+        wanted = ATTRIBUTE_KINDS.get(attribute.name, kind)
+        if kind != wanted:
+            raise ctx.fail(
+                node, f"attribute {attribute.name} is {FIELD_NAMES[kind]}; expected {FIELD_NAMES[wanted]}"
             )
         value = getattr(attribute, kind)
         if kind == "s":
@@ -221,8 +245,14 @@ def int_list(ctx: Context, node: Any, value: Value | None, what: str) -> list[in
 def dims_of(ctx: Context, node: Any, value: Value | None, what: str) -> tuple[Dim, ...]:
     """A shape given as an input: constant ints, or built from Shape ops."""
     if isinstance(value, ShapeOf) and not value.scalar:
-        return value.dims
-    return tuple(int_list(ctx, node, value, what))
+        dims = value.dims
+    else:
+        dims = tuple(int_list(ctx, node, value, what))
+    if len(dims) > MAX_RANK:
+        raise ctx.fail(
+            node, f"input {what} has {len(dims)} axes; lstm-cli follows values of at most {MAX_RANK}"
+        )
+    return dims
 
 
 def rank(value: Value) -> int:

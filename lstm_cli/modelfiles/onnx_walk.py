@@ -36,6 +36,7 @@ from lstm_cli.modelfiles.onnx_values import (
     op_squeeze,
     op_transpose,
     op_unsqueeze,
+    shown,
 )
 
 GLUE: dict[str, Glue] = {
@@ -73,6 +74,15 @@ class GraphInput:
     dims: tuple[int | None, ...]
 
 
+def _glue(ctx: Context, node: Any, ins: list[Value | None], attrs: dict[str, Any]) -> list[Value]:
+    """A glue op on constants and shapes, numpy's refusal of a value it cannot fold said as the node's."""
+    try:
+        return GLUE[str(node.op_type)](ctx, node, ins, attrs)
+    except (ValueError, IndexError, TypeError, OverflowError, MemoryError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ctx.fail(node, f"cannot fold it: {first}") from None
+
+
 class Walk:
     """The walk through the graph: every value an output depends on, and the layers read on the way."""
 
@@ -106,7 +116,7 @@ class Walk:
                 self._visit(node)
         for name in self.outputs:
             if name not in self.values:
-                raise self.model.error(f"output {name!r} is given by no node")
+                raise self.model.error(f"output {shown(name)!r} is given by no node")
 
     def _needed(self) -> set[int]:
         """The nodes that the graph's outputs depend on."""
@@ -157,7 +167,7 @@ class Walk:
         if name in self.initializers:
             self.values[name] = Const(self.model.array(self.initializers[name], f"initializer {name!r}"))
             return self.values[name]
-        raise self.ctx.fail(node, f"reads {name!r}, which no input, initializer or earlier node gives")
+        raise self.ctx.fail(node, f"reads {shown(name)!r}, which no input, initializer or earlier node gives")
 
     def _visit(self, node: Any) -> None:
         ctx = self.ctx
@@ -184,7 +194,7 @@ class Walk:
         elif op in LAYER_OPS:
             outs = LAYER_OPS[op](self, node, ins, attrs)
         else:
-            outs = GLUE[op](ctx, node, ins, attrs)
+            outs = _glue(ctx, node, ins, attrs)
         for name, value in zip(node.output, outs, strict=False):
             if name:
                 self.values[name] = value

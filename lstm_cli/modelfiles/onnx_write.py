@@ -25,6 +25,7 @@ from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
     EmbeddingLayer,
+    InputSpec,
     Layer,
     LstmLayer,
     MaskingLayer,
@@ -88,7 +89,7 @@ def build(onnx: Any, model: Model) -> Any:
     outputs = []
     for ref in model.outputs:
         shape = model.shapes[ref]
-        dims = ["batch", *(None if d is None else int(d) for d in shape[1:])]
+        dims = ["batch", *([None] * (len(shape) - 2)), shape[-1]]  # timesteps as the inputs give them
         outputs.append(helper.make_tensor_value_info(graph.output(ref), onnx.TensorProto.FLOAT, dims))
     swish = any(
         isinstance(layer, DenseLayer) and layer.activation in ("silu", "swish") for layer in model.layers
@@ -119,14 +120,15 @@ class _Graph:
             state = layer.initial_state if isinstance(layer, LstmLayer) else None
             if state is not None:
                 self.needed.update(part for part in (state.h, state.c) if isinstance(part, str))
-        self.inputs = [self._input(name, spec.shape) for name, spec in model.inputs.items()]
+        self.inputs = [self._input(name, spec) for name, spec in model.inputs.items()]
 
-    def _input(self, name: str, shape: tuple[int | None, ...]) -> Any:
-        steps = (
-            shape[0]
-            if shape[0] is not None
-            else ("timesteps" if len(self.model.inputs) == 1 else f"{name}_timesteps")
-        )
+    def _input(self, name: str, spec: InputSpec) -> Any:
+        """The graph input (batch, timesteps[, features]): timesteps fixed only where the config's shape
+        fixes them, not by the example data it holds."""
+        shape = spec.shape
+        steps: int | str = "timesteps" if len(self.model.inputs) == 1 else f"{name}_timesteps"
+        if spec.data is None and shape[0] is not None:
+            steps = shape[0]
         ids = len(shape) == 1
         kind = self.onnx.TensorProto.INT64 if ids else self.onnx.TensorProto.FLOAT
         self.names[name] = name
