@@ -28,6 +28,7 @@ from lstm_cli.activations import ACTIVATIONS  # noqa: E402
 from lstm_cli.config import load_model  # noqa: E402
 from lstm_cli.errors import LstmCliError  # noqa: E402
 from lstm_cli.modelfiles.convert import read_source  # noqa: E402
+from lstm_cli.modelfiles.onnx_file import peepholes_from_onnx, peepholes_to_onnx  # noqa: E402
 from lstm_cli.modelfiles.onnx_write import write_onnx  # noqa: E402
 from lstm_cli.sources import Inputs  # noqa: E402
 from lstm_cli.yamlwriter import dump_yaml  # noqa: E402
@@ -241,7 +242,7 @@ REFUSALS = {
     "an unknown op": (_conv_graph, f"node 'n3' is a Conv op; lstm-cli reads LSTM graphs: {READ_OPS}"),
     "an op of another domain": (
         _custom_domain_graph,
-        f"node 'encoder': is a LSTM op of domain 'com.microsoft'; lstm-cli reads {READ_OPS}",
+        f"node 'encoder': is an LSTM op of domain 'com.microsoft'; lstm-cli reads {READ_OPS}",
     ),
     "clip": (
         lambda: lstm_graph(clip=3.0),
@@ -357,6 +358,195 @@ def test_a_step_other_than_the_last_is_refused(tmp_path: Path) -> None:
         f"{path}: node 'pick': picks step 1 of an LSTM's sequence; lstm-cli gives the whole sequence, or the "
         "final state, which is the last step here (index -1)"
     )
+
+
+def _after_lstm(nodes: list[Any], outputs: list[str], direction: str = "forward", **consts: Any) -> Any:
+    """lstm_graph's LSTM (Y, Y_h, Y_c) with `nodes` after it, the graph's outputs `outputs`."""
+    model = lstm_graph(direction=direction)
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items())
+    del model.graph.output[:]
+    model.graph.output.extend(
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs
+    )
+    return model
+
+
+def _node(op: str, inputs: list[str], output: str, **attributes: Any) -> Any:
+    return helper.make_node(op, inputs, [output], name=output, **attributes)
+
+
+def _reversed_input() -> Any:
+    model = _after_lstm([], ["Y"], direction="bidirectional")
+    flip = _node("Slice", ["X", "start", "end", "axis0", "back"], "flipped")
+    model.graph.node.insert(0, flip)
+    model.graph.node[1].input[0] = "flipped"
+    consts = {"start": [-1], "end": [-(2**63)], "axis0": [0], "back": [-1]}
+    model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items())
+    return model
+
+
+def test_the_last_step_of_y_and_a_reversed_input_read_as_keras_computes_them(tmp_path: Path) -> None:
+    # Y[-1] of a forward LSTM is its final state; reading X reversed (Slice, step -1) is go_backwards;
+    # then a dense layer on that last step, as a classifier reads it.
+    model = _after_lstm(
+        [
+            _node("Gather", ["Y", "last"], "step", axis=0),
+            _node("Squeeze", ["step", "axis0"], "state"),
+            _node("MatMul", ["state", "kernel"], "head"),
+        ],
+        ["head", "Y"],
+        last=np.array(-1),
+        axis0=np.array([0]),
+        kernel=KERNEL * np.arange(2, dtype=np.float32),
+    )
+    flip = _node("Slice", ["X", "start", "end", "axis0", "back"], "flipped")
+    model.graph.node.insert(0, flip)
+    model.graph.node[1].input[0] = "flipped"
+    model.graph.initializer.extend(
+        numpy_helper.from_array(np.asarray(v), k)
+        for k, v in {"start": [-1], "end": [-(2**63)], "back": [-1]}.items()
+    )
+    x = data(9, T, N, F)
+    head, y = run_ort(model, {"X": x})
+    path = save(model, tmp_path / "m.onnx")
+    assert read_source(path).mapping["layers"][0]["go_backwards"] is True
+    out = run_file(path, tmp_path, ("", x))
+    assert_close(out["head"], head, "head")
+    assert_close(out["encoder"], y[:, 0].transpose(1, 0, 2), "Y: processing order, as the reversed input")
+
+
+KERNEL = np.ones((H, 2), np.float32)
+GLUE_REFUSALS = {
+    "a reshape that mixes axes": (
+        lambda: _after_lstm([_node("Reshape", ["Y", "shape"], "mixed")], ["mixed"], shape=[-1, 3]),
+        "node 'mixed': reshapes (timesteps, 1, batch, 3) to [-1, 3]; lstm-cli follows a reshape that adds or "
+        "removes unit axes, or puts a bidirectional LSTM's halves side by side",
+    ),
+    "a concat of other values": (
+        lambda: _after_lstm([_node("Concat", ["Y", "Y"], "joined", axis=3)], ["joined"]),
+        "node 'joined': concatenates computed values; lstm-cli concatenates only a bidirectional layer's "
+        "forward and backward halves along the features (its merge_mode concat)",
+    ),
+    "an add of two values": (
+        lambda: _after_lstm([_node("Add", ["Y_h", "Y_c"], "sum")], ["sum"]),
+        "node 'sum': is an Add op that lstm-cli reads only as a dense layer's bias, Add(x, b)",
+    ),
+    "an activation of an lstm": (
+        lambda: _after_lstm([_node("Relu", ["Y_h"], "relu")], ["relu"]),
+        "node 'relu': is a Relu op on (1, batch, 3); lstm-cli reads Relu only as part of a dense layer: "
+        "MatMul or Gemm, then Add, then one activation, each read by the next alone",
+    ),
+    "a dense activation lstm-cli lacks": (
+        lambda: _after_lstm(
+            [_node("MatMul", ["Y_h", "kernel"], "dense"), _node("LeakyRelu", ["dense"], "act", alpha=0.1)],
+            ["act"],
+            kernel=KERNEL,
+        ),
+        "node 'act': is LeakyRelu(alpha=0.1), which is none of lstm-cli's activations",
+    ),
+    "a softmax over time": (
+        lambda: _after_lstm(
+            [_node("MatMul", ["Y", "kernel"], "dense"), _node("Softmax", ["dense"], "act", axis=0)],
+            ["act"],
+            kernel=KERNEL,
+        ),
+        "node 'act': is a Softmax over axis 0; a dense layer's Softmax is over its units",
+    ),
+    "a matmul read twice": (
+        lambda: _after_lstm(
+            [_node("MatMul", ["Y_h", "kernel"], "dense"), _node("Add", ["dense", "bias"], "biased")],
+            ["biased", "dense"],
+            kernel=KERNEL,
+            bias=np.ones(2, np.float32),
+        ),
+        "node 'biased': is an Add op on (1, batch, 2); lstm-cli reads Add only as part of a dense layer: "
+        "MatMul or Gemm, then Add, then one activation, each read by the next alone",
+    ),
+    "a matmul of two values": (
+        lambda: _after_lstm([_node("MatMul", ["Y_h", "Y_c"], "product")], ["product"]),
+        "node 'product': is a MatMul op that lstm-cli reads only as MatMul(x, W), W a constant",
+    ),
+    "halves both merged and apart": (
+        lambda: _after_lstm(
+            [
+                _node("Transpose", ["Y"], "side", perm=[0, 2, 1, 3]),
+                _node("Reshape", ["side", "shape"], "merged"),
+                _node("Gather", ["Y", "one"], "backward", axis=1),
+            ],
+            ["merged", "backward"],
+            direction="bidirectional",
+            shape=[0, 0, -1],
+            one=np.array(1),
+        ),
+        "node 'encoder': the graph reads its halves both merged and apart, or merged two ways; one lstm-cli "
+        "bidirectional layer gives them one way (its merge_mode)",
+    ),
+    "a bidirectional lstm on a reversed sequence": (
+        _reversed_input,
+        "node 'encoder': a bidirectional LSTM reads a sequence in reverse time order; lstm-cli's "
+        "bidirectional layer cannot swap its halves",
+    ),
+    "a sample of the batch": (
+        lambda: _after_lstm([_node("Gather", ["Y_h", "zero"], "first", axis=1)], ["first"], zero=np.array(0)),
+        "node 'first': picks a sample of the batch of (1, batch, 3); lstm-cli keeps every sample and feature",
+    ),
+    "features reversed": (
+        lambda: _after_lstm(
+            [_node("Slice", ["Y_h", "start", "end", "axis", "back"], "flipped")],
+            ["flipped"],
+            start=[-1],
+            end=[-(2**63)],
+            axis=[2],
+            back=[-1],
+        ),
+        "node 'flipped': reverses axis 2 of (1, batch, 3); lstm-cli reverses only time",
+    ),
+    "an attribute of another kind": (
+        lambda: _after_lstm(
+            [_node("Gather", ["Y_h", "zero"], "picked", axis="zero")], ["picked"], zero=np.array(0)
+        ),
+        "node 'picked': attribute axis is a string; expected an int",
+    ),
+    "a layout that does not exist": (
+        lambda: lstm_graph(layout=2),
+        "node 'encoder': attribute layout=2: expected 0 or 1",
+    ),
+    "an output that no node gives": (
+        lambda: _after_lstm([], ["kernel"], kernel=KERNEL),
+        "output 'kernel' is given by no node",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(GLUE_REFUSALS))
+def test_glue_and_dense_ops_that_lstm_cli_cannot_follow_are_refused_by_node(
+    tmp_path: Path, case: str
+) -> None:
+    build, message = GLUE_REFUSALS[case]
+    path = save(build(), tmp_path / "m.onnx")
+    assert refused(path) == f"{path}: {message}"
+
+
+def test_a_graph_input_of_another_shape_is_refused_where_it_is_read(tmp_path: Path) -> None:
+    model = lstm_graph()
+    del model.graph.input[0].type.tensor_type.shape.dim[0]
+    path = save(model, tmp_path / "m.onnx")
+    assert refused(path) == (
+        f"{path}: node 'encoder': reads graph input 'X' of shape (?, 2); lstm-cli's inputs are (batch, "
+        "timesteps, features) of floats, or (batch, timesteps) of integer ids"
+    )
+
+
+def test_peepholes_go_between_onnxs_order_i_o_f_and_lstm_clis_keys() -> None:
+    p = np.array([1, 1, 2, 2, 3, 3], np.float32)  # p_i, p_o, p_f as ONNX's P holds them, each gate apart
+    peepholes = peepholes_from_onnx(p)
+    assert {gate: list(values) for gate, values in peepholes.items()} == {
+        "i": [1, 1],
+        "f": [3, 3],
+        "o": [2, 2],
+    }
+    np.testing.assert_array_equal(peepholes_to_onnx(peepholes), p)
 
 
 # -- out: configs to .onnx, run by onnxruntime -------------------------------------------------------------

@@ -70,6 +70,20 @@ KERAS_FROM_ONNX = (0, 2, 3, 1)  # Keras block k is ONNX block KERAS_FROM_ONNX[k]
 ONNX_FROM_KERAS = (0, 3, 1, 2)  # ONNX block k is Keras block ONNX_FROM_KERAS[k]
 
 
+PEEPHOLE_ORDER = ("i", "o", "f")  # ONNX's P holds p_i, p_o, p_f per direction
+
+
+def peepholes_from_onnx(p: np.ndarray) -> dict[str, np.ndarray]:
+    """One direction's P (3*units,) as lstm-cli's `peepholes: {i, f, o}` (SPEC §8)."""
+    blocks = dict(zip(PEEPHOLE_ORDER, np.split(np.asarray(p), 3), strict=True))
+    return {gate: blocks[gate] for gate in ("i", "f", "o")}
+
+
+def peepholes_to_onnx(peepholes: dict[str, np.ndarray]) -> np.ndarray:
+    """lstm-cli's `peepholes: {i, f, o}` as one direction's P (3*units,) = [p_i, p_o, p_f]."""
+    return np.concatenate([np.asarray(peepholes[gate]) for gate in PEEPHOLE_ORDER])
+
+
 def reorder_gates(array: np.ndarray, order: tuple[int, ...], axis: int) -> np.ndarray:
     """The four gate blocks of `array` along `axis`, block k taken from block order[k]."""
     blocks = np.split(array, 4, axis=axis)

@@ -15,7 +15,7 @@ import numpy as np
 
 from lstm_cli.modelfiles.onnx_activations import AXIS_OPS, DENSE_ACTIVATION_OPS, dense_activation, op_text
 from lstm_cli.modelfiles.onnx_lstm import read_lstm
-from lstm_cli.modelfiles.onnx_values import Axis, Const, Data, Source, Value, const_array, node_name
+from lstm_cli.modelfiles.onnx_values import Axis, Const, Data, Source, Value, article, const_array, node_name
 
 if TYPE_CHECKING:
     from lstm_cli.modelfiles.onnx_walk import Walk
@@ -78,7 +78,9 @@ def dense_layer(walk: Walk, node: Any, ins: list[Value | None], attrs: dict[str,
     w = ins[1] if len(ins) > 1 else None
     op = str(node.op_type)
     if not isinstance(x, Data) or not isinstance(w, Const):
-        raise walk.ctx.fail(node, f"is a {op} op that lstm-cli reads only as {op}(x, W), W a constant")
+        raise walk.ctx.fail(
+            node, f"is {article(op)} {op} op that lstm-cli reads only as {op}(x, W), W a constant"
+        )
     kernel = w.array
     if op == "Gemm":
         if attrs.get("transA", 0) or len(x.axes) != 2:
@@ -151,14 +153,16 @@ def dense_activation_op(walk: Walk, node: Any, ins: list[Value | None], attrs: d
     value = ins[0] if ins else None
     if not isinstance(value, Data):
         raise walk.ctx.fail(
-            node, f"is a {op} op on a constant; lstm-cli reads {op} as a dense layer's activation"
+            node, f"is {article(op)} {op} op on a constant; lstm-cli reads {op} as a dense layer's activation"
         )
     layer = _open_dense(walk, node, value, str(node.input[0]), 1)
     if op in AXIS_OPS:
         default = -1 if walk.model.opset >= 13 else 1
         axis = int(attrs.get("axis", default))
         if axis % len(value.axes) != len(value.axes) - 1:
-            raise walk.ctx.fail(node, f"is a {op} over axis {axis}; a dense layer's {op} is over its units")
+            raise walk.ctx.fail(
+                node, f"is {article(op)} {op} over axis {axis}; a dense layer's {op} is over its units"
+            )
     bounds = _clip_bounds(walk, node, ins, attrs) if op == "Clip" else (None, None)
     name = dense_activation(op, attrs, bounds)
     if name is None:
@@ -192,7 +196,8 @@ def _open_dense(walk: Walk, node: Any, value: Data, name: str, most: int) -> Lay
     if layer is None or not open_layer or walk.consumers[name] != 1:
         raise walk.ctx.fail(
             node,
-            f"is a {op} op on {walk.ctx.shape_text(value)}; lstm-cli reads {op} only as part of a dense "
+            f"is {article(op)} {op} op on {walk.ctx.shape_text(value)}; lstm-cli reads {op} only as part of "
+            "a dense "
             "layer: MatMul or Gemm, then Add, then one activation, each read by the next alone",
         )
     return layer

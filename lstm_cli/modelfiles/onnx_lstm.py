@@ -332,7 +332,7 @@ def lstm_activations(ctx: Context, node: Any, attrs: dict[str, Any], halves: int
 
 def lstm_peepholes(ctx: Context, node: Any, p: Value | None, halves: int, units: int) -> dict[str, Any]:
     """P (directions, 3*hidden) = [p_i, p_o, p_f] per direction: lstm-cli's `peepholes: {i, f, o}` when the
-    config has them. Zeros are no peepholes."""
+    config has them, `onnx_file.peepholes_from_onnx(P[d])` for each direction. Zeros are no peepholes."""
     if p is None:
         return {}
     array = _float(ctx, node, p, "P")

@@ -262,11 +262,13 @@ class _Refs:
 
 
 def _input_names(walk: Walk) -> dict[str, str]:
-    """The config's name of each graph input that a layer reads: `input` for the only one."""
-    used = []
-    for layer in walk.layers.values():
-        if layer.reads.owner in walk.inputs and layer.reads.owner not in used:
-            used.append(layer.reads.owner)
+    """The config's name of each graph input that a layer or an output reads: `input` for the only one."""
+    owners = [layer.reads.owner for layer in walk.layers.values()]
+    for name in walk.outputs:
+        value = walk.values[name]
+        items = value.items if isinstance(value, Stack) else [value]
+        owners += [item.source.owner for item in items if isinstance(item, Data)]
+    used = list(dict.fromkeys(owner for owner in owners if owner in walk.inputs))
     if len(used) == 1:
         return {used[0]: "input"}
     names: dict[str, str] = {}

@@ -27,6 +27,7 @@ from lstm_cli.modelfiles.onnx_values import (
     ShapeOf,
     Source,
     Value,
+    article,
     axis_index,
     dims_of,
     dims_of_data,
@@ -156,7 +157,7 @@ def _slice_axis(ctx: Context, node: Any, value: Value, k: int, start: int, end: 
             return value
         if kind == "one":
             return pick(ctx, node, value, k, at, keep=True)
-        if axis.kind == "label" and ctx.labels.role_of(axis.label) == "time":
+        if axis.kind == "label" and ctx.labels.reversible(axis.label):
             return replace(value, flipped=not value.flipped)
         raise ctx.fail(node, f"reverses axis {k} of {ctx.shape_text(value)}; lstm-cli reverses only time")
     raise ctx.fail(node, "slices a value that lstm-cli cannot follow")
@@ -297,6 +298,7 @@ def op_reduce(ctx: Context, node: Any, ins: list[Value | None], attrs: dict[str,
             return [Data(tuple(kept), merged, data.flipped)]
     raise ctx.fail(
         node,
-        f"is a {node.op_type} op; lstm-cli reads it only over a bidirectional LSTM's direction axis (its "
+        f"is {article(node.op_type)} {node.op_type} op; lstm-cli reads it only over a bidirectional LSTM's "
+        "direction axis (its "
         "halves merged)",
     )

@@ -105,6 +105,7 @@ class Labels:
         self.parent: dict[str, str] = {}
         self.role: dict[str, str] = {}
         self.size: dict[str, int] = {}  # a fixed size from the graph input's shape
+        self.reversed: set[str] = set()  # axes reversed before an LSTM said which is time
 
     def add(self, label: str, size: int | None) -> None:
         self.parent[label] = label
@@ -116,12 +117,21 @@ class Labels:
             label = self.parent[label]
         return label
 
+    def reversible(self, label: str) -> bool:
+        """Whether the axis may run backwards: time, or an axis that must then be time."""
+        role = self.role_of(label)
+        if role is None:
+            self.reversed.add(self.find(label))
+        return role in (None, "time")
+
     def role_of(self, label: str) -> str | None:
         return self.role.get(self.find(label))
 
     def bind(self, label: str, role: str) -> bool:
         """Give `label` its role; False if it has the other one."""
         root = self.find(label)
+        if role == "batch" and root in self.reversed:
+            return False
         return self.role.setdefault(root, role) == role
 
     def join(self, a: str, b: str) -> bool:
@@ -131,6 +141,8 @@ class Labels:
         if ra in self.role and rb in self.role and self.role[ra] != self.role[rb]:
             return False
         self.parent[rb] = ra
+        if rb in self.reversed:
+            self.reversed.add(ra)
         if rb in self.role:
             self.role[ra] = self.role[rb]
         return True
@@ -176,6 +188,12 @@ class Context:
 def shown(name: Any) -> str:
     """A name from the file as text: protobuf gives a name that is not UTF-8 as bytes."""
     return name.decode("utf-8", errors="replace") if isinstance(name, bytes) else str(name)
+
+
+def article(word: str) -> str:
+    """`a` or `an` before an op's name: an Add, a Conv, an LSTM (said el-es-tee-em)."""
+    vowel_sounds = "AEFHILMNORSX" if word.isupper() else "AEIOU"
+    return "an" if word[:1] in tuple(vowel_sounds) else "a"
 
 
 def node_name(node: Any) -> str:

@@ -25,6 +25,7 @@ from lstm_cli.modelfiles.onnx_values import (
     Source,
     Stack,
     Value,
+    article,
     attributes,
     node_name,
     op_concat,
@@ -173,9 +174,13 @@ class Walk:
         ctx = self.ctx
         op = str(node.op_type)
         if node.domain not in ("", "ai.onnx"):
-            raise ctx.fail(node, f"is a {op} op of domain {node.domain!r}; lstm-cli reads {READ_OPS}")
+            raise ctx.fail(
+                node, f"is {article(op)} {op} op of domain {node.domain!r}; lstm-cli reads {READ_OPS}"
+            )
         if op not in GLUE and op not in LAYER_OPS:
-            raise self.model.error(f"{node_name(node)} is a {op} op; lstm-cli reads LSTM graphs: {READ_OPS}")
+            raise self.model.error(
+                f"{node_name(node)} is {article(op)} {op} op; lstm-cli reads LSTM graphs: {READ_OPS}"
+            )
         ins = [self.value(node, name) for name in node.input]
         for k, value in enumerate(ins):
             if isinstance(value, Opaque) and not (
@@ -185,7 +190,8 @@ class Walk:
             if isinstance(value, Stack) and op not in ("Concat", "Identity"):
                 raise ctx.fail(
                     node,
-                    f"is a {op} op on the states of several layers concatenated; lstm-cli gives them apart",
+                    f"is {article(op)} {op} op on the states of several layers concatenated; lstm-cli gives "
+                    "them apart",
                 )
         attrs = attributes(ctx, node)
         is_table = op == "Gather" and len(ins) > 1 and isinstance(ins[0], Const) and isinstance(ins[1], Data)
