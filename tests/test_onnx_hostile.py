@@ -209,6 +209,15 @@ def test_files_that_are_not_onnx_models_are_named_as_what_they_are(
     assert refusal(path) == message
 
 
+def test_names_that_are_not_utf8_are_refused(tmp_path: Path) -> None:
+    model = lstm_graph()
+    model.graph.node[0].output[1] = "Y_hX"
+    model.graph.output[1].name = "Y_hX"
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString().replace(b"Y_hX", b"Y_h\xff"))
+    assert refusal(path) == "not an ONNX model (.onnx): the name of output 1 is not UTF-8 text"
+
+
 def test_a_node_that_reads_a_value_nothing_gives_is_refused(tmp_path: Path) -> None:
     model = lstm_graph()
     model.graph.node[0].input[1] = "nowhere"

@@ -172,10 +172,28 @@ def load(path: Path) -> OnnxModel:
     opset = max((int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
     if opset < 1:
         raise file_error(path, "names no version of the ONNX operator set (opset_import)")
+    for where, value in _names(proto):
+        if isinstance(value, bytes):  # protobuf gives a string field that is not UTF-8 as bytes
+            raise file_error(path, f"not {ONNX_FILE}: {where} is not UTF-8 text")
     model = OnnxModel(path, proto, opset)
     for tensor, where in _tensors(proto.graph):
         _check(model, tensor, where)
     return model
+
+
+def _names(proto: Any) -> list[tuple[str, Any]]:
+    """Every name and text of the model that lstm-cli reads or shows."""
+    graph = proto.graph
+    found = [("its producer", proto.producer_name), ("its producer's version", proto.producer_version)]
+    for kind, infos in (("input", graph.input), ("output", graph.output), ("initializer", graph.initializer)):
+        found += [(f"the name of {kind} {k}", info.name) for k, info in enumerate(infos)]
+    for tensor in graph.initializer:
+        found += [(f"the external data of {tensor.name!r}", e.value) for e in tensor.external_data]
+    for k, node in enumerate(graph.node):
+        texts = [node.name, node.op_type, node.domain, *node.input, *node.output]
+        texts += [a.name for a in node.attribute]  # a string attribute's value is bytes: decoded when read
+        found += [(f"a name in node {k}", text) for text in texts]
+    return found
 
 
 def _tensors(graph: Any) -> list[tuple[Any, str]]:

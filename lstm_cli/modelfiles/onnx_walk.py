@@ -96,7 +96,8 @@ class Walk:
         self.initializers = {t.name: t for t in model.graph.initializer}
         self.outputs = [o.name for o in model.graph.output]
         self.consumers: Counter[str] = Counter()
-        self.taken: set[str] = set()
+        self.taken: set[str] = set()  # the layers' names
+        self.reserved = {"input"}  # and the names the inputs may get, which no layer takes
         self.counters: dict[str, int] = {}
 
     def run(self) -> None:
@@ -111,6 +112,7 @@ class Walk:
         for info in graph.input:
             if info.name not in self.initializers:
                 self.values[info.name] = self._graph_input(info)
+                self.reserved.add(NAME_CHARACTERS.sub("_", info.name))
         needed = self._needed()
         for k, node in enumerate(graph.node):
             if k in needed:
@@ -222,11 +224,11 @@ class Walk:
             if base and not (base[0].isalpha() or base[0] == "_"):
                 base = f"{kind}_{base}"
         if not base:
-            while (base := keras_name(kind, self.counters.get(kind, 0))) in self.taken:
+            while (base := keras_name(kind, self.counters.get(kind, 0))) in self.taken | self.reserved:
                 self.counters[kind] = self.counters.get(kind, 0) + 1
             self.counters[kind] = self.counters.get(kind, 0) + 1
         name, k = base, 1
-        while name in self.taken:
+        while name in self.taken or name in self.reserved:
             k += 1
             name = f"{base}_{k}"
         self.taken.add(name)
