@@ -37,7 +37,7 @@ from .tokens import shown_token
 from .vocab import read_vocab, split_text
 
 TORCH_SUFFIXES = (".pt", ".pth")
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", *TORCH_SUFFIXES, ".npz")  # .weights.h5 ends in .h5
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", *TORCH_SUFFIXES, ".npz", ".onnx")  # .weights.h5 ends in .h5
 Layout = Literal["time-major", "batch-first"]
 MAX_SHOWN_TOKENS = 20  # a note lists the tokens of a text up to this many
 

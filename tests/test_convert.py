@@ -215,7 +215,7 @@ def test_missing_unknown_and_misnamed_files(tmp_path: Path) -> None:
     (tmp_path / "model.txt").write_text("hello")
     assert error(str(tmp_path / "model.txt"), "-o", out) == (
         f"{tmp_path / 'model.txt'}: unknown kind of model file; lstm-cli reads "
-        ".keras, .weights.h5, .h5, .pt, .pth, .npz, .yaml"
+        ".keras, .weights.h5, .h5, .pt, .pth, .npz, .onnx, .yaml"
     )
     (tmp_path / "config.keras").write_text("layers: []\n")
     assert error(str(tmp_path / "config.keras"), "-o", out) == (
@@ -373,9 +373,9 @@ def test_destinations_lstm_cli_does_not_write(tmp_path: Path) -> None:
         "into "
         "the same model with model.load_weights"
     )
-    assert error(seed, "-o", str(tmp_path / "m.onnx")) == (
-        f"{tmp_path / 'm.onnx'}: unknown kind of model file; lstm-cli writes "
-        ".yaml (or - for stdout), .weights.h5, .pt, .pth, .npz"
+    assert error(seed, "-o", str(tmp_path / "m.tflite")) == (
+        f"{tmp_path / 'm.tflite'}: unknown kind of model file; lstm-cli writes "
+        ".yaml (or - for stdout), .weights.h5, .pt, .pth, .npz, .onnx"
     )
     assert error(seed, "-o", str(tmp_path / "no" / "m.npz")) == (
         f"{tmp_path / 'no' / 'm.npz'}: the folder {tmp_path / 'no'} does not exist"

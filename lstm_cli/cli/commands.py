@@ -394,7 +394,7 @@ def convert(
         Path,
         typer.Argument(
             metavar="SRC",
-            help="Model file: .keras, .weights.h5, .h5 (tf.keras 2), .pt/.pth, .npz or a YAML config.",
+            help="Model file: .keras, .weights.h5, .h5 (tf.keras 2), .pt/.pth, .npz, .onnx or YAML.",
             show_default=False,
         ),
     ],
@@ -404,7 +404,7 @@ def convert(
             "--output",
             "-o",
             metavar="DST",
-            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (state_dict) or .npz.",
+            help="Write .yaml (- for stdout), .weights.h5 (Keras 3), .pt/.pth (state_dict), .npz, .onnx.",
             show_default=False,
         ),
     ],
@@ -428,7 +428,7 @@ def convert(
     force: Annotated[bool, typer.Option("--force", help="Overwrite DST if it exists.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch state_dicts, .npz, YAML.
+    """Convert model files: Keras 3 .keras/.weights.h5, tf.keras 2 .h5, PyTorch, .npz, ONNX, YAML.
 
     \b
     Example:
@@ -437,10 +437,11 @@ def convert(
 
     \b
     Back to a framework:
-      lstm-cli convert model.yaml -o model.weights.h5    (or -o model.pt)
+      lstm-cli convert model.yaml -o model.weights.h5    (or .pt, .onnx)
       lstm-cli convert model.yaml --layer lstm -o lstm.pt    (one layer alone)
 
-    Keras files need h5py and .pt files need torch: install lstm-cli with the keras or torch extra.
+    Keras files need h5py, .pt files torch and .onnx files onnx: install the keras, torch or onnx
+    extra of lstm-cli.
     """
     source = Source(architecture, prefix, input_data, time_major, batch_first)
     run(

@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_cli.errors import LstmCliError
 
-EXTRAS = {"h5py": "keras", "torch": "torch"}
+EXTRAS = {"h5py": "keras", "torch": "torch", "onnx": "onnx"}
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_JSON_BYTES = 64 * 2**20  # a model's config.json; a bigger one is not a config
 # How a damaged zip (.keras, .npz, torch's format) can fail as it is read: a bad directory, a name that is

@@ -29,7 +29,7 @@ from lstm_cli.model import (
     Model,
     NoOpLayer,
 )
-from lstm_cli.modelfiles import keras3, legacy_h5, npz, torch_state
+from lstm_cli.modelfiles import keras3, legacy_h5, npz, onnx_read, onnx_write, torch_state
 from lstm_cli.modelfiles.common import file_error, weights_dtype
 from lstm_cli.modelfiles.keras_config import Skeleton, WeightedLayer
 from lstm_cli.modelfiles.npz import array_fields, get, put
@@ -37,8 +37,8 @@ from lstm_cli.sources import NO_INPUTS, TORCH_SUFFIXES, Inputs, attach
 from lstm_cli.yamlwriter import Flow, FlowList, dump_yaml
 
 DEFAULT_INLINE_LIMIT = 10_000  # values a YAML config holds inline; more go to an .npz beside it
-SOURCES = ".keras, .weights.h5, .h5, .pt, .pth, .npz, .yaml"
-DESTINATIONS = ".yaml (or - for stdout), .weights.h5, .pt, .pth, .npz"
+SOURCES = ".keras, .weights.h5, .h5, .pt, .pth, .npz, .onnx, .yaml"
+DESTINATIONS = ".yaml (or - for stdout), .weights.h5, .pt, .pth, .npz, .onnx"
 STDOUT = "-"
 
 
@@ -121,6 +121,9 @@ def read_source(
         mapping = legacy_h5.read_h5(source, skeleton).mapping
     elif torch_source:
         mapping, notes, header = _read_state_dict(torch_state.read_torch_file(source), source, config, prefix)
+    elif suffix == ".onnx":
+        _no_config(config, source)
+        mapping, notes, header, inputs = onnx_read.read_onnx_source(source, inputs)
     elif suffix == ".npz":
         arrays = npz.read_npz(source)
         torch_keys = bool(torch_state.lstm_prefixes(arrays)) and not any(
@@ -259,6 +262,8 @@ def _writer(destination: Path, prefix: str | None, layer: str | None = None) -> 
         return lambda converted, src, dst, limit, force: _write_torch(converted, dst, force, prefix, layer)
     elif name.endswith(".npz"):
         chosen = _write_npz
+    elif name.endswith(".onnx"):
+        chosen = _write_onnx
     else:
         raise LstmCliError(f"{destination}: unknown kind of model file; lstm-cli writes {DESTINATIONS}")
     return chosen
@@ -370,6 +375,14 @@ def _write_torch(
     arrays, notes = torch_state.torch_arrays(model, converted.mapping, prefix, layer)
     _check_free([destination], force)
     _atomic(destination, lambda tmp: torch_state.write_torch_file(arrays, tmp))
+    return Report(written=[destination], notes=notes)
+
+
+def _write_onnx(converted: Converted, source: Path, destination: Path, limit: int, force: bool) -> Report:
+    _require_weights(converted.model.layers, "an .onnx")
+    notes = onnx_write.check_writable(converted.model)
+    _check_free([destination], force)
+    _atomic(destination, lambda tmp: onnx_write.write_onnx(converted.model, tmp))
     return Report(written=[destination], notes=notes)
 
 
