@@ -38,7 +38,7 @@ from lstm_cli.modelfiles.onnx_values import (
     op_unsqueeze,
     shown,
 )
-from lstm_cli.names import keras_name
+from lstm_cli.names import KerasNames
 
 GLUE: dict[str, Glue] = {
     "Identity": op_identity,
@@ -98,7 +98,7 @@ class Walk:
         self.consumers: Counter[str] = Counter()
         self.taken: set[str] = set()  # the layers' names
         self.reserved = {"input"}  # and the names the inputs may get, which no layer takes
-        self.counters: dict[str, int] = {}
+        self.automatic = KerasNames()  # Keras's names for nodes that have none of their own
 
     def run(self) -> None:
         graph = self.model.graph
@@ -224,9 +224,8 @@ class Walk:
             if base and not (base[0].isalpha() or base[0] == "_"):
                 base = f"{kind}_{base}"
         if not base:
-            while (base := keras_name(kind, self.counters.get(kind, 0))) in self.taken | self.reserved:
-                self.counters[kind] = self.counters.get(kind, 0) + 1
-            self.counters[kind] = self.counters.get(kind, 0) + 1
+            self.automatic.taken = self.taken | self.reserved
+            base = self.automatic.next(kind)
         name, k = base, 1
         while name in self.taken or name in self.reserved:
             k += 1
