@@ -401,3 +401,44 @@ def test_convert_refuses_a_weights_file_that_would_drop_an_option(tmp_path: Any)
         assert "layer 'lstm' uses LSTM variant options" in info.value.message
     convert(source, tmp_path / "again.yaml")  # a config keeps them
     np.testing.assert_allclose(lstm_cli.forward(tmp_path / "again.yaml")["lstm.h"], [[0.8670237]], atol=1e-7)
+
+
+def test_trace_explain_writes_each_option_out() -> None:
+    from pathlib import Path
+
+    from conftest import run_cli
+
+    example = Path(lstm_cli.__file__).parent / "examples" / "tf1-peepholes.yaml"
+    run = run_cli("trace", str(example), "--explain", "--units", "0", env={"COLUMNS": "300"})
+    assert run.exit_code == 0, run.stderr
+    lines = [line.strip() for line in run.stdout.splitlines()]
+    assert (
+        "z_f[0] = x·W_f[:,0] + h_prev·U_f[:,0] + b_f[0] + forget_bias 1 + p_f[0]·c_prev[0] = 1·0.2000 + "
+        "0·(-0.4000) + (0·0.3000 + 0·0.1000) + 0 + 1 + 0.5000·0 = 1.2000"
+    ) in lines
+    assert (
+        "z_o[0] = x·W_o[:,0] + h_prev·U_o[:,0] + b_o[0] + p_o[0]·c[0] = 1·0.1000 + 0·0.5000 + "
+        "(0·(-0.3000) + 0·0.2000) + 0 + (-0.4000)·0.6113 = -0.1445"
+    ) in lines
+    assert any(
+        line.startswith("c[0] = clip(f[0]·c_prev[0] + i[0]·g[0], ±1) = clip(") and line.endswith(") = 1")
+        for line in lines
+    )
+
+
+def test_summary_counts_the_peepholes_and_the_projection() -> None:
+    from pathlib import Path
+
+    from conftest import run_cli
+
+    examples = Path(lstm_cli.__file__).parent / "examples"
+    run = run_cli("summary", str(examples / "tf1-peepholes.yaml"), "--detail", env={"COLUMNS": "200"})
+    lines = [line.strip() for line in run.stdout.splitlines()]
+    assert "Total params: 46 (184.00 B)" in lines  # 4·2·(2 + 2 + 1) + 3·2
+    assert any(line.startswith("peepholes.o") and line.endswith("2") for line in lines)
+    assert "Keras          4·units·(features + units + 1) + 3·units = 4·2·(2 + 2 + 1) + 3·2 = 46" in lines
+    run = run_cli("summary", str(examples / "pytorch-projection.yaml"), "--detail", env={"COLUMNS": "200"})
+    lines = [line.strip() for line in run.stdout.splitlines()]
+    assert "Total params: 34 (136.00 B)" in lines  # 4·2·(2 + 1 + 1) + 2·1: recurrent_kernel (1, 8)
+    assert "recurrent_kernel   (1, 8)  = (proj, 4*units)       8" in lines
+    assert "Keras          4·units·(features + proj + 1) + units·proj = 4·2·(2 + 1 + 1) + 2·1 = 34" in lines

@@ -21,6 +21,7 @@ from .lstm import (
     cell_options,
     cell_weights,
     lstm_weights,
+    variant_counts,
 )
 
 if TYPE_CHECKING:
@@ -136,8 +137,10 @@ class Bidirectional(LayerType[BidirectionalLayer]):
     def has_weights(self, layer: BidirectionalLayer) -> bool:
         return layer.forward.weights is not None and layer.backward.weights is not None
 
-    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic:
-        return cell_arithmetic(units, inputs, use_bias, self.directions)
+    def arithmetic(
+        self, units: int, inputs: int, use_bias: bool, weights: tuple[Weight, ...] = ()
+    ) -> Arithmetic:
+        return cell_arithmetic(units, inputs, use_bias, self.directions, *variant_counts(weights, 2))
 
     def takes_mask(self, layer: BidirectionalLayer, keras_graph: bool) -> bool:
         return True

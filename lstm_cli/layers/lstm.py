@@ -165,8 +165,10 @@ class Lstm(LayerType[LstmLayer]):
     def has_weights(self, layer: LstmLayer) -> bool:
         return layer.weights is not None
 
-    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic:
-        return cell_arithmetic(units, inputs, use_bias, directions=1)
+    def arithmetic(
+        self, units: int, inputs: int, use_bias: bool, weights: tuple[Weight, ...] = ()
+    ) -> Arithmetic:
+        return cell_arithmetic(units, inputs, use_bias, 1, *variant_counts(weights, 1))
 
     def takes_mask(self, layer: LstmLayer, keras_graph: bool) -> bool:
         # Keras 3's graph calls an LSTM given an initial state without the mask (3.15); the engine applies
@@ -416,34 +418,45 @@ def torch_lstm_params(features: int, units: int, use_bias: bool = True) -> int:
     return 4 * units * (features + units) + (8 * units if use_bias else 0)
 
 
-def cell_arithmetic(units: int, features: int, use_bias: bool, directions: int) -> Arithmetic:
-    """`--detail`'s sums for `directions` LSTM cells side by side (2 in a bidirectional layer)."""
+def cell_arithmetic(
+    units: int, features: int, use_bias: bool, directions: int, peepholes: int = 0, proj: int | None = None
+) -> Arithmetic:
+    """`--detail`'s sums for `directions` LSTM cells side by side (2 in a bidirectional layer); with
+    `peepholes` peephole vectors (units each) and a projection to `proj`, which makes recurrent_kernel
+    (proj, 4*units)."""
     u, f = units, features
     two = "2·" if directions == 2 else ""
     plus_one = " + 1" if use_bias else ""
-    formula = f"{two}4·units·(features + units{plus_one})"
-    worked = f"{two}4·{u}·({f} + {u}{plus_one})"
-    torch_params = directions * torch_lstm_params(f, u, use_bias)
+    rows, r = ("units", u) if proj is None else ("proj", proj)
+    extra = (f" + {peepholes}·units" if peepholes else "") + (" + units·proj" if proj else "")
+    extra_worked = (f" + {peepholes}·{u}" if peepholes else "") + (f" + {u}·{proj}" if proj else "")
+    extra_params = peepholes * u + (u * proj if proj else 0)
+
+    def sums(body: str) -> str:
+        return _times(directions, body) if extra else f"{two}{body}"
+
+    formula = sums(f"4·units·(features + {rows}{plus_one}){extra}")
+    worked = sums(f"4·{u}·({f} + {r}{plus_one}){extra_worked}")
+    torch_params = directions * (4 * u * (f + r) + (8 * u if use_bias else 0) + extra_params)
     torch_formula, torch_worked, note = formula, worked, None
     if use_bias:
-        torch_formula = _times(directions, "4·units·(features + units) + 8·units")
-        torch_worked = _times(directions, f"4·{u}·({f} + {u}) + 8·{u}")
-        fewer = torch_params - directions * lstm_params(f, u, use_bias)
+        torch_formula = _times(directions, f"4·units·(features + {rows}) + 8·units{extra}")
+        torch_worked = _times(directions, f"4·{u}·({f} + {r}) + 8·{u}{extra_worked}")
         note = (
             "nn.LSTM keeps two bias vectors, bias_ih and bias_hh, of 4·units each; Keras keeps one, "
-            f"their sum: {fewer:,} parameters fewer"
+            f"their sum: {directions * 4 * u:,} parameters fewer"
         )
-    macs = directions * 4 * u * (f + u)
-    return Arithmetic(
-        formula,
-        worked,
-        torch_formula,
-        torch_worked,
-        torch_params,
-        note,
-        macs,
-        f"{two}4·units·(features + units)",
-    )
+    macs = directions * (4 * u * (f + r) + (u * proj if proj else 0))
+    macs_formula = sums(f"4·units·(features + {rows})" + (" + units·proj" if proj else ""))
+    return Arithmetic(formula, worked, torch_formula, torch_worked, torch_params, note, macs, macs_formula)
+
+
+def variant_counts(weights: tuple[Weight, ...], directions: int) -> tuple[int, int | None]:
+    """How many peephole vectors one cell has, and its projection's width (None without one), from the
+    weights that summary lists."""
+    peepholes = sum(".peepholes." in f".{weight.name}" for weight in weights) // directions
+    proj = next((weight.shape[1] for weight in weights if weight.name.endswith("projection.kernel")), None)
+    return peepholes, proj
 
 
 def _times(directions: int, sum_text: str) -> str:
