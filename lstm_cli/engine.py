@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -39,34 +39,74 @@ class Step:
     """What one LSTM step computes, named as in docs/config.md#one-lstm-step. Every array is (batch, units)
     except z."""
 
-    z: Array  # (batch, 4*units): pre-activations of gates i, f, g, o side by side
+    z: Array  # (batch, 4*units): pre-activations of gates i, f, g, o side by side, with forget_bias and
+    # the peepholes' terms, before activation_clip
     i: Array  # input gate
     f: Array  # forget gate
     g: Array  # candidate cell value
     o: Array  # output gate
     c: Array  # cell state c_t
-    h: Array  # hidden state h_t
+    h: Array  # hidden state h_t: (batch, proj) with a projection
 
 
 def lstm_step(
     x: Array,  # (batch, features): x_t
-    h_prev: Array,  # (batch, units)
+    h_prev: Array,  # (batch, units), or (batch, proj) with a projection
     c_prev: Array,  # (batch, units)
     weights: LstmWeights,
     activation: Activation,
     recurrent_activation: Activation,
+    *,
+    forget_bias: float = 0.0,
+    cell_clip: float | None = None,
+    activation_clip: float | None = None,
+    input_forget: bool = False,
+    output_activation: Activation | None = None,
+    proj_clip: float | None = None,
 ) -> Step:
+    """One step. Without the variant options (docs/config.md#lstm-variants) it is Keras's cell; each option
+    adds its term in the order they are listed there."""
     z = x @ weights.kernel + h_prev @ weights.recurrent_kernel  # (batch, 4*units)
     if weights.bias is not None:
         z = z + weights.bias  # last, as Keras adds it
     z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)  # each (batch, units)
-    i = recurrent_activation(z_i)
-    f = recurrent_activation(z_f)
-    g = activation(z_g)
-    o = recurrent_activation(z_o)
+    peepholes = weights.peepholes or {}
+    z_f = z_f + np.asarray(forget_bias, z.dtype) if forget_bias else z_f
+    if "i" in peepholes:
+        z_i = z_i + peepholes["i"] * c_prev
+    if "f" in peepholes:
+        z_f = z_f + peepholes["f"] * c_prev
+
+    def clip(value: Array) -> Array:  # activation_clip: every activation's input, never the state
+        return value if activation_clip is None else np.clip(value, -activation_clip, activation_clip)
+
+    i = recurrent_activation(clip(z_i))
+    f = 1 - i if input_forget else recurrent_activation(clip(z_f))
+    g = activation(clip(z_g))
     c = f * c_prev + i * g
-    h = o * activation(c)
-    return Step(z, i, f, g, o, c, h)
+    if cell_clip is not None:
+        c = np.clip(c, -cell_clip, cell_clip)  # and carried clipped
+    if "o" in peepholes:
+        z_o = z_o + peepholes["o"] * c  # c_t, clipped
+    o = recurrent_activation(clip(z_o))
+    h = o * (output_activation or activation)(clip(c))
+    if weights.projection is not None:
+        h = h @ weights.projection  # (batch, proj)
+        if proj_clip is not None:
+            h = np.clip(h, -proj_clip, proj_clip)
+    return Step(np.concatenate([z_i, z_f, z_g, z_o], axis=-1), i, f, g, o, c, h)
+
+
+def step_options(layer: LstmLayer) -> dict[str, Any]:
+    """lstm_step's keyword arguments for `layer`'s variant options."""
+    return {
+        "forget_bias": layer.forget_bias,
+        "cell_clip": layer.cell_clip,
+        "activation_clip": layer.activation_clip,
+        "input_forget": layer.input_forget,
+        "output_activation": get_activation(layer.output_activation) if layer.output_activation else None,
+        "proj_clip": layer.proj_clip,
+    }
 
 
 @dataclass(frozen=True)
@@ -240,7 +280,7 @@ def run_lstm(
     layer: LstmLayer,
     weights: LstmWeights,
     x: Array,  # (batch, timesteps, features)
-    h0: Array,  # (batch, units)
+    h0: Array,  # (batch, units), or (batch, proj) with a projection
     c0: Array,  # (batch, units)
     *,
     mask: Array | None = None,  # (batch, timesteps), True where a step counts
@@ -249,7 +289,28 @@ def run_lstm(
     record: bool = False,
     keep_step: Callable[[int], bool] | None = None,  # with record: which steps (processing order) to keep
 ) -> LstmResult:
-    """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order.
+    """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order. The
+    loop is chosen once per layer: Keras's own cell runs _run_keras as it always ran; a cell with variant
+    options (docs/config.md#lstm-variants) runs _run_variant."""
+    if layer.plain:
+        return _run_keras(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, record, keep_step)
+    kept = {k for k in range(x.shape[1]) if keep_step is None or keep_step(k)} if record else None
+    return _run_variant(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, kept)
+
+
+def _run_keras(
+    layer: LstmLayer,
+    weights: LstmWeights,
+    x: Array,  # (batch, timesteps, features)
+    h0: Array,  # (batch, units)
+    c0: Array,  # (batch, units)
+    mask: Array | None,  # (batch, timesteps), True where a step counts
+    backwards: bool,
+    zero_output_for_mask: bool,
+    record: bool,
+    keep_step: Callable[[int], bool] | None,  # with record: which steps (processing order) to keep
+) -> LstmResult:
+    """run_lstm for Keras's own cell.
 
     This is `lstm_step` made fast: one GEMM projects the inputs of many steps at once; the gate columns
     are reordered to (i, f, o, g) so that one call activates the three recurrent gates (_swap_g_and_o);
@@ -316,6 +377,82 @@ def run_lstm(
     )
     final_output = sequence if sequence is not None else (output.copy() if output is h_prev else output)
     return LstmResult(final_output, h_prev.copy(), c_prev.copy(), steps)
+
+
+def _run_variant(
+    layer: LstmLayer,
+    weights: LstmWeights,
+    x: Array,  # (batch, timesteps, features)
+    h0: Array,  # (batch, output_units)
+    c0: Array,  # (batch, units)
+    mask: Array | None,
+    backwards: bool,
+    zero_output_for_mask: bool,
+    kept: set[int] | None,  # the steps (processing order) to record; None records none
+) -> LstmResult:
+    """run_lstm for a cell with variant options (docs/config.md#lstm-variants): the inputs projected one
+    GEMM per chunk of steps, then each step's terms in lstm_step's order, on whole arrays. Tests hold it
+    equal to lstm_step, option by option."""
+    batch, timesteps, _ = x.shape
+    dtype = x.dtype
+    activation = get_activation(layer.activation)
+    recurrent_activation = get_activation(layer.recurrent_activation)
+    output_activation = get_activation(layer.h_activation)
+    kernel, recurrent_kernel = weights.kernel.astype(dtype), weights.recurrent_kernel.astype(dtype)
+    bias = None if weights.bias is None else weights.bias.astype(dtype)
+    peepholes = {gate: p.astype(dtype) for gate, p in (weights.peepholes or {}).items()}
+    projection = None if weights.projection is None else weights.projection.astype(dtype)
+    forget_bias = np.asarray(layer.forget_bias, dtype)
+    bounds = {
+        key: None if value is None else (np.asarray(-value, dtype), np.asarray(value, dtype))
+        for key, value in (("a", layer.activation_clip), ("c", layer.cell_clip), ("h", layer.proj_clip))
+    }
+
+    def clip(value: Array, key: str = "a") -> Array:
+        bound = bounds[key]
+        return value if bound is None else np.clip(value, *bound)
+
+    h_prev, c_prev = np.asarray(h0, dtype), np.asarray(c0, dtype)
+    output = np.zeros_like(h_prev)
+    sequence = np.empty((batch, timesteps, h_prev.shape[1]), dtype) if layer.return_sequences else None
+    records: list[StepRecord] = []
+    projections = chain.from_iterable(_input_projections(x, kernel, backwards))
+    for k, (t, x_projected) in enumerate(projections):
+        z = x_projected + h_prev @ recurrent_kernel  # (batch, 4*units), Keras's gate order
+        if bias is not None:
+            z = z + bias
+        z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)
+        if layer.forget_bias:
+            z_f = z_f + forget_bias
+        if "i" in peepholes:
+            z_i = z_i + peepholes["i"] * c_prev
+        if "f" in peepholes:
+            z_f = z_f + peepholes["f"] * c_prev
+        i = recurrent_activation(clip(z_i))
+        f = 1 - i if layer.input_forget else recurrent_activation(clip(z_f))
+        g = activation(clip(z_g))
+        c = clip(f * c_prev + i * g, "c")
+        if "o" in peepholes:
+            z_o = z_o + peepholes["o"] * c
+        o = recurrent_activation(clip(z_o))
+        h = o * output_activation(clip(c))
+        if projection is not None:
+            h = clip(h @ projection, "h")
+        step = Step(np.concatenate([z_i, z_f, z_g, z_o], axis=-1), i, f, g, o, c, h)
+        if mask is not None:
+            valid = mask[:, t, np.newaxis]  # (batch, 1)
+            output = np.where(valid, h, 0.0 if zero_output_for_mask else output).astype(dtype)
+            h, c = np.where(valid, h, h_prev), np.where(valid, c, c_prev)
+        else:
+            output = h
+        if kept is not None and k in kept:
+            masked = None if mask is None else ~mask[:, t]
+            records.append(StepRecord(t, x[:, t], h_prev, c_prev, step, h, c, masked))
+        if sequence is not None:
+            sequence[:, k] = output
+        h_prev, c_prev = h, c
+    final_output = sequence if sequence is not None else output.copy()
+    return LstmResult(final_output, h_prev.copy(), c_prev.copy(), records if kept is not None else None)
 
 
 def _shown(step: Step) -> tuple[Array, ...]:
@@ -551,12 +688,13 @@ def _merge(mode: str, y: Array, y_rev: Array) -> Array:
 def _initial_state(
     layer: LstmLayer, values: dict[str, Array], batch: int, dtype: np.dtype
 ) -> tuple[Array, Array]:
+    widths = (layer.output_units, layer.units)  # h is (batch, proj) with a projection
     if layer.initial_state is None:
-        zeros = np.zeros((batch, layer.units), dtype)
-        return zeros, zeros
+        h0, c0 = (np.zeros((batch, width), dtype) for width in widths)
+        return h0, c0
     h0, c0 = (
-        values[part] if isinstance(part, str) else np.broadcast_to(part, (batch, layer.units)).astype(dtype)
-        for part in (layer.initial_state.h, layer.initial_state.c)
+        values[part] if isinstance(part, str) else np.broadcast_to(part, (batch, width)).astype(dtype)
+        for part, width in zip((layer.initial_state.h, layer.initial_state.c), widths, strict=True)
     )
     return h0, c0
 

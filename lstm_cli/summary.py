@@ -270,7 +270,7 @@ def layer_detail(layer: LayerInfo) -> LayerDetail | None:
     owner = BY_KERAS_CLASS.get(layer.kind)  # None for an input or a mask op
     if owner is None or layer.units is None or layer.inputs is None:
         return None
-    sums = owner.arithmetic(layer.units, layer.inputs, layer.use_bias)
+    sums = owner.arithmetic(layer.units, layer.inputs, layer.use_bias, layer.weights)
     if sums is None:
         return None
     macs = sums.multiply_adds

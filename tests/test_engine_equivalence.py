@@ -1,6 +1,7 @@
 """The fast engine (`run_lstm`) against the readable cell (`lstm_step`) in a plain loop, as SPEC §1 reads."""
 
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_cli.activations import ACTIVATIONS, get_activation
-from lstm_cli.engine import lstm_step, run_lstm
+from lstm_cli.engine import lstm_step, run_lstm, step_options
 from lstm_cli.model import LstmLayer, LstmWeights
 
 
@@ -21,7 +22,7 @@ def reference_run(layer, weights, x, h0, c0, mask, backwards, zero_output_for_ma
     outputs, states = [], []
     order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
     for t in order:
-        step = lstm_step(x[:, t], h, c, weights, activation, recurrent_activation)
+        step = lstm_step(x[:, t], h, c, weights, activation, recurrent_activation, **step_options(layer))
         if mask is None:
             h, c, output = step.h, step.c, step.h
         else:
@@ -334,3 +335,104 @@ def test_records_cost_little_beyond_their_numbers() -> None:
         tracemalloc.stop()
     assert run.steps is not None and len(run.steps) == timesteps
     assert peak < 250 * timesteps  # 24 bytes of records and about 100 of bookkeeping a step
+
+
+VARIANTS = (
+    "forget_bias",
+    "peepholes",
+    "cell_clip",
+    "activation_clip",
+    "input_forget",
+    "output_activation",
+    "projection",
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    chosen=st.sets(st.sampled_from(VARIANTS), min_size=1),
+    peephole_gates=st.sets(st.sampled_from("ifo"), min_size=1),
+    proj=st.integers(1, 4),
+    proj_clip=st.booleans(),
+    output_activation=st.sampled_from(sorted(ACTIVATIONS)),
+    recurrent_activation=st.sampled_from(["sigmoid", "hard_sigmoid"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    backwards=st.booleans(),
+    masked=st.booleans(),
+    zero_output_for_mask=st.booleans(),
+    record=st.booleans(),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 4), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_variant_option_alone_and_combined_equals_the_reference_cell(
+    chosen,
+    peephole_gates,
+    proj,
+    proj_clip,
+    output_activation,
+    recurrent_activation,
+    dtype,
+    backwards,
+    masked,
+    zero_output_for_mask,
+    record,
+    shape,
+    seed,
+) -> None:
+    """run_lstm's variant loop against lstm_step, option by option (docs/config.md#lstm-variants); clips
+    small enough (0.3 to 1) that they bite."""
+    batch, timesteps, _, units = shape
+    rng = np.random.default_rng(seed + 2)
+    options = {
+        "forget_bias": float(rng.uniform(-1, 2)) if "forget_bias" in chosen else 0.0,
+        "cell_clip": float(rng.uniform(0.3, 1)) if "cell_clip" in chosen else None,
+        "activation_clip": float(rng.uniform(0.3, 1)) if "activation_clip" in chosen else None,
+        "input_forget": "input_forget" in chosen,
+        "output_activation": output_activation if "output_activation" in chosen else None,
+        "proj_clip": float(rng.uniform(0.1, 0.5)) if "projection" in chosen and proj_clip else None,
+    }
+    layer, weights, x, _ = random_layer(
+        shape, dtype, seed, "tanh", recurrent_activation, scale=1.5, return_sequences=True, **options
+    )
+    width = units
+    if "peepholes" in chosen:
+        peepholes = {gate: rng.uniform(-1, 1, units).astype(dtype) for gate in sorted(peephole_gates)}
+        weights = replace(weights, peepholes=peepholes)
+    if "projection" in chosen:
+        width = proj
+        recurrent_kernel = rng.uniform(-1, 1, (proj, 4 * units)).astype(dtype)
+        projection = rng.uniform(-1, 1, (units, proj)).astype(dtype)
+        weights = replace(weights, recurrent_kernel=recurrent_kernel, projection=projection)
+    layer = replace(layer, weights=weights)
+    assert not layer.plain and layer.output_units == width
+    h0 = rng.normal(0, 0.5, (batch, width)).astype(dtype)
+    c0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
+    mask = rng.random((batch, timesteps)) < 0.6 if masked else None
+    with np.errstate(all="ignore"):
+        fast = run_lstm(
+            layer,
+            weights,
+            x,
+            h0,
+            c0,
+            mask=mask,
+            backwards=backwards,
+            zero_output_for_mask=zero_output_for_mask,
+            record=record,
+        )
+        sequence, h, c, states = reference_run(
+            layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask
+        )
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    for actual, expected in ((fast.output, sequence), (fast.h, h), (fast.c, c)):
+        assert actual.dtype == dtype
+        np.testing.assert_allclose(actual, expected, **tolerance)
+    if options["cell_clip"] is not None and mask is None:  # a masked row carries c0, which is unclipped
+        assert np.abs(fast.c).max() <= options["cell_clip"]
+    if record:
+        assert fast.steps is not None and len(fast.steps) == timesteps
+        for record_, (step, h_t, c_t) in zip(fast.steps, states, strict=True):
+            for name in ("z", "i", "f", "g", "o", "c", "h"):
+                np.testing.assert_allclose(getattr(record_.step, name), getattr(step, name), **tolerance)
+            np.testing.assert_allclose(record_.h, h_t, **tolerance)
+            np.testing.assert_allclose(record_.c, c_t, **tolerance)

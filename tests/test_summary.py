@@ -430,7 +430,7 @@ def test_seq2seq_counts_718173_as_keras_reports() -> None:
 
 def test_bidirectional_layers_from_a_config_follow_keras_output_order() -> None:
     """Duck-typed stand-ins for a config's bidirectional layer (merge_mode None, return_state, no bias)."""
-    half = SimpleNamespace(units=3, use_bias=False, initial_state=None)
+    half = SimpleNamespace(units=3, use_bias=False, initial_state=None, weights=None, output_units=3)
     layer = SimpleNamespace(
         name="bi",
         type="bidirectional",

@@ -165,7 +165,9 @@ class LayerType(ABC, Generic[L]):
         """Whether the config gave its weights (an architecture-only config serves `summary` only)."""
         return True
 
-    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic | None:
+    def arithmetic(
+        self, units: int, inputs: int, use_bias: bool, weights: tuple[Weight, ...] = ()
+    ) -> Arithmetic | None:
         """How `--detail` works its count out; None for a layer without weights."""
         return None
 

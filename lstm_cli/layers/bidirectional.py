@@ -14,12 +14,14 @@ from .lstm import (
     KERAS_WEIGHTS,
     RECURRENT_KEYS,
     TORCH_WEIGHTS,
+    VARIANT_WEIGHTS,
     LstmLayer,
     LstmWeights,
     cell_arithmetic,
     cell_options,
     cell_weights,
     lstm_weights,
+    variant_counts,
 )
 
 if TYPE_CHECKING:
@@ -80,17 +82,20 @@ class Bidirectional(LayerType[BidirectionalLayer]):
         used: set[bool] = set()
         for direction in given:
             half = entry[direction].mapping()
-            half.keys((*KERAS_WEIGHTS, *TORCH_WEIGHTS))
+            half.keys((*KERAS_WEIGHTS, *TORCH_WEIGHTS, *VARIANT_WEIGHTS, "weight_hr"))
             halves[direction], bias_used = cell_weights(half, units, features, source, use_bias)
             used.add(bias_used)
         if len(used) > 1:
             raise entry.error("one direction has a bias and the other has none", "backward")
+        projs = {None if weights is None else weights.proj for weights in halves.values()}
+        if len(projs) > 1:
+            raise entry.error("the two directions' projections differ in width", "backward")
         cell = LstmLayer(
             name=name,
             units=units,
             input=source,
             key_path=entry.path,
-            **cell_options(entry),
+            **cell_options(entry, projs.pop()),
             use_bias=used.pop() if used else use_bias is not False,
             return_sequences=entry.boolean("return_sequences", False),
             return_state=entry.boolean("return_state", False),
@@ -109,28 +114,33 @@ class Bidirectional(LayerType[BidirectionalLayer]):
 
     def output_shapes(self, layer: BidirectionalLayer, source: Shape) -> tuple[Shape, ...]:
         batch, timesteps, _ = source
-        units = layer.units
+        units = layer.forward.output_units
         half: Shape = (batch, timesteps, units) if layer.return_sequences else (batch, units)
         if layer.merge_mode is None:  # Keras returns the two halves as two outputs
             outputs: tuple[Shape, ...] = (half, half)
         else:
             outputs = ((*half[:-1], 2 * units if layer.merge_mode == "concat" else units),)
-        states: tuple[Shape, ...] = ((batch, units),) * 4 if layer.return_state else ()
+        state: tuple[Shape, ...] = ((batch, units), (batch, layer.units))
+        states: tuple[Shape, ...] = state * 2 if layer.return_state else ()
         return outputs + states
 
     def weights(self, layer: BidirectionalLayer, source: Shape) -> tuple[Weight, ...]:
         cell = layer.forward
         return tuple(
             weight
-            for direction in DIRECTIONS
-            for weight in lstm_weights(width_of(source), cell.units, cell.use_bias, f"{direction}.")
+            for direction, half in zip(DIRECTIONS, (layer.forward, layer.backward), strict=True)
+            for weight in lstm_weights(
+                width_of(source), cell.units, cell.use_bias, f"{direction}.", cell=half.weights
+            )
         )
 
     def has_weights(self, layer: BidirectionalLayer) -> bool:
         return layer.forward.weights is not None and layer.backward.weights is not None
 
-    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic:
-        return cell_arithmetic(units, inputs, use_bias, self.directions)
+    def arithmetic(
+        self, units: int, inputs: int, use_bias: bool, weights: tuple[Weight, ...] = ()
+    ) -> Arithmetic:
+        return cell_arithmetic(units, inputs, use_bias, self.directions, *variant_counts(weights, 2))
 
     def takes_mask(self, layer: BidirectionalLayer, keras_graph: bool) -> bool:
         return True

@@ -79,7 +79,9 @@ class Dense(LayerType[DenseLayer]):
     def has_weights(self, layer: DenseLayer) -> bool:
         return layer.kernel is not None
 
-    def arithmetic(self, units: int, inputs: int, use_bias: bool) -> Arithmetic:
+    def arithmetic(
+        self, units: int, inputs: int, use_bias: bool, weights: tuple[Weight, ...] = ()
+    ) -> Arithmetic:
         formula = "units·(inputs + 1)" if use_bias else "units·inputs"
         worked = f"{units}·({inputs} + 1)" if use_bias else f"{units}·{inputs}"
         params = sum(weight.count for weight in dense_weights(inputs, units, use_bias))

@@ -86,6 +86,8 @@ def convert(
         )
     writer = _writer(destination, prefix if torch_out else None, layer)
     converted = read_source(source, config=config, prefix=prefix if torch_in else None, inputs=inputs)
+    if writer is not _write_yaml:
+        _refuse_variants(converted.model, destination)
     report = writer(converted, source, destination, inline_limit, force)
     report.notes[:0] = converted.notes
     return report
@@ -240,6 +242,19 @@ def _load_array(path: Path, key: Any) -> np.ndarray:
 # -- destinations --------------------------------------------------------------------------------------
 
 Writer = Callable[[Converted, Path, Path, int, bool], Report]
+
+
+def _refuse_variants(model: Model, destination: Path) -> None:
+    """A file of Keras's or nn.LSTM's weights has no place for the variant options
+    (docs/config.md#lstm-variants); writing it without them would change the numbers."""
+    for layer in model.layers:
+        cells = [layer.forward] if isinstance(layer, BidirectionalLayer) else [layer]
+        if any(isinstance(cell, LstmLayer) and not cell.plain for cell in cells):
+            raise LstmCliError(
+                f"{destination}: layer {layer.name!r} uses LSTM variant options (peepholes, projection, "
+                "clips, forget_bias, input_forget, output_activation), which this file cannot hold; "
+                "write a .yaml config"
+            )
 
 
 def _writer(destination: Path, prefix: str | None, layer: str | None = None) -> Writer:

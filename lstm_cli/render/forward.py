@@ -210,7 +210,7 @@ class LayerTable:
                     Text("masked", style="dim") if masked else self._number(values[sample, unit])
                     for values in (step.i, step.f, step.g, step.o)
                 ]
-                cells += [self._number(record.c[sample, unit]), self._number(record.h[sample, unit])]
+                cells += [self._c_cell(record.c[sample, unit]), self._h_cell(record.h[sample], unit)]
                 table.add_row(*(key if unit == 0 else [""] * len(key)), str(unit), *cells)
         total = (self.trace.timesteps or len(self.trace.steps)) * batch * len(units)
         caption = self._caption(len(shown) * len(units), total)
@@ -223,6 +223,16 @@ class LayerTable:
 
     def _number(self, value: float) -> str:
         return format_number(value, self.precision)
+
+    def _c_cell(self, value: float) -> str:
+        """c_t, marked where cell_clip clipped it (docs/config.md#lstm-variants)."""
+        clip = self.trace.layer.cell_clip
+        clipped = clip is not None and abs(float(value)) == clip
+        return self._number(value) + (" clipped" if clipped else "")
+
+    def _h_cell(self, h: Array, unit: int) -> str:
+        """h_t[unit]; blank past a projection's width, where h has no such column."""
+        return self._number(h[unit]) if unit < h.shape[0] else ""
 
     def _title(self) -> Text:
         layer = self.trace.layer

@@ -92,11 +92,14 @@ def explain_unit(
     at = _At(trace, record, sample, unit, number)
     if record.masked is not None and record.masked[sample]:
         return _carried(at)
+    projection = trace.weights.projection
+    projected = [] if projection is None or unit >= projection.shape[1] else [_projection_line(at)]
     return [
         *(_z_line(at, position, gate) for position, gate in enumerate(GATES)),
         *(_gate_line(at, position, gate) for position, gate in enumerate(GATES)),
         _c_line(at),
         _h_line(at),
+        *projected,
     ]
 
 
@@ -123,6 +126,14 @@ def _z_terms(at: _At, position: int, gate: str) -> list[Term]:
     ]
     if weights.bias is not None:
         terms.append(Term(f"b_{gate}[{u}]", factor(weights.bias[column], number)))
+    layer, peepholes = at.trace.layer, weights.peepholes or {}
+    if gate == "f" and layer.forget_bias:
+        terms.append(Term(f"forget_bias {number(layer.forget_bias)}", factor(layer.forget_bias, number)))
+    if gate in peepholes:  # i and f peek at c_prev, o at c_t
+        c = at.record.c_prev if gate != "o" else at.record.step.c
+        c_name = "c_prev" if gate != "o" else "c"
+        p = factor(float(peepholes[gate][u]), number)
+        terms.append(Term(f"p_{gate}[{u}]·{c_name}[{u}]", f"{p}·{factor(float(c[b, u]), number)}"))
     return terms
 
 
@@ -133,11 +144,30 @@ def _z_line(at: _At, position: int, gate: str) -> Arithmetic:
 
 
 def _gate_line(at: _At, position: int, gate: str) -> Arithmetic:
-    layer, step = at.trace.layer, at.record.step
+    layer, step, u, number = at.trace.layer, at.record.step, at.u, at.number
+    value = getattr(step, gate)[at.b, u]
+    if gate == "f" and layer.input_forget:
+        return _line(f"f[{u}]", value, f"1 − i[{u}]", f"1 − {factor(at.value('i'), number)}", number=number)
     activation = layer.activation if gate == "g" else layer.recurrent_activation
     z = step.z[at.b, position * layer.units : (position + 1) * layer.units]
-    parts = activation_parts(activation, f"z_{gate}", z, at.u, at.number)
-    return _line(f"{gate}[{at.u}]", getattr(step, gate)[at.b, at.u], *parts, number=at.number)
+    parts = clipped_parts(activation, f"z_{gate}", z, u, number, layer.activation_clip)
+    return _line(f"{gate}[{u}]", value, *parts, number=number)
+
+
+def clipped_parts(
+    name: str, label: str, values: Array, u: int, number: Number, clip: float | None
+) -> tuple[str, str, str]:
+    """activation_parts, of the input clipped to ±clip (activation_clip) when there is a clip."""
+    if clip is None:
+        return activation_parts(name, label, values, u, number)
+    clipped = np.clip(values, -clip, clip)
+    formula, explained, substituted = activation_parts(name, label, clipped, u, number)
+    bound = f"±{number(clip)}"
+    return (
+        formula.replace(f"{label}[{u}]", f"clip({label}[{u}], {bound})", 1),
+        explained,
+        substituted if values[u] == clipped[u] else f"{substituted} (clipped from {number(values[u])})",
+    )
 
 
 def _c_terms(at: _At) -> list[Term]:
@@ -150,20 +180,53 @@ def _c_terms(at: _At) -> list[Term]:
 
 def _c_line(at: _At) -> Arithmetic:
     formula, numbers = _sum(_c_terms(at))
-    return _line(f"c[{at.u}]", at.record.step.c[at.b, at.u], formula, numbers, number=at.number)
+    value, clip = at.record.step.c[at.b, at.u], at.trace.layer.cell_clip
+    if clip is None:
+        return _line(f"c[{at.u}]", value, formula, numbers, number=at.number)
+    bound = f"±{at.number(clip)}"
+    unclipped = at.value("f") * float(at.record.c_prev[at.b, at.u]) + at.value("i") * at.value("g")
+    return _line(
+        f"c[{at.u}]",
+        value,
+        f"clip({formula}, {bound})",
+        f"clip({numbers}, {bound})",
+        f"clip({at.number(unclipped)}, {bound})",
+        number=at.number,
+    )
 
 
 def _h_line(at: _At) -> Arithmetic:
     """h = o·act(c), written through act's own arithmetic where it has some (softmax)."""
     trace, record, b, u, number = at.trace, at.record, at.b, at.u, at.number
-    name = trace.layer.activation
+    layer = trace.layer
+    name = layer.h_activation
     o = factor(at.value("o"), number)
     activated = float(activated_c(trace, record)[b, u])
-    formula, explained, substituted = activation_parts(name, "c", record.step.c[b], u, number)
+    clip = layer.activation_clip
+    formula, explained, substituted = clipped_parts(name, "c", record.step.c[b], u, number, clip)
     parts = [f"o[{u}]·{formula}"]
     if name != "linear":
         parts.append(f"{o}·({substituted})" if explained else f"{o}·{substituted}")
     parts.append(f"{o}·{factor(activated, number)}")
+    if trace.weights.projection is None:
+        return _line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
+    unprojected = at.value("o") * activated
+    return _line(f"m[{u}]", unprojected, *parts, number=number, note="(h before the projection)")
+
+
+def _projection_line(at: _At) -> Arithmetic:
+    """h[u] = (o·act(c)) @ projection[:, u], over every unit, then proj_clip."""
+    trace, record, b, u, number = at.trace, at.record, at.b, at.u, at.number
+    assert trace.weights.projection is not None  # the caller checks
+    unprojected = np.asarray(record.step.o[b] * activated_c(trace, record)[b])
+    dot, long = _dot(unprojected, trace.weights.projection[:, u], number)
+    name = trace.layer.h_activation
+    formula = f"(o·{name}(c)) @ projection[:,{u}]"
+    parts = [formula, f"({dot})" if long else dot]
+    clip = trace.layer.proj_clip
+    if clip is not None:
+        total = float(unprojected.astype(np.float64) @ trace.weights.projection[:, u].astype(np.float64))
+        parts = [f"clip({formula}, ±{number(clip)})", f"clip({number(total)}, ±{number(clip)})"]
     return _line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
 
 
@@ -191,5 +254,9 @@ def activation_parts(name: str, label: str, values: Array, u: int, number: Numbe
 
 
 def activated_c(trace: LayerTrace, record: StepRecord) -> Array:
-    """act(c_t) for the whole step, (batch, units): the reference activation, which the engine is held to."""
-    return get_activation(trace.layer.activation)(record.step.c)
+    """act(c_t) for the whole step, (batch, units): the reference activation, which the engine is held to
+    (output_activation, of c clipped to ±activation_clip, where the layer says so)."""
+    layer, c = trace.layer, record.step.c
+    if layer.activation_clip is not None:
+        c = np.clip(c, -layer.activation_clip, layer.activation_clip)
+    return get_activation(layer.h_activation)(c)

@@ -54,6 +54,15 @@ class HeatSeries:
     notes: tuple[str, ...]  # saturated gates, quiet units, and the units and samples left out
 
 
+def _units_wide(values: Array, units: int) -> Array:
+    """A projected h (batch, proj) as wide as the units, NaN past the projection's width (no such column)."""
+    if values.shape[1] >= units:
+        return values
+    padded = np.full((values.shape[0], units), np.nan, values.dtype)
+    padded[:, : values.shape[1]] = values
+    return padded
+
+
 def heat_series(run: TraceRun, trace: LayerTrace, width: int) -> HeatSeries | None:
     """The chosen units, samples and timesteps of one layer that fit `width`; None without timesteps."""
     layer = trace.layer
@@ -74,7 +83,11 @@ def heat_series(run: TraceRun, trace: LayerTrace, width: int) -> HeatSeries | No
     shown = [block for block in columns if block is not None]
     series = {
         name: np.stack(
-            [step_quantities(block.record)[name][np.ix_(samples, units)] for block in shown], axis=1
+            [
+                _units_wide(step_quantities(block.record)[name], layer.units)[np.ix_(samples, units)]
+                for block in shown
+            ],
+            axis=1,
         )
         for name in HEAT_QUANTITIES
     }  # each (samples, timesteps shown, units)

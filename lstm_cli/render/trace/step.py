@@ -75,7 +75,10 @@ def _widest(
     names = [name for group in rows.groups for name in group]
     for values in steps:
         for name in names:
-            shown = values[name][np.ix_(list(samples), units)]
+            columns = [unit for unit in units if unit < values[name].shape[1]]  # h may be projected
+            shown = values[name][np.ix_(list(samples), columns)]
+            if shown.size == 0:
+                continue
             peak = max(peak, float(np.max(np.abs(shown))))
             whole = whole and bool(np.all(shown == np.round(shown)))
     return len(str(int(peak))) if whole else len(f"{peak:.{precision}f}")
@@ -154,6 +157,9 @@ class StepTable:
                 for unit in self.units:
                     if self.masked and name not in self.rows.carried:
                         cells.append(Text("–", style="dim"))
+                        continue
+                    if unit >= len(row):  # h past a projection's width (docs/config.md#lstm-variants)
+                        cells.append(Text(""))
                         continue
                     mark = _saturation_mark(float(row[unit])) if self._marks(name) else ""
                     marked = marked or mark != ""
