@@ -187,6 +187,23 @@ def lstm_refs(name: str, return_state: bool) -> tuple[str, ...]:
 # -- what an LSTM and the halves of a bidirectional layer share ------------------------------------------
 
 
+def variant_text(layer: LstmLayer) -> str:
+    """The variant options a layer sets, as its table titles list them: `, forget_bias 1, peepholes i, f, o,
+    cell_clip 1`; empty for Keras's own cell."""
+    weights = layer.weights
+    parts = [f"forget_bias {layer.forget_bias:g}"] if layer.forget_bias else []
+    if weights is not None and weights.peepholes:
+        parts.append(f"peepholes {', '.join(gate for gate in 'ifo' if gate in weights.peepholes)}")
+    parts += [f"cell_clip {layer.cell_clip:g}"] if layer.cell_clip is not None else []
+    parts += [f"activation_clip {layer.activation_clip:g}"] if layer.activation_clip is not None else []
+    parts += ["input_forget"] if layer.input_forget else []
+    parts += [f"output_activation {layer.output_activation}"] if layer.output_activation else []
+    if weights is not None and weights.projection is not None:
+        parts.append(f"projection to {weights.projection.shape[1]}")
+    parts += [f"proj_clip {layer.proj_clip:g}"] if layer.proj_clip is not None else []
+    return "".join(f", {part}" for part in parts)
+
+
 def cell_options(entry: Node, proj: int | None) -> dict[str, Any]:
     """The cell's options beside units and the weights, as LstmLayer's fields. `proj`: the projection's
     width, None without one (proj_clip clips it)."""

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
+from lstm_cli.layers.lstm import variant_text
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
 from lstm_cli.text import DEFAULT_PRECISION, format_number, shape_text
 from lstm_cli.tokens import StepTokens, likeliest_tokens, shown_token, step_tokens
@@ -240,7 +241,7 @@ class LayerTable:
         return Text(
             f"{layer.name} (LSTM{self.half}): "
             f"{layer.units} unit{'' if layer.units == 1 else 's'}, activation {layer.activation}, "
-            f"recurrent_activation {layer.recurrent_activation}{order}"
+            f"recurrent_activation {layer.recurrent_activation}{variant_text(layer)}{order}"
         )
 
     def _key_columns(self, table: Table) -> None:

@@ -10,6 +10,7 @@ from rich.measure import Measurement
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace
+from lstm_cli.layers.lstm import variant_text
 from lstm_cli.text import plural
 
 from .lines import LeftOut, choose_hint, spans
@@ -31,7 +32,7 @@ class LayerHeading:
         steps = len(trace.steps)
         text = Text(
             f"{layer.name} (LSTM{self.half}): {plural(layer.units, 'unit')}, activation {act}, "
-            f"recurrent_activation {ract}; {plural(steps, 'timestep')}",
+            f"recurrent_activation {ract}{variant_text(layer)}; {plural(steps, 'timestep')}",
             style="bold",
         )
         if layer.go_backwards or trace.direction == "backward":
