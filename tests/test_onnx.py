@@ -217,6 +217,82 @@ def test_zero_peepholes_and_a_sequence_lens_of_every_step_change_nothing_and_rea
 # -- in: what is refused, and why ----------------------------------------------------------------------------
 
 
+def _peephole_array(directions: int) -> np.ndarray:
+    """P with a distinct value per gate and unit, so that a swapped pair of gates cannot pass."""
+    return (np.arange(directions * 3 * H, dtype=np.float32).reshape(directions, 3 * H) - 4) / 7
+
+
+# clip 5.5 with |c_t| < 5.5: c starts at zero and grows by |i·g| ≤ 1 a step (sigmoid gates, tanh g) over
+# T = 5 steps, so c_t stays inside the clip, where onnxruntime 1.32 (which leaves c unclipped inside h's
+# activation, onnxruntime issue 27224) and lstm-cli agree; X scaled so that the clip cuts z.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "peepholes": {"peepholes": True},
+    "clip": {"clip": 5.5},
+    "input_forget": {"input_forget": 1},
+    "h activation": {"activations": ["Sigmoid", "Tanh", "Softsign"]},
+    "all": {
+        "peepholes": True,
+        "clip": 5.5,
+        "input_forget": 1,
+        "activations": ["Sigmoid", "Tanh", "Softsign"],
+    },
+}
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_lstm_variants_read_from_onnx_predict_as_onnxruntime(
+    tmp_path: Path, variant: str, direction: str
+) -> None:
+    directions = 2 if direction == "bidirectional" else 1
+    params = dict(VARIANTS[variant])
+    if params.pop("peepholes", False):
+        params["peepholes"] = _peephole_array(directions)
+    if "activations" in params:
+        params["activations"] = params["activations"] * directions
+    model = lstm_graph(direction=direction, seed=7, **params)
+    x = data(3, T, N, F) * 4
+    y, y_h, y_c = run_ort(model, {"X": x})
+    path = save(model, tmp_path / "m.onnx")
+    entry = read_source(path).mapping["layers"][0]
+    halves = [entry["forward"], entry["backward"]] if directions == 2 else [entry]
+    if "peepholes" in params:
+        for d, half in enumerate(halves):
+            expected = peepholes_from_onnx(params["peepholes"][d])
+            if "input_forget" in params:  # ONNX ignores p_f when f = 1 - i
+                del expected["f"]
+            assert {g: list(v) for g, v in half["peepholes"].items()} == {
+                g: list(v) for g, v in expected.items()
+            }
+    assert entry.get("activation_clip") == params.get("clip")
+    assert entry.get("input_forget", False) == ("input_forget" in params)
+    assert entry.get("output_activation") == ("softsign" if "activations" in params else None)
+    out = run_file(path, tmp_path, ("", x))
+    if directions == 2:
+        for d, half in enumerate(("forward", "backward")):
+            assert_close(out[f"encoder.{half}"], y[:, d].transpose(1, 0, 2), f"Y[:, {d}]")
+            assert_close(out[f"encoder.{half}.c"], y_c[d], f"Y_c[{d}]")
+        return
+    sequence = out["encoder"][:, ::-1] if direction == "reverse" else out["encoder"]
+    assert_close(sequence, y[:, 0].transpose(1, 0, 2), "Y")
+    assert_close(out["encoder.h"], y_h[0], "Y_h")
+    assert_close(out["encoder.c"], y_c[0], "Y_c")
+    if "clip" in params:  # the clip cuts: without it, onnxruntime computes other numbers
+        unclipped = {key: value for key, value in params.items() if key != "clip"}
+        y_free = run_ort(lstm_graph(direction=direction, seed=7, **unclipped), {"X": x})[0]
+        assert np.abs(y_free - y).max() > 1e-3
+
+
+def test_a_clip_read_from_onnx_is_noted(tmp_path: Path) -> None:
+    converted = read_source(save(lstm_graph(clip=5.5), tmp_path / "m.onnx"))
+    assert converted.mapping["layers"][0]["activation_clip"] == 5.5
+    assert converted.notes == [
+        "node 'encoder': clip=5.5 is activation_clip; onnxruntime 1.32 leaves c_t unclipped inside h's "
+        "activation (onnxruntime issue 27224), which lstm-cli clips as the ONNX operator says, so the two "
+        "differ where |c_t| exceeds 5.5"
+    ]
+
+
 def _conv_graph() -> Any:
     node = helper.make_node("Conv", ["X", "K"], ["Y"], name="n3")
     kernel = numpy_helper.from_array(np.ones((1, 1, 1), np.float32), "K")
@@ -244,18 +320,6 @@ REFUSALS = {
         _custom_domain_graph,
         f"node 'encoder': is an LSTM op of domain 'com.microsoft'; lstm-cli reads {READ_OPS}",
     ),
-    "clip": (
-        lambda: lstm_graph(clip=3.0),
-        "node 'encoder': attribute clip=3: lstm-cli does not compute activation_clip yet",
-    ),
-    "input_forget": (
-        lambda: lstm_graph(input_forget=1),
-        "node 'encoder': attribute input_forget=1: lstm-cli does not compute input_forget yet",
-    ),
-    "peepholes": (
-        lambda: lstm_graph(peepholes=np.full((1, 3 * H), 0.5, np.float32)),
-        "node 'encoder': input P (peepholes): lstm-cli does not compute peepholes yet",
-    ),
     "an activation lstm-cli lacks": (
         lambda: lstm_graph(
             activations=["Sigmoid", "ScaledTanh", "ScaledTanh"],
@@ -271,12 +335,6 @@ REFUSALS = {
         "node 'encoder': attribute activations: 'Gelu' is none of the LSTM op's (Relu, Tanh, Sigmoid, "
         "Affine, "
         "LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus)",
-    ),
-    "h other than g": (
-        lambda: lstm_graph(activations=["Sigmoid", "Tanh", "Relu"]),
-        "node 'encoder': attribute activations: h is Relu and g Tanh; lstm-cli applies one activation to "
-        "both "
-        "and does not compute output_activation yet",
     ),
     "directions with other activations": (
         lambda: lstm_graph(
@@ -661,6 +719,84 @@ for _mode in ("concat", "sum", "ave", "mul", None):
         }
 
 
+PEEPHOLES = {
+    "i": np.array([0.3, -0.2, 0.1]),
+    "f": np.array([-0.4, 0.5, 0.25]),
+    "o": np.array([0.6, -0.7, 0.15]),
+}
+OUT_CASES.update(
+    {
+        # activation_clip 5.5 with |c_t| < 5.5 (c grows by at most 1 a step over T = 5 steps from zero), where
+        # onnxruntime 1.32, which leaves c unclipped inside h's activation, agrees with lstm-cli.
+        "variants": {
+            "input": X * 4,
+            "layers": [
+                _lstm(
+                    "lstm",
+                    4,
+                    peepholes=PEEPHOLES,
+                    activation_clip=5.5,
+                    output_activation="softsign",
+                    forget_bias=1.0,
+                    return_sequences=True,
+                )
+            ],
+        },
+        "some peepholes, input_forget, go_backwards": {
+            "input": X,
+            "layers": [
+                _lstm("lstm", 5, peepholes={"o": PEEPHOLES["o"]}, input_forget=True, go_backwards=True)
+            ],
+        },
+        "forget_bias without a bias": {"input": X, "layers": [_no_bias(_lstm("lstm", 6, forget_bias=0.75))]},
+        "bidirectional variants": {
+            "input": X,
+            "layers": [
+                {
+                    **_bidirectional(
+                        "bi", 7, activation_clip=5.5, input_forget=True, output_activation="relu"
+                    ),
+                    "return_sequences": True,
+                }
+            ],
+        },
+    }
+)
+OUT_CASES["bidirectional variants"]["layers"][0]["forward"]["peepholes"] = PEEPHOLES
+OUT_CASES["bidirectional variants"]["layers"][0]["backward"]["peepholes"] = {"i": PEEPHOLES["f"]}
+
+
+def test_variants_are_written_as_the_lstm_ops_p_clip_input_forget_and_activations(tmp_path: Path) -> None:
+    path, _ = _write({"dtype": "float32", **OUT_CASES["variants"]}, tmp_path)
+    node = onnx.load(path).graph.node[1]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    assert attrs["clip"] == 5.5
+    assert [a.decode() for a in attrs["activations"]] == ["Sigmoid", "Tanh", "Softsign"]
+    initializers = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    np.testing.assert_allclose(initializers[node.input[7]][0], peepholes_to_onnx(PEEPHOLES), rtol=1e-7)
+    bias = OUT_CASES["variants"]["layers"][0]["bias"]
+    np.testing.assert_allclose(
+        initializers[node.input[3]][0, 2 * H : 3 * H], bias[H : 2 * H] + 1.0, rtol=1e-6
+    )
+
+
+def test_forget_bias_and_activation_clip_are_noted_when_written(tmp_path: Path) -> None:
+    source = tmp_path / "m.yaml"
+    config = {"dtype": "float32", **OUT_CASES["variants"]}
+    source.write_text(
+        dump_yaml(json.loads(json.dumps(config, default=lambda a: a.tolist()))), encoding="utf-8"
+    )
+    run = run_cli("convert", str(source), "-o", str(tmp_path / "m.onnx"))
+    assert run.exit_code == 0
+    assert run.stderr.splitlines()[:2] == [
+        "lstm-cli: note: layer 'lstm': forget_bias 1 is folded into the f block of the LSTM op's B, which "
+        "ONNX adds to z_f before the activation as lstm-cli adds forget_bias: the same numbers",
+        "lstm-cli: note: layer 'lstm': activation_clip 5.5 is the LSTM op's clip; onnxruntime 1.32 leaves "
+        "c_t unclipped inside h's activation (onnxruntime issue 27224), which lstm-cli clips as the ONNX "
+        "operator says, so the two differ where |c_t| exceeds 5.5",
+    ]
+
+
 def _feeds(model: Any) -> dict[str, np.ndarray]:
     return {
         name: spec.data.astype(np.int64 if spec.data.dtype.kind in "iu" else np.float32)
@@ -750,6 +886,32 @@ WRITE_REFUSALS = {
         "layer 'embed' masks id 0 (mask_zero) for layer 'lstm'; ONNX's LSTM op cannot skip masked steps as "
         "Keras "
         "does (its sequence_lens cuts each sequence short instead)",
+    ),
+    "cell_clip": (
+        {"input": X, "layers": [_lstm("lstm", 1, cell_clip=2.0)]},
+        "layer 'lstm': ONNX's LSTM op has no cell_clip (it takes peepholes, clip as activation_clip, "
+        "input_forget and a third activation as output_activation)",
+    ),
+    "projection and proj_clip": (
+        {
+            "input": X,
+            "layers": [
+                {
+                    **_lstm("lstm", 1),
+                    "recurrent_kernel": np.ones((2, 4 * H)),
+                    "projection": {"kernel": np.ones((H, 2))},
+                    "proj_clip": 1.0,
+                }
+            ],
+        },
+        "layer 'lstm': ONNX's LSTM op has no projection or proj_clip (it takes peepholes, clip as "
+        "activation_clip, input_forget and a third activation as output_activation)",
+    ),
+    "an output_activation": (
+        {"input": X, "layers": [_lstm("lstm", 1, output_activation="gelu")]},
+        "layer 'lstm': output_activation gelu is none of the ONNX LSTM op's activations (it takes elu, "
+        "hard_sigmoid, hard_sigmoid_tf2, leaky_relu, linear, relu, sigmoid, softplus, softsign, tanh in "
+        "lstm-cli's terms)",
     ),
     "an lstm activation": (
         {"input": X, "layers": [_lstm("lstm", 1, activation="gelu")]},

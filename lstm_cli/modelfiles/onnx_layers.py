@@ -40,6 +40,7 @@ def lstm_layer(walk: Walk, node: Any, ins: list[Value | None], attrs: dict[str, 
     bidirectional = attrs.get("direction") == "bidirectional"
     name = walk.name_for(node, "bidirectional" if bidirectional else "lstm")
     op = read_lstm(walk.ctx, node, ins, attrs, name)
+    walk.notes += op.notes
     entry: dict[str, Any] = {"units": op.units, **op.options}
     if op.bidirectional:
         entry["forward"], entry["backward"] = op.weights

@@ -12,9 +12,10 @@ input order where Keras gives the sequence in processing order: the reader follo
 reverse time order (see `onnx_values.Data.flipped`). An LSTM reading a sequence in reverse time order runs
 forwards through the original one, so `go_backwards` is `reverse` XOR the flip of its input.
 
-The attributes and inputs that lstm-cli's config does not hold yet (P, clip, input_forget, an h activation
-other than g's) are refused, each in one function below that says what it would map to, so that each
-refusal turns into a mapping in one place when the config gains the option.
+The variant attributes and inputs map onto lstm-cli's LSTM variants (docs/config.md#lstm-variants), each in
+one function below: P is `peepholes` (ONNX stores p_i, p_o, p_f), clip `activation_clip`, input_forget
+`input_forget: true` (P's p_f dropped, as ONNX then ignores it) and an h activation other than g's
+`output_activation`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lstm_cli.modelfiles.onnx_activations import lstm_cli_activation, parse_lstm_activations
-from lstm_cli.modelfiles.onnx_file import KERAS_FROM_ONNX, reorder_gates
+from lstm_cli.modelfiles.onnx_file import KERAS_FROM_ONNX, peepholes_from_onnx, reorder_gates
 from lstm_cli.modelfiles.onnx_values import (
     MAX_FOLDED,
     Axis,
@@ -37,6 +38,7 @@ from lstm_cli.modelfiles.onnx_values import (
     Source,
     Value,
     const_array,
+    node_name,
 )
 
 LSTM_ATTRIBUTES = (
@@ -61,10 +63,11 @@ class LstmOp:
     bidirectional: bool
     units: int
     options: dict[str, Any]  # config keys beside the weights: activations, use_bias, go_backwards
-    weights: list[dict[str, np.ndarray]]  # per direction: kernel, recurrent_kernel and bias, Keras layout
+    weights: list[dict[str, Any]]  # per direction: kernel, recurrent_kernel, bias, peepholes; Keras layout
     reads: Source
     states: list[np.ndarray | Source | None]  # initial h and c: an array, a reference, or zeros (None)
     outputs: list[Value]  # Y, Y_h, Y_c
+    notes: list[str]  # for stderr: what differs from onnxruntime
 
 
 def read_lstm(ctx: Context, node: Any, ins: list[Value | None], attrs: dict[str, Any], name: str) -> LstmOp:
@@ -82,9 +85,12 @@ def read_lstm(ctx: Context, node: Any, ins: list[Value | None], attrs: dict[str,
     weights, units, features = _weights(ctx, node, w, r, b, halves, attrs)
     options: dict[str, Any] = {}
     options.update(lstm_activations(ctx, node, attrs, halves))
-    options.update(lstm_peepholes(ctx, node, p, halves, units))
-    options.update(lstm_clip(ctx, node, attrs))
     options.update(lstm_input_forget(ctx, node, attrs))
+    for one, peepholes in zip(weights, lstm_peepholes(ctx, node, p, halves, units, options), strict=True):
+        if peepholes:
+            one["peepholes"] = peepholes
+    notes: list[str] = []
+    options.update(lstm_clip(ctx, node, attrs, notes))
     data, time, batch = _input(ctx, node, x, layout, features)
     _sequence_lens(ctx, node, lengths, time)
     if halves == 2 and data.flipped:
@@ -111,7 +117,7 @@ def read_lstm(ctx: Context, node: Any, ins: list[Value | None], attrs: dict[str,
         Data(state_axes, Source(name, "h", parts)),
         Data(state_axes, Source(name, "c", parts)),
     ]
-    return LstmOp(halves == 2, units, options, weights, data.source, states, outputs)
+    return LstmOp(halves == 2, units, options, weights, data.source, states, outputs, notes)
 
 
 def _weights(
@@ -122,7 +128,7 @@ def _weights(
     b: Value | None,
     halves: int,
     attrs: dict[str, Any],
-) -> tuple[list[dict[str, np.ndarray]], int, int]:
+) -> tuple[list[dict[str, Any]], int, int]:
     """W, R and B in Keras's layout and gate order, per direction; the units and the features."""
     W = _float(ctx, node, w, "W")
     if W.ndim != 3 or W.shape[0] != halves or W.shape[1] % 4 or W.shape[1] == 0 or W.shape[2] == 0:
@@ -279,13 +285,12 @@ def _state_array(
     return np.ascontiguousarray(np.broadcast_to(state, (dims[1], units)))
 
 
-# -- the attributes that lstm-cli's config does not hold yet: one function each ---------------------------
+# -- the variant attributes and inputs: one function each ---------------------------------------------------
 
 
 def lstm_activations(ctx: Context, node: Any, attrs: dict[str, Any], halves: int) -> dict[str, str]:
-    """`activations` (f, g, h per direction) as recurrent_activation (f) and activation (g). h, the
-    activation of c in h, is lstm-cli's activation too; an h other than g would be `output_activation`,
-    which lstm-cli does not compute yet."""
+    """`activations` (f, g, h per direction) as recurrent_activation (f), activation (g) and, when h is
+    another activation than g, output_activation (h)."""
     if "activations" not in attrs:
         return {}
     names = list(attrs["activations"])
@@ -303,9 +308,8 @@ def lstm_activations(ctx: Context, node: Any, attrs: dict[str, Any], halves: int
     )
     found = []
     for d in range(halves):
-        f, g, h = parsed[3 * d : 3 * d + 3]
         mapped = []
-        for slot, activation in (("f", f), ("g", g), ("h", h)):
+        for slot, activation in zip("fgh", parsed[3 * d : 3 * d + 3], strict=True):
             name = lstm_cli_activation(activation)
             if name is None:
                 raise ctx.fail(
@@ -314,45 +318,64 @@ def lstm_activations(ctx: Context, node: Any, attrs: dict[str, Any], halves: int
                     "activations",
                 )
             mapped.append(name)
+        one = {"recurrent_activation": mapped[0], "activation": mapped[1]}
         if mapped[2] != mapped[1]:
-            raise ctx.fail(
-                node,
-                f"attribute activations: h is {h.text()} and g {g.text()}; lstm-cli applies one activation "
-                "to both and does not compute output_activation yet",
-            )
-        found.append({"recurrent_activation": mapped[0], "activation": mapped[1]})
+            one["output_activation"] = mapped[2]
+        found.append(one)
     if halves == 2 and found[0] != found[1]:
         raise ctx.fail(
             node,
             f"attribute activations: the directions differ ({', '.join(names)}); lstm-cli's bidirectional "
             "layer runs both halves with one set",
         )
-    return {key: value for key, value in found[0].items() if DEFAULT_ACTIVATIONS[key] != value}
+    return {key: value for key, value in found[0].items() if DEFAULT_ACTIVATIONS.get(key) != value}
 
 
-def lstm_peepholes(ctx: Context, node: Any, p: Value | None, halves: int, units: int) -> dict[str, Any]:
-    """P (directions, 3*hidden) = [p_i, p_o, p_f] per direction: lstm-cli's `peepholes: {i, f, o}` when the
-    config has them, `onnx_file.peepholes_from_onnx(P[d])` for each direction. Zeros are no peepholes."""
+def lstm_peepholes(
+    ctx: Context, node: Any, p: Value | None, halves: int, units: int, options: dict[str, Any]
+) -> list[dict[str, np.ndarray]]:
+    """P (directions, 3*hidden) = [p_i, p_o, p_f] per direction as lstm-cli's `peepholes: {i, f, o}`, one
+    mapping per direction (empty: none). All zeros is no peepholes; with input_forget ONNX ignores p_f
+    (f = 1 - i), so it is left out."""
     if p is None:
-        return {}
+        return [{} for _ in range(halves)]
     array = _float(ctx, node, p, "P")
     if array.shape != (halves, 3 * units):
         raise ctx.fail(node, f"input P has shape {array.shape}; expected {(halves, 3 * units)}")
     if not array.any():
-        return {}
-    raise ctx.fail(node, "input P (peepholes): lstm-cli does not compute peepholes yet")
+        return [{} for _ in range(halves)]
+    found = []
+    for d in range(halves):
+        peepholes = peepholes_from_onnx(array[d])
+        if options.get("input_forget"):
+            del peepholes["f"]
+        found.append(peepholes)
+    return found
 
 
-def lstm_clip(ctx: Context, node: Any, attrs: dict[str, Any]) -> dict[str, Any]:
-    """clip: lstm-cli's `activation_clip: X` when the config has it."""
+def lstm_clip(ctx: Context, node: Any, attrs: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """clip: lstm-cli's `activation_clip: X`, with a note on onnxruntime's reading of it."""
     if "clip" not in attrs:
         return {}
-    raise ctx.fail(node, f"attribute clip={attrs['clip']:g}: lstm-cli does not compute activation_clip yet")
+    clip = float(attrs["clip"])
+    if not np.isfinite(clip) or clip <= 0:
+        raise ctx.fail(node, f"attribute clip={clip:g}: expected a number above 0")
+    notes.append(clip_note(f"{node_name(node)}: clip={clip:g} is activation_clip", clip))
+    return {"activation_clip": clip}
+
+
+def clip_note(what: str, clip: float) -> str:
+    return (
+        f"{what}; onnxruntime 1.32 leaves c_t unclipped inside h's activation (onnxruntime issue 27224), "
+        f"which lstm-cli clips as the ONNX operator says, so the two differ where |c_t| exceeds {clip:g}"
+    )
 
 
 def lstm_input_forget(ctx: Context, node: Any, attrs: dict[str, Any]) -> dict[str, Any]:
-    """input_forget=1 (f = 1 - i): lstm-cli's `input_forget: true` when the config has it."""
+    """input_forget=1 (f = 1 - i): lstm-cli's `input_forget: true`."""
     value = attrs.get("input_forget", 0)
     if value == 0:
         return {}
-    raise ctx.fail(node, f"attribute input_forget={value}: lstm-cli does not compute input_forget yet")
+    if value != 1:
+        raise ctx.fail(node, f"attribute input_forget={value}: expected 0 or 1")
+    return {"input_forget": True}

@@ -104,7 +104,7 @@ def _finish(walk: Walk) -> OnnxRead:
     layers = [_entry(walk, layer, flags[layer.name], refs, k) for k, layer in enumerate(walk.layers.values())]
     outputs: list[str] = []
     header: list[str] = []
-    notes = []
+    notes = list(walk.notes)
     for name in walk.outputs:
         found, line, flipped = refs.output(name, walk.values[name])
         outputs += [ref for ref in found if ref not in outputs]

@@ -99,6 +99,7 @@ class Walk:
         self.taken: set[str] = set()  # the layers' names
         self.reserved = {"input"}  # and the names the inputs may get, which no layer takes
         self.automatic = KerasNames()  # Keras's names for nodes that have none of their own
+        self.notes: list[str] = []  # the layers' notes, for stderr
 
     def run(self) -> None:
         graph = self.model.graph

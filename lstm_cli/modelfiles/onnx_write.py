@@ -22,6 +22,7 @@ import numpy as np
 
 from lstm_cli.errors import LstmCliError
 from lstm_cli.graph import masks_taken
+from lstm_cli.layers.lstm import PEEPHOLES, LstmWeights
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -34,7 +35,8 @@ from lstm_cli.model import (
 )
 from lstm_cli.modelfiles.common import optional_module
 from lstm_cli.modelfiles.onnx_activations import DENSE_OPS, TO_LSTM, OnnxActivation
-from lstm_cli.modelfiles.onnx_file import ONNX_FROM_KERAS, reorder_gates
+from lstm_cli.modelfiles.onnx_file import ONNX_FROM_KERAS, peepholes_to_onnx, reorder_gates
+from lstm_cli.modelfiles.onnx_lstm import clip_note
 
 OPSET = 20
 SWISH_OPSET = 24  # Swish (silu) joined the operator set in version 24
@@ -47,6 +49,7 @@ DEFAULT_LSTM_ACTIVATIONS = ("sigmoid", "tanh")
 
 def check_writable(model: Model) -> list[str]:
     """Refuse what ONNX cannot compute as lstm-cli does, before anything is written; notes on the rest."""
+    notes: list[str] = []
     for layer in model.layers:
         if isinstance(layer, MaskingLayer):
             raise LstmCliError(
@@ -55,24 +58,59 @@ def check_writable(model: Model) -> list[str]:
             )
         lstm = layer.forward if isinstance(layer, BidirectionalLayer) else layer
         if isinstance(lstm, LstmLayer):
-            for key in ("recurrent_activation", "activation"):
-                name = getattr(lstm, key)
-                if name not in TO_LSTM:
-                    raise LstmCliError(
-                        f"layer {layer.name!r}: {key} {name} is none of the ONNX LSTM op's activations (it "
-                        f"takes {', '.join(sorted(TO_LSTM))} in lstm-cli's terms)"
-                    )
+            notes += _check_lstm(layer, lstm)
     for name, source in masks_taken(model).items():
         raise LstmCliError(
             f"layer {source.name!r} masks id 0 (mask_zero) for layer {name!r}; ONNX's LSTM op cannot skip "
             "masked steps as Keras does (its sequence_lens cuts each sequence short instead)"
         )
     if model.dtype == "float64":
-        return [
+        notes.append(
             "the .onnx holds float32 weights, as ONNX runtimes compute an LSTM (the config computes in "
             "float64)"
-        ]
-    return []
+        )
+    return notes
+
+
+def _check_lstm(layer: Layer, lstm: LstmLayer) -> list[str]:
+    """Refuse the LSTM options that ONNX's LSTM op cannot hold; notes on forget_bias and activation_clip."""
+    for key in ("recurrent_activation", "activation", "output_activation"):
+        name = getattr(lstm, key)
+        if name is not None and name not in TO_LSTM:
+            raise LstmCliError(
+                f"layer {layer.name!r}: {key} {name} is none of the ONNX LSTM op's activations (it "
+                f"takes {', '.join(sorted(TO_LSTM))} in lstm-cli's terms)"
+            )
+    halves = [layer.forward, layer.backward] if isinstance(layer, BidirectionalLayer) else [lstm]
+    refused = [
+        key
+        for key, present in (
+            ("cell_clip", lstm.cell_clip is not None),
+            ("projection", any(h.weights is not None and h.weights.projection is not None for h in halves)),
+            ("proj_clip", lstm.proj_clip is not None),
+        )
+        if present
+    ]
+    if refused:
+        raise LstmCliError(
+            f"layer {layer.name!r}: ONNX's LSTM op has no {' or '.join(refused)} (it takes peepholes, clip "
+            "as activation_clip, input_forget and a third activation as output_activation)"
+        )
+    notes = []
+    if lstm.forget_bias:
+        notes.append(
+            f"layer {layer.name!r}: forget_bias {lstm.forget_bias:g} is folded into the f block of the LSTM "
+            "op's B, which ONNX adds to z_f before the activation as lstm-cli adds forget_bias: the same "
+            "numbers"
+        )
+    if lstm.activation_clip is not None:
+        notes.append(
+            clip_note(
+                f"layer {layer.name!r}: activation_clip {lstm.activation_clip:g} is the LSTM op's clip",
+                lstm.activation_clip,
+            )
+        )
+    return notes
 
 
 def write_onnx(model: Model, path: Path) -> None:
@@ -218,18 +256,21 @@ class _Graph:
             self.const(f"{name}/W", W.astype(np.float32)),
             self.const(f"{name}/R", R.astype(np.float32)),
         ]
-        biases = [w.bias for w in weights if w is not None and w.bias is not None]
-        if biases:
-            B = np.stack(
-                [np.concatenate([reorder_gates(b, ONNX_FROM_KERAS, 0), np.zeros_like(b)]) for b in biases]
-            )
-            inputs.append(self.const(f"{name}/B", B.astype(np.float32)))
-        else:
-            inputs.append("")
+        B = _bias([w for w in weights if w is not None], halves[0])
+        inputs += [self.const(f"{name}/B", B) if B is not None else "", "", "", ""]
         if isinstance(layer, LstmLayer) and layer.initial_state is not None:
             state = layer.initial_state
-            inputs += ["", self._state(layer, state.h, "h", x), self._state(layer, state.c, "c", x)]
+            inputs[5:7] = [self._state(layer, state.h, "h", x), self._state(layer, state.c, "c", x)]
+        P = _peepholes([w for w in weights if w is not None], layer.units)
+        if P is not None:
+            inputs.append(self.const(f"{name}/P", P))
+        while inputs[-1] == "":
+            inputs.pop()
         attrs: dict[str, Any] = {"hidden_size": layer.units, **_activations(halves[0], len(halves))}
+        if halves[0].activation_clip is not None:
+            attrs["clip"] = float(halves[0].activation_clip)
+        if halves[0].input_forget:
+            attrs["input_forget"] = 1
         if isinstance(layer, BidirectionalLayer):
             attrs["direction"] = "bidirectional"
         elif layer.go_backwards:
@@ -321,12 +362,39 @@ class _Graph:
                         )
 
 
+def _bias(weights: list[LstmWeights], cell: LstmLayer) -> np.ndarray | None:
+    """B (directions, 8*units): the bias in ONNX's gate order, forget_bias folded into the f block (ONNX adds
+    B to z_f before the activation, as lstm-cli adds forget_bias), then zeros for Rb. None: no bias."""
+    if all(w.bias is None for w in weights) and not cell.forget_bias:
+        return None
+    rows = []
+    for w in weights:
+        bias = np.zeros(w.kernel.shape[1]) if w.bias is None else np.asarray(w.bias, dtype=np.float64)
+        units = bias.shape[0] // 4
+        bias = bias.copy()
+        bias[units : 2 * units] += cell.forget_bias  # Keras's f block
+        rows.append(np.concatenate([reorder_gates(bias, ONNX_FROM_KERAS, 0), np.zeros_like(bias)]))
+    return np.stack(rows).astype(np.float32)
+
+
+def _peepholes(weights: list[LstmWeights], units: int) -> np.ndarray | None:
+    """P (directions, 3*units) = [p_i, p_o, p_f] per direction, zeros for a gate without one; None: none."""
+    if all(w.peepholes is None for w in weights):
+        return None
+    rows = []
+    for w in weights:
+        given = w.peepholes or {}
+        rows.append(peepholes_to_onnx({gate: given.get(gate, np.zeros(units)) for gate in PEEPHOLES}))
+    return np.stack(rows).astype(np.float32)
+
+
 def _activations(layer: LstmLayer, directions: int) -> dict[str, Any]:
     """The LSTM op's activations attribute (f, g, h per direction) and their alpha and beta, in order."""
-    if (layer.recurrent_activation, layer.activation) == DEFAULT_LSTM_ACTIVATIONS:
+    h_name = layer.h_activation
+    if (layer.recurrent_activation, layer.activation, h_name) == (*DEFAULT_LSTM_ACTIVATIONS, "tanh"):
         return {}
-    f, g = TO_LSTM[layer.recurrent_activation], TO_LSTM[layer.activation]
-    chosen: list[OnnxActivation] = [f, g, g] * directions
+    f, g, h = TO_LSTM[layer.recurrent_activation], TO_LSTM[layer.activation], TO_LSTM[h_name]
+    chosen: list[OnnxActivation] = [f, g, h] * directions
     attrs: dict[str, Any] = {"activations": [a.name for a in chosen]}
     alphas = [a.alpha for a in chosen if a.alpha is not None]
     betas = [a.beta for a in chosen if a.beta is not None]
