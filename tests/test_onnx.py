@@ -370,6 +370,14 @@ REFUSALS = {
         lambda: lstm_graph(direction="backward"),
         "node 'encoder': attribute direction='backward': expected forward, reverse or bidirectional",
     ),
+    "a clip of 0": (
+        lambda: lstm_graph(clip=0.0),
+        "node 'encoder': attribute clip=0: expected a number above 0",
+    ),
+    "an input_forget other than 0 or 1": (
+        lambda: lstm_graph(input_forget=2),
+        "node 'encoder': attribute input_forget=2: expected 0 or 1",
+    ),
     "a hidden_size that W does not hold": (
         lambda: _with_hidden_size(lstm_graph(), 5),
         "node 'encoder': attribute hidden_size=5, but W holds 3 units",
