@@ -86,7 +86,7 @@ def convert(
         )
     writer = _writer(destination, prefix if torch_out else None, layer)
     converted = read_source(source, config=config, prefix=prefix if torch_in else None, inputs=inputs)
-    if writer is not _write_yaml:
+    if writer is not _write_yaml and not torch_out:  # to .pt, the nn.LSTM refuses what it lacks by name
         _refuse_variants(converted.model, destination)
     report = writer(converted, source, destination, inline_limit, force)
     report.notes[:0] = converted.notes
