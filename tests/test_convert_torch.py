@@ -77,6 +77,36 @@ def test_nn_lstm_state_dict_converts_and_predicts_as_torch(
             assert_close(out[f"{ref}.c"], c_n[index], f"c_n[{index}]")
 
 
+def test_inter_layer_dropout_is_the_eval_model(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.3, batch_first=True).eval()
+    torch.save(lstm.state_dict(), tmp_path / "drop.pt")  # dropout is not in a state_dict
+    x = data(5, 2, 7, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(
+        str(tmp_path / "drop.pt"),
+        "-o",
+        str(tmp_path / "d.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--batch-first",
+    )
+    text = (tmp_path / "d.yaml").read_text()
+    assert (
+        "# Inter-layer dropout (nn.LSTM's dropout=p), if the model had any, is not applied here, as in"
+        in text
+    )
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(torch.from_numpy(x))
+    out = lstm_cli.forward(tmp_path / "d.yaml")
+    np.testing.assert_allclose(out["lstm_1"], output.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["lstm.h"], h_n[0].numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["lstm_1.c"], c_n[1].numpy(), rtol=0, atol=1e-6)
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "one.pt")  # one layer: no dropout to speak of
+    convert(str(tmp_path / "one.pt"), "-o", str(tmp_path / "one.yaml"))
+    assert "dropout" not in (tmp_path / "one.yaml").read_text()
+
+
 class Tagger(torch.nn.Module):
     """A Module holding an nn.LSTM beside other layers, as a real model does."""
 

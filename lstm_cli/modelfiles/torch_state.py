@@ -203,15 +203,17 @@ def state_dict_config(
         shown = ", ".join(ignored[:4]) + (", ..." if len(ignored) > 4 else "")
         whose = "this nn.LSTM's" if len(chain) == 1 else "in the chain of modules read"
         notes.append(f"left out {len(ignored)} arrays that are not {whose}: {shown}")
+    stacked = max(len(link.entries) for link in chain if link.module.lstm) > 1
+    dropout = DROPOUT_HEADER if stacked else []
     if len(chain) == 1:
-        return mapping, notes, LSTM_HEADER
+        return mapping, notes, LSTM_HEADER + dropout
     dense = [entry["name"] for entry in mapping["layers"] if entry["type"] == "dense"]
     if dense:
         notes.append(
             f"a state_dict holds no activation, so {_listed('dense layer', dense)} linear; set the one "
             "that forward applies after the nn.Linear (log_softmax, softmax, ...)"
         )
-    return mapping, notes, CHAIN_HEADER
+    return mapping, notes, CHAIN_HEADER + dropout
 
 
 INPUT_HEADER = [
@@ -223,6 +225,10 @@ LSTM_HEADER = [
     "returning its sequence and state: the last layer's output is PyTorch's output, and h_n[k*D + d]",
     "is layer k's .h (bidirectional: .forward.h for d = 0, .backward.h for d = 1); c_n likewise.",
     *INPUT_HEADER,
+]
+DROPOUT_HEADER = [  # a state_dict holds no dropout; the converted model is the inference model
+    "Inter-layer dropout (nn.LSTM's dropout=p), if the model had any, is not applied here, as in",
+    "torch's eval(): it drops values in training only, and a state_dict does not hold it.",
 ]
 CHAIN_HEADER = [
     "The state_dict's modules, in registration order, are the layers here, each named after its module",
