@@ -77,6 +77,36 @@ def test_nn_lstm_state_dict_converts_and_predicts_as_torch(
             assert_close(out[f"{ref}.c"], c_n[index], f"c_n[{index}]")
 
 
+def test_inter_layer_dropout_is_the_eval_model(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.3, batch_first=True).eval()
+    torch.save(lstm.state_dict(), tmp_path / "drop.pt")  # dropout is not in a state_dict
+    x = data(5, 2, 7, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(
+        str(tmp_path / "drop.pt"),
+        "-o",
+        str(tmp_path / "d.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--batch-first",
+    )
+    text = (tmp_path / "d.yaml").read_text()
+    assert (
+        "# Inter-layer dropout (nn.LSTM's dropout=p), if the model had any, is not applied here, as in"
+        in text
+    )
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(torch.from_numpy(x))
+    out = lstm_cli.forward(tmp_path / "d.yaml")
+    np.testing.assert_allclose(out["lstm_1"], output.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["lstm.h"], h_n[0].numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["lstm_1.c"], c_n[1].numpy(), rtol=0, atol=1e-6)
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp_path / "one.pt")  # one layer: no dropout to speak of
+    convert(str(tmp_path / "one.pt"), "-o", str(tmp_path / "one.yaml"))
+    assert "dropout" not in (tmp_path / "one.yaml").read_text()
+
+
 class Tagger(torch.nn.Module):
     """A Module holding an nn.LSTM beside other layers, as a real model does."""
 
@@ -129,15 +159,146 @@ def test_several_lstms_need_a_prefix(tmp_path: Path) -> None:
     assert run.stderr.endswith("no nn.LSTM at --prefix 'nope' (found: 'decoder', 'encoder')\n")
 
 
-def test_proj_size_is_refused_with_the_reason(tmp_path: Path) -> None:
-    torch.save(torch.nn.LSTM(3, 4, proj_size=2).state_dict(), tmp_path / "proj.pt")
-    run = run_cli("convert", str(tmp_path / "proj.pt"), "-o", str(tmp_path / "proj.yaml"))
+PROJ_TOLERANCE = 1e-6  # float32 against float32, for nn.LSTM(proj_size)
+
+
+@pytest.mark.parametrize(("num_layers", "bidirectional"), [(1, False), (2, False), (2, True)])
+def test_nn_lstm_proj_size_converts_and_predicts_as_torch(
+    tmp_path: Path, num_layers: int, bidirectional: bool
+) -> None:
+    torch.manual_seed(7 + num_layers)
+    lstm = torch.nn.LSTM(
+        3, 5, num_layers=num_layers, bidirectional=bidirectional, proj_size=2, batch_first=True
+    )
+    torch.save(lstm.state_dict(), tmp_path / "proj.pt")
+    x = data(8, 2, 6, 3)
+    np.save(tmp_path / "x.npy", x)
+    convert(
+        str(tmp_path / "proj.pt"),
+        "-o",
+        str(tmp_path / "p.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--batch-first",
+    )
+    assert f"hidden_size=5, num_layers={num_layers}, proj_size=2" in (tmp_path / "p.yaml").read_text()
+    out = lstm_cli.forward(tmp_path / "p.yaml")
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(torch.from_numpy(x))
+    names = layer_names(num_layers, bidirectional)
+    np.testing.assert_allclose(out[names[-1]], output.numpy(), rtol=0, atol=PROJ_TOLERANCE)
+    for k, name in enumerate(names):
+        halves = [(f"{name}.forward", 0), (f"{name}.backward", 1)] if bidirectional else [(name, 0)]
+        for ref, d in halves:
+            index = k * (2 if bidirectional else 1) + d
+            assert out[f"{ref}.h"].shape == (2, 2) and out[f"{ref}.c"].shape == (2, 5)  # h is P wide, c H
+            np.testing.assert_allclose(out[f"{ref}.h"], h_n[index].numpy(), rtol=0, atol=PROJ_TOLERANCE)
+            np.testing.assert_allclose(out[f"{ref}.c"], c_n[index].numpy(), rtol=0, atol=PROJ_TOLERANCE)
+
+
+def test_proj_size_shapes_are_checked_with_their_formulas(tmp_path: Path) -> None:
+    state = torch.nn.LSTM(3, 5, num_layers=2, proj_size=2).state_dict()
+    state["weight_ih_l1"] = torch.zeros(20, 5)  # layer 1 reads proj_size = 2 features, not hidden_size
+    torch.save(state, tmp_path / "bad.pt")
+    run = run_cli("convert", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "bad.yaml"))
     assert run.exit_code == 2
     assert run.stderr == (
-        f"lstm-cli: error: {tmp_path / 'proj.pt'}: weight_hr_l0: this nn.LSTM has proj_size > 0 (a "
-        "projection "
-        "of h), which lstm-cli does not compute (Keras has no such layer)\n"
+        f"lstm-cli: error: {tmp_path / 'bad.pt'}: weight_ih_l1: expected shape (20, 2) = "
+        "(4*hidden_size, proj_size), got (20, 5)\n"
     )
+    state = torch.nn.LSTM(3, 5, proj_size=2).state_dict()
+    state["weight_hh_l0"] = torch.zeros(20, 5)
+    torch.save(state, tmp_path / "bad.pt")
+    run = run_cli("convert", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "bad.yaml"))
+    assert run.stderr.endswith(
+        "weight_hh_l0: expected shape (20, 2) = (4*hidden_size, proj_size), got (20, 5)\n"
+    )
+
+
+def projected_config(bidirectional: bool, **options: Any) -> dict[str, Any]:
+    """Two stacked LSTM layers in Keras's layout, 5 units projected to 2, as nn.LSTM(3, 5, num_layers=2,
+    proj_size=2) computes them: layer 1 reads 2 features (4 bidirectional)."""
+    rng = np.random.default_rng(11)
+
+    def cell(features: int) -> dict[str, Any]:
+        return {
+            "kernel": (rng.standard_normal((features, 20)) * 0.5).tolist(),
+            "recurrent_kernel": (rng.standard_normal((2, 20)) * 0.5).tolist(),
+            "bias": (rng.standard_normal(20) * 0.5).tolist(),
+            "projection": {"kernel": (rng.standard_normal((5, 2)) * 0.5).tolist()},
+            **options,
+        }
+
+    layers = []
+    for k, features in enumerate((3, 4 if bidirectional else 2)):
+        kind = "bidirectional" if bidirectional else "lstm"
+        entry: dict[str, Any] = {"type": kind, "name": kind if k == 0 else f"{kind}_1", "units": 5}
+        entry.update({"return_sequences": True, "return_state": True})
+        if bidirectional:
+            entry.update({"forward": cell(features), "backward": cell(features)})
+        else:
+            entry.update(cell(features))
+        layers.append(entry)
+    return {"input": {"shape": [None, 3]}, "dtype": "float32", "layers": layers}
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_projection_goes_to_pt_as_nn_lstm_proj_size(tmp_path: Path, bidirectional: bool) -> None:
+    import yaml
+
+    config = tmp_path / "proj.yaml"
+    config.write_text(yaml.safe_dump(projected_config(bidirectional)), encoding="utf-8")
+    convert(str(config), "-o", str(tmp_path / "proj.pt"))
+    target = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=bidirectional, proj_size=2, batch_first=True)
+    state = torch.load(tmp_path / "proj.pt", weights_only=True)
+    assert list(state) == list(target.state_dict())  # nn.LSTM's keys, in its order
+    target.load_state_dict(state, strict=True)
+    x = data(12, 2, 6, 3)
+    np.save(tmp_path / "x.npy", x)
+    with torch.no_grad():
+        output, (h_n, c_n) = target(torch.from_numpy(x))
+    convert(
+        str(tmp_path / "proj.pt"),
+        "-o",
+        str(tmp_path / "back.yaml"),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--batch-first",
+    )
+    out = lstm_cli.forward(tmp_path / "back.yaml")
+    last = "bidirectional_1" if bidirectional else "lstm_1"
+    np.testing.assert_allclose(out[last], output.numpy(), rtol=0, atol=PROJ_TOLERANCE)
+    h = f"{last}.backward.h" if bidirectional else f"{last}.h"
+    np.testing.assert_allclose(out[h], h_n[-1].numpy(), rtol=0, atol=PROJ_TOLERANCE)
+    c = f"{last}.backward.c" if bidirectional else f"{last}.c"
+    np.testing.assert_allclose(out[c], c_n[-1].numpy(), rtol=0, atol=PROJ_TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            {"proj_clip": 0.5},
+            "it has proj_clip 0.5, which nn.LSTM does not compute (nn.LSTM(proj_size) does not clip its "
+            "projection)",
+        ),
+        ({"cell_clip": 3}, "it has cell_clip 3, which nn.LSTM does not compute"),
+        ({"forget_bias": 1}, "it has forget_bias 1, which nn.LSTM does not compute"),
+        ({"input_forget": True}, "it has input_forget, which nn.LSTM does not compute"),
+        ({"peepholes": {"i": [0.1] * 5}}, "it has peepholes, which nn.LSTM does not compute"),
+    ],
+)
+def test_options_nn_lstm_lacks_are_refused_by_name(
+    tmp_path: Path, option: dict[str, Any], message: str
+) -> None:
+    import yaml
+
+    config = tmp_path / "opt.yaml"
+    config.write_text(yaml.safe_dump(projected_config(False, **option)), encoding="utf-8")
+    run = run_cli("convert", str(config), "-o", str(tmp_path / "opt.pt"))
+    assert run.exit_code == 2
+    assert run.stderr == f"lstm-cli: error: layer 'lstm' cannot be an nn.LSTM: {message}\n"
+    assert not (tmp_path / "opt.pt").exists()
 
 
 def test_a_training_checkpoint_and_a_torch_style_npz_read_too(tmp_path: Path) -> None:

@@ -395,9 +395,21 @@ def test_convert_refuses_a_weights_file_that_would_drop_an_option(tmp_path: Any)
 
     source = tmp_path / "peepholes.yaml"
     source.write_text(yaml.safe_dump(peephole_config()), encoding="utf-8")
-    for name in ("out.npz", "out.weights.h5", "out.pt"):
+    for name in ("out.npz", "out.weights.h5"):
         with pytest.raises(LstmCliError) as info:
             convert(source, tmp_path / name)
+        assert "layer 'lstm' uses LSTM variant options" in info.value.message
+    with pytest.raises(LstmCliError) as info:  # nn.LSTM(proj_size) takes a projection, and nothing else
+        convert(source, tmp_path / "out.pt")
+    assert (
+        info.value.message
+        == "layer 'lstm' cannot be an nn.LSTM: it has peepholes, which nn.LSTM does not compute"
+    )
+    projected = tmp_path / "projection.yaml"
+    projected.write_text(yaml.safe_dump(projection_config()), encoding="utf-8")
+    for name in ("out.npz", "out.weights.h5"):  # Keras's LSTM has no projection
+        with pytest.raises(LstmCliError) as info:
+            convert(projected, tmp_path / name)
         assert "layer 'lstm' uses LSTM variant options" in info.value.message
     convert(source, tmp_path / "again.yaml")  # a config keeps them
     np.testing.assert_allclose(lstm_cli.forward(tmp_path / "again.yaml")["lstm.h"], [[0.8670237]], atol=1e-7)

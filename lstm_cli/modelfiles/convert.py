@@ -86,7 +86,7 @@ def convert(
         )
     writer = _writer(destination, prefix if torch_out else None, layer)
     converted = read_source(source, config=config, prefix=prefix if torch_in else None, inputs=inputs)
-    if writer not in (_write_yaml, _write_onnx):  # the ONNX writer refuses what its LSTM op cannot hold
+    if writer is not _write_yaml and writer is not _write_onnx and not torch_out:  # onnx, .pt: each by name
         _refuse_variants(converted.model, destination)
     report = writer(converted, source, destination, inline_limit, force)
     report.notes[:0] = converted.notes

@@ -6,6 +6,8 @@
 (4*hidden,), the backward direction's with the suffix `_reverse`. The gates are in Keras's order (i, f, g, o),
 so a layer reads as `kernel = weight_ih.T`, `recurrent_kernel = weight_hh.T`, `bias = bias_ih + bias_hh`
 (docs/config.md#pytorch-layout), and layer k > 0 reads layer k-1's output, 2*hidden wide when bidirectional.
+nn.LSTM(proj_size=P) adds `weight_hr_l{k}` (P, hidden), the projection of h (projection.kernel = weight_hr.T):
+`weight_hh` is then (4*hidden, P), h is P wide and layer k > 0 reads P (2P) features; c stays hidden wide.
 `nn.Linear` keeps `weight` (out, in) = Dense's kernel transposed, and `bias`; `nn.Embedding` keeps `weight`
 (num, dim), the table itself. None of them holds an activation: PyTorch applies it in forward.
 
@@ -201,15 +203,17 @@ def state_dict_config(
         shown = ", ".join(ignored[:4]) + (", ..." if len(ignored) > 4 else "")
         whose = "this nn.LSTM's" if len(chain) == 1 else "in the chain of modules read"
         notes.append(f"left out {len(ignored)} arrays that are not {whose}: {shown}")
+    stacked = max(len(link.entries) for link in chain if link.module.lstm) > 1
+    dropout = DROPOUT_HEADER if stacked else []
     if len(chain) == 1:
-        return mapping, notes, LSTM_HEADER
+        return mapping, notes, LSTM_HEADER + dropout
     dense = [entry["name"] for entry in mapping["layers"] if entry["type"] == "dense"]
     if dense:
         notes.append(
             f"a state_dict holds no activation, so {_listed('dense layer', dense)} linear; set the one "
             "that forward applies after the nn.Linear (log_softmax, softmax, ...)"
         )
-    return mapping, notes, CHAIN_HEADER
+    return mapping, notes, CHAIN_HEADER + dropout
 
 
 INPUT_HEADER = [
@@ -221,6 +225,10 @@ LSTM_HEADER = [
     "returning its sequence and state: the last layer's output is PyTorch's output, and h_n[k*D + d]",
     "is layer k's .h (bidirectional: .forward.h for d = 0, .backward.h for d = 1); c_n likewise.",
     *INPUT_HEADER,
+]
+DROPOUT_HEADER = [  # a state_dict holds no dropout; the converted model is the inference model
+    "Inter-layer dropout (nn.LSTM's dropout=p), if the model had any, is not applied here, as in",
+    "torch's eval(): it drops values in training only, and a state_dict does not hold it.",
 ]
 CHAIN_HEADER = [
     "The state_dict's modules, in registration order, are the layers here, each named after its module",
@@ -362,12 +370,6 @@ def _lstm_link(module: _Module, arrays: Mapping[str, np.ndarray], scope: str, so
         match = KEY.fullmatch(key)
         if match is None:
             continue  # not an nn.LSTM parameter (weight_hh_l0_raw of a weight-dropped LSTM): left out
-        if match.group("param") == "weight_hr":
-            raise file_error(
-                source,
-                f"{key}: this nn.LSTM has proj_size > 0 (a projection of h), which lstm-cli does not "
-                "compute (Keras has no such layer)",
-            )
         direction = "backward" if match.group("reverse") else "forward"
         layers.setdefault(int(match.group("layer")), {}).setdefault(direction, {})[match.group("param")] = (
             arrays[key]
@@ -378,25 +380,28 @@ def _lstm_link(module: _Module, arrays: Mapping[str, np.ndarray], scope: str, so
         raise file_error(source, f"{chosen}weight_ih_l{missing}: missing (layers must be l0, l1, ...)")
     bidirectional = "backward" in layers[0]
     use_bias = "bias_ih" in layers[0]["forward"] or "bias_hh" in layers[0]["forward"]
+    projected = "weight_hr" in layers[0]["forward"]
     entries = []
     width = None
     for k in range(count):
-        entry, width = _layer(layers[k], k, chosen, bidirectional, use_bias, width, source)
+        entry, width = _layer(layers[k], k, chosen, (bidirectional, use_bias, projected), width, source)
         entries.append(entry)
     first = layers[0]["forward"]["weight_ih"]
     units = entries[0]["units"]
+    proj = int(layers[0]["forward"]["weight_hr"].shape[0]) if projected else None
     signature = (
         f"nn.LSTM(input_size={first.shape[1]}, hidden_size={units}, num_layers={count}"
         + (", bias=False" if not use_bias else "")
+        + (f", proj_size={proj}" if proj else "")
         + (", bidirectional=True" if bidirectional else "")
         + ")"
         + (f" at {chosen.rstrip('.')!r}" if chosen else "")
     )
-    used = [f"{chosen}{p}_l{k}{s}" for k in range(count) for s in ("", "_reverse") for p in PARAMS]
-    last = f"{chosen}weight_hh_l{count - 1}"
-    gives = f"{tuple(arrays[last].shape)} = (4*hidden_size, hidden_size)" + (
-        ", bidirectional" if bidirectional else ""
-    )
+    params = (*PARAMS, "weight_hr")
+    used = [f"{chosen}{p}_l{k}{s}" for k in range(count) for s in ("", "_reverse") for p in params]
+    last = f"{chosen}{'weight_hr' if projected else 'weight_hh'}_l{count - 1}"
+    formula = "(proj_size, hidden_size)" if projected else "(4*hidden_size, hidden_size)"
+    gives = f"{tuple(arrays[last].shape)} = {formula}" + (", bidirectional" if bidirectional else "")
     return _Link(
         module,
         entries,
@@ -415,13 +420,14 @@ def _layer(
     layer: dict[str, dict[str, np.ndarray]],
     k: int,
     prefix: str,
-    bidirectional: bool,
-    use_bias: bool,
+    kind: tuple[bool, bool, bool],
     width: int | None,
     source: Path,
 ) -> tuple[dict[str, Any], int]:
     """Layer k's config entry, every array checked against nn.LSTM's shapes (named by its keys), and
-    the width of its output, which layer k+1 reads."""
+    the width of its output, which layer k+1 reads. `kind`: bidirectional, bias, proj_size > 0, as
+    layer 0 has them."""
+    bidirectional, use_bias, projected = kind
     directions = ("forward", "backward") if bidirectional else ("forward",)
     if set(layer) != set(directions):
         count = {1: "one direction", 2: "two directions"}
@@ -430,41 +436,30 @@ def _layer(
             f"{prefix}weight_ih_l{k}: layer {k} has {count[len(layer)]}, layer 0 has "
             f"{count[len(directions)]}; the layers of one nn.LSTM have the same",
         )
-    reads = "input_size" if k == 0 else f"{'2*' if bidirectional else ''}hidden_size"
+    names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if use_bias else ())
+    names += ("weight_hr",) if projected else ()
     halves = {}
-    units = 0
+    units = h_width = 0
     for direction in directions:
         params = layer[direction]
         suffix = "_reverse" if direction == "backward" else ""
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if use_bias else ("weight_ih", "weight_hh")
-        for name in PARAMS:
+        for name in (*PARAMS, "weight_hr"):
             if name in names and name not in params:
                 raise file_error(source, f"{prefix}{name}_l{k}{suffix}: missing")
             if name not in names and name in params:
+                what = "a projection (proj_size > 0)" if name == "weight_hr" else "a bias"
                 raise file_error(
-                    source, f"{prefix}{name}_l{k}{suffix}: layer 0 has no bias, but layer {k} has"
+                    source, f"{prefix}{name}_l{k}{suffix}: layer 0 has no {what}, but layer {k} has"
                 )
-        weight_hh = params["weight_hh"]
-        units = weight_hh.shape[1] if weight_hh.ndim == 2 else 0
-        shapes = {
-            "weight_hh": ((4 * units, units), "(4*hidden_size, hidden_size)"),
-            "weight_ih": ((4 * units, width), f"(4*hidden_size, {reads})"),
-            "bias_ih": ((4 * units,), "(4*hidden_size,)"),
-            "bias_hh": ((4 * units,), "(4*hidden_size,)"),
-        }
-        for name in sorted(names, key=list(shapes).index):  # weight_hh first: it says hidden_size
-            (expected, formula), array = shapes[name], params[name]
-            if units == 0 or not _fits(array.shape, expected):
-                shown = formula if units == 0 else shape_text(expected, unknown="input_size")
-                raise file_error(
-                    source,
-                    f"{prefix}{name}_l{k}{suffix}: expected shape {shown} = {formula}, got {array.shape}",
-                )
+        units, h_width = _sizes(params, projected)
+        _check_shapes(
+            params, names, _shapes(units, h_width, k, kind, width), f"{prefix}", f"_l{k}{suffix}", source
+        )
         halves[direction] = {name: params[name] for name in names}
-    kind = "bidirectional" if bidirectional else "lstm"
+    layer_type = "bidirectional" if bidirectional else "lstm"
     entry: dict[str, Any] = {
-        "type": kind,
-        "name": keras_name(kind, k),
+        "type": layer_type,
+        "name": keras_name(layer_type, k),
         "units": int(units),
         "return_sequences": True,
         "return_state": True,
@@ -472,7 +467,52 @@ def _layer(
     if not use_bias:
         entry["use_bias"] = False
     entry.update(halves if bidirectional else halves["forward"])
-    return entry, len(directions) * int(units)
+    return entry, len(directions) * int(h_width)
+
+
+def _sizes(params: Mapping[str, np.ndarray], projected: bool) -> tuple[int, int]:
+    """hidden_size and the width of h (proj_size with a projection, else hidden_size), as weight_hr
+    (proj_size, hidden_size) or weight_hh (4*hidden_size, hidden_size) says them; 0, 0 if it cannot."""
+    array = params["weight_hr" if projected else "weight_hh"]
+    if array.ndim != 2:
+        return 0, 0
+    return (int(array.shape[1]), int(array.shape[0] if projected else array.shape[1]))
+
+
+def _shapes(
+    units: int, h_width: int, k: int, kind: tuple[bool, bool, bool], width: int | None
+) -> dict[str, tuple[tuple[int | None, ...], str]]:
+    """nn.LSTM's shapes of layer k's parameters, with their formulas, in the order they are checked:
+    the first says hidden_size (and proj_size)."""
+    bidirectional, _, projected = kind
+    hidden = "proj_size" if projected else "hidden_size"
+    reads = "input_size" if k == 0 else f"{'2*' if bidirectional else ''}{hidden}"
+    return {
+        "weight_hr": ((h_width, units), "(proj_size, hidden_size)"),
+        "weight_hh": ((4 * units, h_width), f"(4*hidden_size, {hidden})"),
+        "weight_ih": ((4 * units, width), f"(4*hidden_size, {reads})"),
+        "bias_ih": ((4 * units,), "(4*hidden_size,)"),
+        "bias_hh": ((4 * units,), "(4*hidden_size,)"),
+    }
+
+
+def _check_shapes(
+    params: Mapping[str, np.ndarray],
+    names: tuple[str, ...],
+    shapes: dict[str, tuple[tuple[int | None, ...], str]],
+    prefix: str,
+    suffix: str,
+    source: Path,
+) -> None:
+    """Each of the parameters `names` has its shape, or the error names its key and formula."""
+    units = shapes["bias_ih"][0][0]
+    for name in sorted(names, key=list(shapes).index):
+        (expected, formula), array = shapes[name], params[name]
+        if units == 0 or not _fits(array.shape, expected):
+            shown = formula if units == 0 else shape_text(expected, unknown="input_size")
+            raise file_error(
+                source, f"{prefix}{name}{suffix}: expected shape {shown} = {formula}, got {array.shape}"
+            )
 
 
 def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
@@ -670,17 +710,44 @@ def _torch_layout(layer: LstmLayer, given: Mapping[str, Any], dtype: np.dtype[An
     weights = layer.weights
     assert weights is not None  # the caller requires weights
     if "weight_ih" in given:
-        arrays = {name: np.asarray(given[name], dtype=dtype) for name in PARAMS if name in given}
+        arrays = {name: np.asarray(given[name], dtype=dtype) for name in OUT_PARAMS if name in given}
         if layer.use_bias:
             zeros = np.zeros(4 * layer.units, dtype=dtype)
             arrays.setdefault("bias_ih", zeros)
             arrays.setdefault("bias_hh", zeros)
-        return {name: arrays[name] for name in PARAMS if name in arrays}
+        return {name: arrays[name] for name in OUT_PARAMS if name in arrays}
     arrays = {"weight_ih": weights.kernel.T, "weight_hh": weights.recurrent_kernel.T}
     if weights.bias is not None:
         arrays["bias_ih"] = weights.bias
         arrays["bias_hh"] = np.zeros_like(weights.bias)
+    if weights.projection is not None:  # (units, proj): nn.LSTM(proj_size)'s weight_hr is (proj, units)
+        arrays["weight_hr"] = weights.projection.T
     return {name: np.ascontiguousarray(array, dtype=dtype) for name, array in arrays.items()}
+
+
+OUT_PARAMS = (*PARAMS, "weight_hr")  # nn.LSTM(proj_size=P)'s order of keys
+
+
+def _variant_blockers(lstm: LstmLayer) -> list[tuple[bool, str]]:
+    """The variant options (docs/config.md#lstm-variants) that nn.LSTM does not compute, by name; a
+    projection it does compute: nn.LSTM(proj_size), its weight_hr."""
+    options = [
+        ("peepholes", lstm.weights is not None and lstm.weights.peepholes is not None),
+        (f"forget_bias {lstm.forget_bias:g}", lstm.forget_bias != 0),
+        (f"cell_clip {lstm.cell_clip or 0:g}", lstm.cell_clip is not None),
+        (f"activation_clip {lstm.activation_clip or 0:g}", lstm.activation_clip is not None),
+        ("input_forget", lstm.input_forget),
+        (f"output_activation {lstm.output_activation}", lstm.output_activation is not None),
+    ]
+    blockers = [(given, f"it has {name}, which nn.LSTM does not compute") for name, given in options]
+    blockers.append(
+        (
+            lstm.proj_clip is not None,
+            f"it has proj_clip {lstm.proj_clip or 0:g}, which nn.LSTM does not compute "
+            "(nn.LSTM(proj_size) does not clip its projection)",
+        )
+    )
+    return blockers
 
 
 def _refuse(layer: Layer, alone: bool = False) -> None:
@@ -700,6 +767,7 @@ def _refuse(layer: Layer, alone: bool = False) -> None:
     lstm = layer.forward if isinstance(layer, BidirectionalLayer) else layer
     state = lstm.initial_state
     blockers = [
+        *_variant_blockers(lstm),
         (lstm.activation != "tanh", f"its activation is {lstm.activation}, and nn.LSTM's is tanh"),
         (
             lstm.recurrent_activation != "sigmoid",
@@ -758,7 +826,13 @@ def _stacks_on(layer: Layer, first: Layer, previous: str) -> bool:
         and lstm.initial_state is None
         and lstm.units == base.units
         and lstm.use_bias == base.use_bias
+        and _proj(lstm) == _proj(base)
     )
+
+
+def _proj(lstm: LstmLayer) -> int | None:
+    """The projection's width (nn.LSTM's proj_size), None without one: one nn.LSTM's layers share it."""
+    return None if lstm.weights is None else lstm.weights.proj
 
 
 def _modules_by_name(model: Model, start: str) -> list[tuple[str, list[Layer]]]:
