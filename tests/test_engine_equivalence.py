@@ -2,6 +2,7 @@
 
 import tracemalloc
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -99,6 +100,23 @@ def test_fast_engine_equals_the_reference_cell(
     h0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
     c0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
     mask = rng.random((batch, timesteps)) < 0.6 if masked else None
+    assert_fast_equals_step(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, record)
+
+
+def assert_fast_equals_step(
+    layer: Any,
+    weights: Any,
+    x: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    mask: np.ndarray | None,
+    backwards: bool,
+    zero_output_for_mask: bool,
+    record: bool,
+) -> Any:
+    """run_lstm against lstm_step looped by hand: the outputs, the final states and, with `record`, every
+    step's record (h_prev, c_prev, z, the gates, c, h, and t in processing order). Returns the fast run."""
+    dtype, timesteps = x.dtype, x.shape[1]
     with np.errstate(all="ignore"):
         fast = run_lstm(
             layer,
@@ -115,7 +133,7 @@ def test_fast_engine_equals_the_reference_cell(
             layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask
         )
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
-    expected_output = sequence if return_sequences else sequence[:, -1]
+    expected_output = sequence if layer.return_sequences else sequence[:, -1]
     for actual, expected in ((fast.output, expected_output), (fast.h, h), (fast.c, c)):
         assert actual.dtype == dtype
         np.testing.assert_allclose(actual, expected, **tolerance)
@@ -133,6 +151,7 @@ def test_fast_engine_equals_the_reference_cell(
         assert [record_.t for record_ in fast.steps] == (
             list(range(timesteps))[::-1] if backwards else list(range(timesteps))
         )
+    return fast
 
 
 @settings(max_examples=60, deadline=None)
@@ -408,31 +427,6 @@ def test_every_variant_option_alone_and_combined_equals_the_reference_cell(
     h0 = rng.normal(0, 0.5, (batch, width)).astype(dtype)
     c0 = rng.normal(0, 0.5, (batch, units)).astype(dtype)
     mask = rng.random((batch, timesteps)) < 0.6 if masked else None
-    with np.errstate(all="ignore"):
-        fast = run_lstm(
-            layer,
-            weights,
-            x,
-            h0,
-            c0,
-            mask=mask,
-            backwards=backwards,
-            zero_output_for_mask=zero_output_for_mask,
-            record=record,
-        )
-        sequence, h, c, states = reference_run(
-            layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask
-        )
-    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
-    for actual, expected in ((fast.output, sequence), (fast.h, h), (fast.c, c)):
-        assert actual.dtype == dtype
-        np.testing.assert_allclose(actual, expected, **tolerance)
+    fast = assert_fast_equals_step(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, record)
     if options["cell_clip"] is not None and mask is None:  # a masked row carries c0, which is unclipped
         assert np.abs(fast.c).max() <= options["cell_clip"]
-    if record:
-        assert fast.steps is not None and len(fast.steps) == timesteps
-        for record_, (step, h_t, c_t) in zip(fast.steps, states, strict=True):
-            for name in ("z", "i", "f", "g", "o", "c", "h"):
-                np.testing.assert_allclose(getattr(record_.step, name), getattr(step, name), **tolerance)
-            np.testing.assert_allclose(record_.h, h_t, **tolerance)
-            np.testing.assert_allclose(record_.c, c_t, **tolerance)
