@@ -454,3 +454,18 @@ def test_summary_counts_the_peepholes_and_the_projection() -> None:
     assert "Total params: 34 (136.00 B)" in lines  # 4·2·(2 + 1 + 1) + 2·1: recurrent_kernel (1, 8)
     assert "recurrent_kernel   (1, 8)  = (proj, 4*units)       8" in lines
     assert "Keras          4·units·(features + proj + 1) + units·proj = 4·2·(2 + 1 + 1) + 2·1 = 34" in lines
+
+
+def test_the_heatmap_draws_no_h_past_a_projections_width() -> None:
+    # h has proj = 1 column and c units = 2: unit 1's h does not exist, and was once drawn as the lowest
+    # glyph, which reads as h = -1.
+    from conftest import CONFIGS, run_cli
+
+    run = run_cli("trace", str(CONFIGS / "pytorch-projection.yaml"), "--view", "heatmap")
+    unit_0, unit_1 = (
+        [cell for cell in line.split(" ")[1:] if cell]
+        for line in run.stdout.splitlines()
+        if line[:2] in ("0 ", "1 ")
+    )
+    assert [len(cells) for cells in (unit_0, unit_1)] == [6, 5]  # i, f, g, o, c, h; unit 1 has no h
+    assert all(len(cells) == 3 for cells in unit_0)  # one glyph per timestep

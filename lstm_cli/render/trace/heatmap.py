@@ -205,14 +205,18 @@ class Heatmap:
         """One quantity's row of glyphs for one unit of one sample, appended to `lines`."""
         heat = self.heat
         low, high = heat.scales[name]
-        levels = _levels(heat.series[name][position, :, row], low, high)
+        values = heat.series[name][position, :, row]
+        levels = _levels(values, low, high)
+        absent = np.isnan(values)  # h past a projection's width: no such column, so no glyph
         palette = DIVERGING if low < 0 else SEQUENTIAL
         shown_at = 0
         for column in heat.columns:
             if column is None:
                 lines.append(GAP, style="dim")
                 continue
-            if name in GATES and heat.masked[position, shown_at]:
+            if absent[shown_at]:
+                lines.append(" ")
+            elif name in GATES and heat.masked[position, shown_at]:
                 lines.append(MASKED_CELL, style="dim")
             else:
                 level = int(levels[shown_at])
