@@ -469,3 +469,29 @@ def test_the_heatmap_draws_no_h_past_a_projections_width() -> None:
     )
     assert [len(cells) for cells in (unit_0, unit_1)] == [6, 5]  # i, f, g, o, c, h; unit 1 has no h
     assert all(len(cells) == 3 for cells in unit_0)  # one glyph per timestep
+
+
+def test_activation_clip_clips_every_activations_input_and_c_inside_h_worked_by_hand() -> None:
+    # One unit, linear activations, x = 2 and every kernel entry 1, so z = [2, 2, 2, 2] (i, f, g, o).
+    # activation_clip 1.5 clips each z: i = f = g = o = 1.5. c = f·0 + i·g = 2.25, carried unclipped (the
+    # state is not clipped). h = o·linear(clip(c, ±1.5)) = 1.5·1.5 = 2.25; onnxruntime 1.32, which leaves c
+    # unclipped inside h (onnxruntime#27224), would give 1.5·2.25 = 3.375.
+    config = {
+        "input": [[[2.0]]],
+        "layers": [
+            {
+                "type": "lstm",
+                "units": 1,
+                "activation": None,
+                "recurrent_activation": None,
+                "activation_clip": 1.5,
+                "return_state": True,
+                "kernel": [[1, 1, 1, 1]],
+                "recurrent_kernel": [[0, 0, 0, 0]],
+                "bias": [0, 0, 0, 0],
+            }
+        ],
+    }
+    out = lstm_cli.forward(config)
+    assert out["lstm.c"].tolist() == [[2.25]]
+    assert out["lstm.h"].tolist() == [[2.25]]
