@@ -198,3 +198,27 @@ def test_a_difference_only_in_the_second_layer_leaves_every_step_of_the_first_ag
         0,
         2,
     )
+
+
+def test_a_difference_only_in_a_dense_layer_shows_in_the_outputs_and_disagrees() -> None:
+    dense = {"type": "dense", "name": "out", "units": 1, "kernel": [[0.5], [-0.5], [0.25]], "bias": [0.1]}
+    mapping = config(lstm("lstm", FEATURES, 1), dense)
+    changed = copy.deepcopy(mapping)
+    changed["layers"][1]["bias"] = [0.2]
+    comparison = compare_models(load_model(mapping), load_model(changed), rtol=RTOL, atol=ATOL)
+    assert comparison.first_difference is None
+    assert all_steps_zero(comparison, 0)
+    assert comparison.outputs == {"out": pytest.approx(0.1)}
+    assert not comparison.agree
+    assert comparison.max_abs_diff == pytest.approx(0.1)
+
+
+def test_a_layer_of_b_without_a_counterpart_in_a_is_named() -> None:
+    a = load_model(config(lstm("lstm", FEATURES, 1)))
+    b = load_model(config(lstm("lstm", FEATURES, 1), lstm("extra", UNITS, 2)))
+    with pytest.raises(LstmCliError) as raised:
+        match_layers(a, b)
+    assert str(raised.value) == (
+        "A has no counterpart for B's layer 'extra' (LSTM, 3 units); "
+        "the layers matched so far: 'lstm' = 'lstm'"
+    )
