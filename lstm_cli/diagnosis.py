@@ -4,7 +4,8 @@ Pure: models in, data out. Each `Hypothesis` is "B computes what A would compute
 changes one recurrent layer of A. `diagnose` runs A changed each way on A's input, compares its outputs
 with B's, and lists the hypotheses best first, stopping at the first that agrees within tolerance.
 
-Not yet tried: time:reversed_output, bidirectional:unflipped, state:swapped.
+Not yet tried: time:reversed_output, bidirectional:unflipped; state:swapped only as h_0 and c_0 given
+each other's value (an LSTM with initial_state).
 """
 
 from __future__ import annotations
@@ -137,6 +138,14 @@ def _flip_backwards(layer: Recurrent) -> Recurrent:
     )
 
 
+def _swap_state(layer: Recurrent) -> Recurrent:
+    """h_0 and c_0 given each other's value."""
+    if isinstance(layer, BidirectionalLayer) or layer.initial_state is None:
+        return layer
+    state = layer.initial_state
+    return replace(layer, initial_state=replace(state, h=state.c, c=state.h))
+
+
 def _layer_changes(layer: Recurrent) -> Iterator[tuple[str, Callable[[Recurrent], Recurrent]]]:
     cell = layer.forward if isinstance(layer, BidirectionalLayer) else layer
     for name, change in _cell_changes(cell):
@@ -145,6 +154,8 @@ def _layer_changes(layer: Recurrent) -> Iterator[tuple[str, Callable[[Recurrent]
         yield "bidirectional:swapped", _swap_halves
     else:
         yield "time:go_backwards", _flip_backwards
+        if layer.initial_state is not None:
+            yield "state:swapped", _swap_state
 
 
 def hypotheses(model: Model) -> Iterator[Hypothesis]:

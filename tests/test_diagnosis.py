@@ -159,3 +159,11 @@ def test_noise_on_one_weight_gives_no_agreeing_finding_and_lists_every_hypothesi
     assert findings and not any(finding.agrees for finding in findings)
     assert len(findings) == len(list(hypotheses(a)))
     assert [f.max_abs_diff for f in findings] == sorted(f.max_abs_diff for f in findings)
+
+
+def test_an_initial_state_given_the_other_way_round_by_hand_is_found_as_state_swapped() -> None:
+    h, c = [0.5, -0.25, 0.75], [-0.6, 0.4, 0.2]
+    a = load_model(config(lstm("lstm", FEATURES, 3, 6, initial_state={"h": h, "c": c})))
+    b = load_model(config(lstm("lstm", FEATURES, 3, 6, initial_state={"h": c, "c": h})))
+    found_first(diagnose(a, b, rtol=RTOL, atol=ATOL), "state:swapped", "lstm")
+    assert "state:swapped" not in [hypothesis.name for hypothesis in hypotheses(one_layer())]
