@@ -193,7 +193,7 @@ def _directions(layer: Layer) -> Sequence[str]:
     return DIRECTIONS if isinstance(layer, BidirectionalLayer) else ("forward",)
 
 
-def _output_diffs(
+def output_diffs(
     matches: Iterable[Match],
     a: Model,
     values_a: Mapping[str, Array],
@@ -230,7 +230,7 @@ def compare_models(a: Model, b: Model, *, rtol: float = RTOL, atol: float = ATOL
             layer, found = _compare_trace(match, direction, trace_a, trace_b, rtol, atol)
             layers.append(layer)
             first = first or found
-    checked = _output_diffs(matches, a, run_a.values, run_b.values, (rtol, atol))
+    checked = output_diffs(matches, a, run_a.values, run_b.values, (rtol, atol))
     outputs = {ref: diff for ref, (diff, _) in checked.items()}
     largest = max(
         [diff for layer in layers for step in layer.steps for diff in step.diffs.values()]

@@ -16,7 +16,7 @@ from itertools import permutations
 
 import numpy as np
 
-from .compare import ATOL, RTOL, _output_diffs, match_layers, with_input
+from .compare import ATOL, RTOL, match_layers, output_diffs, with_input
 from .engine import run_model
 from .layers.lstm import LstmWeights
 from .model import Array, BidirectionalLayer, LstmLayer, Model
@@ -179,7 +179,7 @@ def _distance(
 ) -> tuple[float, bool]:
     """The largest |A - B| over the outputs both produce, and whether all are within tolerance."""
     values_a = run_model(a).values
-    checked = _output_diffs(match_layers(a, renamed_b), a, values_a, b_values, tolerance)
+    checked = output_diffs(match_layers(a, renamed_b), a, values_a, b_values, tolerance)
     if not checked:
         return float("inf"), False
     largest = max(diff for diff, _ in checked.values())
