@@ -18,12 +18,13 @@ from .engine import LayerTrace, StepRecord, run_model
 from .errors import LstmCliError
 from .graph import keras_layers
 from .layers import owner_of
+from .layers.lstm import STEP_QUANTITIES
 from .model import Array, BidirectionalLayer, InputSpec, Layer, LstmLayer, MaskingLayer, Model, NoOpLayer
 from .names import DIRECTIONS
 
 RTOL = 1e-5  # float32 rounding
 ATOL = 1e-6
-QUANTITIES = ("i", "f", "g", "o", "c", "h")  # in the order one step computes them (z is not compared)
+QUANTITIES = STEP_QUANTITIES  # z is not compared
 
 
 @dataclass(frozen=True)

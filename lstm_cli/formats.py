@@ -10,11 +10,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from .engine import LayerTrace, Mismatch, StepRecord
+from .layers.lstm import STEP_QUANTITIES
 from .model import GATES, Array
 from .names import ref_parts
 
 CSV_HEADER = ("layer", "direction", "t", "sample", "unit", "quantity", "value")
-STEP_QUANTITIES = ("i", "f", "g", "o", "c", "h")
 
 
 def listed(value: Array, precision: int | None) -> Any:

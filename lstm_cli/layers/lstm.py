@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lstm_cli.yamlio import KeyPath
 
 GATES = ("i", "f", "g", "o")  # Keras's order along the last axis of every LSTM weight
+STEP_QUANTITIES = (*GATES, "c", "h")  # what one step shows, in the order it computes them
 KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # the same, as nn.LSTM holds them
 # The variant options (docs/config.md#lstm-variants): TF1's LSTMCell, ONNX's LSTM and PyTorch's proj_size.

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace, Mismatch, StepRecord
-from lstm_cli.layers.lstm import variant_text
+from lstm_cli.layers.lstm import STEP_QUANTITIES, variant_text
 from lstm_cli.model import Array, BidirectionalLayer, DenseLayer, Model
 from lstm_cli.text import DEFAULT_PRECISION, format_number, shape_text
 from lstm_cli.tokens import StepTokens, likeliest_tokens, shown_token, step_tokens
@@ -30,7 +30,6 @@ MAX_VECTOR_ITEMS = 8
 MAX_ARRAY_ITEMS = 48
 MAX_TOKENS = 16  # per sample, in the outputs table
 MAX_TOKEN_SAMPLES = 8
-QUANTITIES = ("i", "f", "g", "o", "c", "h")  # the columns of a layer's table, in this order
 UNBOUNDED = 1_000_000  # columns: wider than any table, so that measuring at it gives the unwrapped width
 
 
@@ -171,12 +170,12 @@ class LayerTable:
         batch = self._batch
         table = Table(title=self._title(), title_justify="left")
         self._key_columns(table)
-        for quantity in QUANTITIES:
+        for quantity in STEP_QUANTITIES:
             table.add_column(quantity, no_wrap=True)
         shown, gap = _bounded(self.trace.steps, batch)
         for position, (record, sample) in enumerate(shown):
             if position == gap:
-                table.add_row(*self._gap_cells(), *["⋮"] * len(QUANTITIES))
+                table.add_row(*self._gap_cells(), *["⋮"] * len(STEP_QUANTITIES))
             masked = record.masked is not None and bool(record.masked[sample])
             step = record.step
             cells: list[str | Text] = [
@@ -197,12 +196,12 @@ class LayerTable:
         table = Table()
         self._key_columns(table)
         table.add_column("unit", justify="right", no_wrap=True)
-        for quantity in QUANTITIES:
+        for quantity in STEP_QUANTITIES:
             table.add_column(quantity, justify="right", no_wrap=True)
         shown, gap = _bounded_groups(*_bounded(self.trace.steps, batch), len(units))
         for position, (record, sample) in enumerate(shown):
             if position == gap:
-                table.add_row(*self._gap_cells(), "⋮", *["⋮"] * len(QUANTITIES))
+                table.add_row(*self._gap_cells(), "⋮", *["⋮"] * len(STEP_QUANTITIES))
             masked = record.masked is not None and bool(record.masked[sample])
             step = record.step
             key = self._key_cells(record, sample)

@@ -13,7 +13,8 @@ from rich.style import Style
 from rich.text import Text
 
 from lstm_cli.engine import LayerTrace
-from lstm_cli.formats import STEP_QUANTITIES, step_quantities
+from lstm_cli.formats import step_quantities
+from lstm_cli.layers.lstm import STEP_QUANTITIES
 from lstm_cli.model import GATES, Array
 from lstm_cli.text import DEFAULT_PRECISION, format_number, plural
 from lstm_cli.tracing import (
