@@ -16,6 +16,7 @@ from .architecture import Architecture
 from .errors import LstmCliError
 from .graph import is_sequential, keras_order, masks_taken
 from .layers import BY_KERAS_CLASS, LAYER_TYPES, owner_of
+from .layers.base import Arithmetic
 from .layers.base import Shape as Shape
 from .layers.base import Weight as Weight
 from .layers.dense import dense_weights as dense_weights
@@ -251,18 +252,22 @@ def _functional_order(layers: Sequence[LayerInfo], outputs: Sequence[Tensor]) ->
 
 @dataclass(frozen=True)
 class LayerDetail:
-    """How a layer's count is made up, PyTorch's count beside it, and its multiply-adds."""
+    """A layer type's arithmetic (its count's formula, PyTorch's beside it, its multiply-adds) with the
+    totals worked out, and what the multiply-adds are counted per."""
 
-    formula: str  # "4·units·(features + units + 1)"
-    worked: str  # "4·3·(2 + 3 + 1) = 72"
-    torch_formula: str
-    torch_worked: str
-    torch_params: int
-    torch_note: str | None  # why PyTorch's count differs, when it does
-    multiply_adds: int  # per timestep of one sample (per sample when the input is not a sequence)
+    sums: Arithmetic
+    params: int  # the Keras count the formula works out to
     per: str  # "timestep" or "sample"
     multiply_adds_sequence: int | None  # per sequence of one sample, when the length is known
-    multiply_adds_formula: str
+
+    @property
+    def keras_line(self) -> str:
+        """`4·units·(features + units + 1) = 4·3·(2 + 3 + 1) = 72`"""
+        return f"{self.sums.formula} = {self.sums.worked} = {self.params:,}"
+
+    @property
+    def torch_line(self) -> str:
+        return f"{self.sums.torch_formula} = {self.sums.torch_worked} = {self.sums.torch_params:,}"
 
 
 def layer_detail(layer: LayerInfo) -> LayerDetail | None:
@@ -278,18 +283,7 @@ def layer_detail(layer: LayerInfo) -> LayerDetail | None:
         per, sequence = "timestep", None if layer.timesteps is None else macs * layer.timesteps
     else:
         per, sequence = "sample", macs
-    return LayerDetail(
-        formula=sums.formula,
-        worked=f"{sums.worked} = {layer.params:,}",
-        torch_formula=sums.torch_formula,
-        torch_worked=f"{sums.torch_worked} = {sums.torch_params:,}",
-        torch_params=sums.torch_params,
-        torch_note=sums.torch_note,
-        multiply_adds=macs,
-        per=per,
-        multiply_adds_sequence=sequence,
-        multiply_adds_formula=sums.multiply_adds_formula,
-    )
+    return LayerDetail(sums, layer.params, per, sequence)
 
 
 # -- machine-readable --------------------------------------------------------------------------------------
@@ -311,12 +305,12 @@ def summary_document(summary: ModelSummary, detail: bool = False) -> dict[str, A
         extra = layer_detail(layer) if detail else None
         if extra is not None:
             entry["detail"] = {
-                "formula": f"{extra.formula} = {extra.worked}",
-                "torch_params": extra.torch_params,
-                "torch_formula": f"{extra.torch_formula} = {extra.torch_worked}",
+                "formula": extra.keras_line,
+                "torch_params": extra.sums.torch_params,
+                "torch_formula": extra.torch_line,
                 "multiply_adds": {
                     "per": extra.per,
-                    "count": extra.multiply_adds,
+                    "count": extra.sums.multiply_adds,
                     "per_sequence": extra.multiply_adds_sequence,
                 },
             }

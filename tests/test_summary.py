@@ -547,7 +547,7 @@ def test_torch_count_matches_pytorch(features: int, units: int, use_bias: bool) 
             directions=directions,
         )
         detail = layer_detail(info)
-        assert detail is not None and detail.torch_params == torch_count
+        assert detail is not None and detail.sums.torch_params == torch_count
     linear = torch.nn.Linear(features, units, bias=use_bias)
     assert sum(p.numel() for p in linear.parameters()) == sum(
         w.count for w in dense_weights(features, units, use_bias)

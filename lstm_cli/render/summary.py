@@ -157,11 +157,11 @@ def detail_view(summary: ModelSummary) -> Group:
         sums = Table.grid(padding=(0, 2))
         sums.add_column()
         sums.add_column()
-        sums.add_row("Keras", f"{detail.formula} = {detail.worked}")
-        sums.add_row("PyTorch", f"{detail.torch_formula} = {detail.torch_worked}")
-        if detail.torch_note:
-            sums.add_row("", detail.torch_note)
-        macs = f"{detail.multiply_adds_formula} = {detail.multiply_adds:,} per {detail.per}"
+        sums.add_row("Keras", detail.keras_line)
+        sums.add_row("PyTorch", detail.torch_line)
+        if detail.sums.torch_note:
+            sums.add_row("", detail.sums.torch_note)
+        macs = f"{detail.sums.multiply_adds_formula} = {detail.sums.multiply_adds:,} per {detail.per}"
         if detail.per == "timestep":
             macs += (
                 "; the sequence length is not known"
