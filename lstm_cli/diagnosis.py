@@ -18,7 +18,7 @@ import numpy as np
 
 from .compare import ATOL, RTOL, match_layers, output_diffs, with_input
 from .engine import run_model
-from .layers.lstm import LstmWeights
+from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
 
 KERAS_ORDER = "ifgo"
@@ -72,16 +72,15 @@ def _weights(change: Callable[[LstmWeights], LstmWeights]) -> CellChange:
     return changed
 
 
-def reorder_gates(array: Array, order: str) -> Array:
+def gate_blocks(array: Array, order: str) -> Array:
     """Gate blocks along the last axis rearranged so that block k holds gate order[k] of `array`."""
-    blocks = np.split(array, 4, axis=-1)
-    return np.concatenate([blocks[KERAS_ORDER.index(gate)] for gate in order], axis=-1)
+    return reorder_gates(array, [KERAS_ORDER.index(gate) for gate in order])
 
 
 def _gate_order(order: str) -> CellChange:
     def change(w: LstmWeights) -> LstmWeights:
-        bias = None if w.bias is None else reorder_gates(w.bias, order)
-        kernel, recurrent = reorder_gates(w.kernel, order), reorder_gates(w.recurrent_kernel, order)
+        bias = None if w.bias is None else gate_blocks(w.bias, order)
+        kernel, recurrent = gate_blocks(w.kernel, order), gate_blocks(w.recurrent_kernel, order)
         return replace(w, kernel=kernel, recurrent_kernel=recurrent, bias=bias)
 
     return _weights(change)

@@ -10,7 +10,7 @@ import pytest
 
 from lstm_cli.compare import ATOL, RTOL
 from lstm_cli.config import load_model
-from lstm_cli.diagnosis import KNOWN_ORDERS, Finding, diagnose, hypotheses, reorder_gates
+from lstm_cli.diagnosis import KNOWN_ORDERS, Finding, diagnose, gate_blocks, hypotheses
 from lstm_cli.model import Model
 
 BATCH, TIMESTEPS, FEATURES = 2, 4, 3
@@ -101,9 +101,9 @@ def test_every_other_gate_order_is_a_hypothesis_and_the_known_ones_are_named() -
     assert KNOWN_ORDERS == {"iofg": "ONNX", "igfo": "TF1 LSTMCell"}
 
 
-def test_reorder_gates_puts_gate_perm_k_in_block_k() -> None:
+def test_gate_blocks_puts_gate_perm_k_in_block_k() -> None:
     array = np.repeat(np.array([1.0, 2.0, 3.0, 4.0]), 2)  # blocks i, f, g, o
-    assert reorder_gates(array, "iofg").tolist() == [1, 1, 4, 4, 2, 2, 3, 3]
+    assert gate_blocks(array, "iofg").tolist() == [1, 1, 4, 4, 2, 2, 3, 3]
 
 
 def test_weights_written_by_hand_in_onnx_order_are_found_as_onnx_gate_order() -> None:

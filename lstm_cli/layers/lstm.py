@@ -10,7 +10,7 @@ then its maths in engine.lstm_step and run_lstm. The counts, with f input featur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 GATES = ("i", "f", "g", "o")  # Keras's order along the last axis of every LSTM weight
 STEP_QUANTITIES = (*GATES, "c", "h")  # what one step shows, in the order it computes them
+
 KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 TORCH_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # the same, as nn.LSTM holds them
 # The variant options (docs/config.md#lstm-variants): TF1's LSTMCell, ONNX's LSTM and PyTorch's proj_size.
@@ -479,3 +480,12 @@ def variant_counts(weights: tuple[Weight, ...], directions: int) -> tuple[int, i
 
 def _times(directions: int, sum_text: str) -> str:
     return f"2·({sum_text})" if directions == 2 else sum_text
+
+
+def reorder_gates(array: Array, order: Sequence[int], axis: int = -1) -> Array:
+    """The four gate blocks of `array` along `axis`, block k taken from block order[k] (ONNX's i, o, f, c
+    and a port's mistaken orders are such rearrangements of Keras's i, f, g, o)."""
+    import numpy as np  # here, not at the top: `summary` from flags imports this module without numpy
+
+    blocks = np.split(array, 4, axis=axis)
+    return np.concatenate([blocks[k] for k in order], axis=axis)

@@ -84,12 +84,6 @@ def peepholes_to_onnx(peepholes: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(peepholes[gate]) for gate in PEEPHOLE_ORDER])
 
 
-def reorder_gates(array: np.ndarray, order: tuple[int, ...], axis: int) -> np.ndarray:
-    """The four gate blocks of `array` along `axis`, block k taken from block order[k]."""
-    blocks = np.split(array, 4, axis=axis)
-    return np.concatenate([blocks[k] for k in order], axis=axis)
-
-
 def type_name(data_type: int) -> str:
     return TYPE_NAMES.get(data_type, f"type {data_type}")
 

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from lstm_cli.layers.lstm import reorder_gates
 from lstm_cli.modelfiles.onnx_activations import lstm_cli_activation, parse_lstm_activations
-from lstm_cli.modelfiles.onnx_file import KERAS_FROM_ONNX, peepholes_from_onnx, reorder_gates
+from lstm_cli.modelfiles.onnx_file import KERAS_FROM_ONNX, peepholes_from_onnx
 from lstm_cli.modelfiles.onnx_values import (
     MAX_FOLDED,
     Axis,

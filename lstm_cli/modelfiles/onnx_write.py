@@ -22,7 +22,7 @@ import numpy as np
 
 from lstm_cli.errors import LstmCliError
 from lstm_cli.graph import masks_taken
-from lstm_cli.layers.lstm import PEEPHOLES, LstmWeights
+from lstm_cli.layers.lstm import PEEPHOLES, LstmWeights, reorder_gates
 from lstm_cli.model import (
     BidirectionalLayer,
     DenseLayer,
@@ -35,7 +35,7 @@ from lstm_cli.model import (
 )
 from lstm_cli.modelfiles.common import optional_module
 from lstm_cli.modelfiles.onnx_activations import DENSE_OPS, TO_LSTM, OnnxActivation
-from lstm_cli.modelfiles.onnx_file import ONNX_FROM_KERAS, peepholes_to_onnx, reorder_gates
+from lstm_cli.modelfiles.onnx_file import ONNX_FROM_KERAS, peepholes_to_onnx
 from lstm_cli.modelfiles.onnx_lstm import clip_note
 
 OPSET = 20
