@@ -1,9 +1,10 @@
-"""Two models side by side: the same input through both, and where their numbers part.
+"""Two models side by side: the same input through both, and where their numbers part (SPEC §9).
 
 Pure: models in, data out. `match_layers` pairs the layers of A and B in Keras's order by type and shape;
 `compare_models` runs both with records kept and finds, per matched recurrent layer, direction and timestep,
 the largest difference of each of i, f, g, o, c, h, and the first difference beyond tolerance in the order
-the engine computes them. The command that shows it comes later.
+the engine computes them; `compare_numbers` holds A's outputs against numbers another runtime produced.
+Both then ask the diagnosis which known porting mistake explains a difference.
 """
 
 from __future__ import annotations
@@ -14,16 +15,27 @@ from typing import Any
 
 import numpy as np
 
+from .diagnosis import Finding, diagnose
+from .differences import ATOL, RTOL, abs_diff, beyond
 from .engine import LayerTrace, StepRecord, run_model
 from .errors import LstmCliError
 from .graph import keras_layers
 from .layers import owner_of
 from .layers.lstm import STEP_QUANTITIES
-from .model import Array, BidirectionalLayer, InputSpec, Layer, LstmLayer, MaskingLayer, Model, NoOpLayer
-from .names import DIRECTIONS
+from .model import (
+    Array,
+    BidirectionalLayer,
+    DenseLayer,
+    EmbeddingLayer,
+    InputSpec,
+    Layer,
+    LstmLayer,
+    MaskingLayer,
+    Model,
+    NoOpLayer,
+)
+from .names import DIRECTIONS, ref_parts
 
-RTOL = 1e-5  # float32 rounding
-ATOL = 1e-6
 QUANTITIES = STEP_QUANTITIES  # z is not compared
 
 
@@ -58,7 +70,7 @@ class Difference:
     a_layer: str
     b_layer: str
     direction: str
-    t: int
+    t: int | None  # None for a value without a time axis (B as numbers: a final state, a Dense output)
     quantity: str
     sample: int
     unit: int
@@ -75,9 +87,12 @@ class Comparison:
     layers: tuple[LayerDiff, ...]
     first_difference: Difference | None
     outputs: dict[str, float]  # A's output reference → largest |A - B|
+    matches: tuple[Match, ...] = ()  # empty when B is numbers
+    diagnosis: tuple[Finding, ...] = ()  # best first; empty when they agree
+    numbers: bool = False  # B is numbers another runtime produced, not a model
 
     def document(self) -> dict[str, Any]:
-        """The comparison as JSON data."""
+        """The comparison as JSON data (SPEC §9)."""
         first = self.first_difference
         return {
             "agree": self.agree,
@@ -95,6 +110,7 @@ class Comparison:
             ],
             "first_difference": None if first is None else dict(vars(first)),
             "outputs": dict(self.outputs),
+            "diagnosis": [finding.document() for finding in self.diagnosis],
         }
 
 
@@ -104,8 +120,11 @@ def _skipped(layer: Layer) -> bool:
 
 
 def _signature(model: Model, layer: Layer) -> tuple[object, ...]:
+    """Type, units, directions, and each output's rank and width (a model file leaves batch and time open)."""
     owner = owner_of(layer)
-    shapes = tuple(model.shapes[ref] for ref in owner.output_refs(layer))
+    shapes = tuple(
+        (len(shape), shape[-1]) for shape in (model.shapes[ref] for ref in owner.output_refs(layer))
+    )
     return owner.keras_class, getattr(layer, "units", None), owner.directions, shapes
 
 
@@ -150,19 +169,6 @@ def _values(record: StepRecord, quantity: str) -> Array:
     return record.c if quantity == "c" else record.h if quantity == "h" else getattr(record.step, quantity)
 
 
-def _abs_diff(a: Array, b: Array) -> Array:
-    """|A - B| in float64; 0 where both are NaN, inf where only one is."""
-    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    with np.errstate(invalid="ignore"):
-        diff = np.abs(a64 - b64)
-    same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
-    return np.where(same, 0.0, np.where(np.isnan(diff), np.inf, diff))
-
-
-def _beyond(a: Array, b: Array, rtol: float, atol: float) -> Array:
-    return _abs_diff(a, b) > atol + rtol * np.abs(np.asarray(a, np.float64))
-
-
 def _compare_trace(
     match: Match, direction: str, a: LayerTrace, b: LayerTrace, rtol: float, atol: float
 ) -> tuple[LayerDiff, Difference | None]:
@@ -172,8 +178,8 @@ def _compare_trace(
         diffs: dict[str, float] = {}
         for quantity in QUANTITIES:
             value_a, value_b = _values(record_a, quantity), _values(record_b, quantity)
-            diffs[quantity] = float(_abs_diff(value_a, value_b).max(initial=0.0))
-            if first is None and (where := np.argwhere(_beyond(value_a, value_b, rtol, atol))).size:
+            diffs[quantity] = float(abs_diff(value_a, value_b).max(initial=0.0))
+            if first is None and (where := np.argwhere(beyond(value_a, value_b, rtol, atol))).size:
                 sample, unit = (int(index) for index in where[0])
                 first = Difference(
                     match.a.name,
@@ -210,13 +216,27 @@ def output_diffs(
         ref_b = renamed.get(layer, layer) + dot + rest
         if ref in values_a and ref_b in values_b and values_a[ref].shape == values_b[ref_b].shape:
             value_a, value_b = values_a[ref], values_b[ref_b]
-            beyond = bool(_beyond(value_a, value_b, *tolerance).any())
-            diffs[ref] = float(_abs_diff(value_a, value_b).max(initial=0.0)), beyond
+            outside = bool(beyond(value_a, value_b, *tolerance).any())
+            diffs[ref] = float(abs_diff(value_a, value_b).max(initial=0.0)), outside
     return diffs
 
 
-def compare_models(a: Model, b: Model, *, rtol: float = RTOL, atol: float = ATOL) -> Comparison:
-    """Run A, and B on A's input, and compare every matched recurrent layer step by step."""
+def renamed(values: Mapping[str, Array], matches: Iterable[Match]) -> dict[str, Array]:
+    """B's values under A's references: `lstm_1.h` → `lstm.h` where A's `lstm` matched B's `lstm_1`."""
+    names = {match.b.name: match.a.name for match in matches}
+    return {
+        names[layer] + dot + rest: value
+        for ref, value in values.items()
+        for layer, dot, rest in [ref.partition(".")]
+        if layer in names
+    }
+
+
+def compare_models(
+    a: Model, b: Model, *, rtol: float = RTOL, atol: float = ATOL, diagnosis: bool = True
+) -> Comparison:
+    """Run A, and B on A's input, compare every matched recurrent layer step by step, and, where they
+    differ, try the known porting mistakes."""
     matches = match_layers(a, b)
     run_a, run_b = run_model(a, record=True), run_model(with_input(b, a.inputs), record=True)
     traces_a = {(trace.layer.name, trace.direction): trace for trace in run_a.traces}
@@ -239,4 +259,113 @@ def compare_models(a: Model, b: Model, *, rtol: float = RTOL, atol: float = ATOL
         default=0.0,
     )
     agree = first is None and not any(beyond for _, beyond in checked.values())
-    return Comparison(agree, largest, rtol, atol, tuple(layers), first, outputs)
+    findings = (
+        ()
+        if agree or not diagnosis
+        else _diagnosed(a, run_a.values, renamed(run_b.values, matches), rtol, atol)
+    )
+    return Comparison(agree, largest, rtol, atol, tuple(layers), first, outputs, tuple(matches), findings)
+
+
+def _diagnosed(
+    a: Model, values_a: Mapping[str, Array], values_b: Mapping[str, Array], rtol: float, atol: float
+) -> tuple[Finding, ...]:
+    return tuple(diagnose(a, values_a, values_b, rtol=rtol, atol=atol))
+
+
+def check_numbers(a: Model, numbers: Mapping[str, Array], values_a: Mapping[str, Array], where: str) -> None:
+    """That B's numbers name A's references and have their shapes."""
+    for ref, value in numbers.items():
+        if ref not in values_a:
+            known = ", ".join(values_a)
+            raise LstmCliError(f"{where}: {ref!r} is not a reference of A; A gives {known}")
+        if value.shape != values_a[ref].shape:
+            shapes = f"{_shape(value.shape)} where A's has {_shape(values_a[ref].shape)}"
+            raise LstmCliError(f"{where}: {ref!r} has shape {shapes}")
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def _first_in_time(ref: str, a: Array, b: Array, rtol: float, atol: float) -> Difference | None:
+    """The first value of one output beyond tolerance: earliest timestep first, for a sequence."""
+    wrong = beyond(a, b, rtol, atol)
+    if not wrong.any():
+        return None
+    layer, direction, quantity = ref_parts(ref)
+    if a.ndim == 3:
+        t, sample, unit = (int(k) for k in np.argwhere(wrong.transpose(1, 0, 2))[0])
+        index: tuple[int, ...] = (sample, t, unit)
+    else:
+        t = None
+        sample, unit = (int(k) for k in np.argwhere(wrong.reshape(len(a), -1))[0])
+        index = (sample, unit)
+    return Difference(
+        layer, layer, direction or "forward", t, quantity, sample, unit, float(a[index]), float(b[index])
+    )
+
+
+def compare_numbers(
+    a: Model, numbers: Mapping[str, Array], *, rtol: float = RTOL, atol: float = ATOL, diagnosis: bool = True
+) -> Comparison:
+    """A's values against numbers another runtime computed from the same input, keyed by A's references."""
+    values_a = run_model(a).values
+    check_numbers(a, numbers, values_a, "B")
+    outputs: dict[str, float] = {}
+    first: Difference | None = None
+    for ref, value in numbers.items():
+        outputs[ref] = float(abs_diff(values_a[ref], value).max(initial=0.0))
+        first = first or _first_in_time(ref, values_a[ref], value, rtol, atol)
+    agree = first is None
+    findings = () if agree or not diagnosis else _diagnosed(a, values_a, numbers, rtol, atol)
+    largest = max(outputs.values(), default=0.0)
+    return Comparison(agree, largest, rtol, atol, (), first, outputs, (), findings, numbers=True)
+
+
+def seeded_input(model: Model, seed: int = 0, *, batch: int = 2, timesteps: int = 10) -> tuple[Model, str]:
+    """The model with a random input where it has none, and what was chosen, for stderr. Features are
+    normal, scaled so that the first layer's input part of each pre-activation has about unit size: a
+    saturated gate reads the same whatever the mistake, and hides it. Ids are uniform over the table."""
+    rng = np.random.default_rng(seed)
+    inputs = dict(model.inputs)
+    said: list[str] = []
+    for name, spec in model.inputs.items():
+        if spec.data is not None:
+            continue
+        steps = spec.shape[0] or timesteps
+        reader = _reader(model, name)
+        if isinstance(reader, EmbeddingLayer):
+            data = rng.integers(1, reader.input_dim, size=(batch, steps)).astype(np.int64)
+            said.append(f"{name}: {batch} sequences of {steps} ids, uniform over 1 to {reader.input_dim - 1}")
+        else:
+            features = spec.shape[-1]
+            assert features is not None  # every config and model file gives the feature width
+            scale = _unit_scale(reader)
+            data = (scale * rng.standard_normal((batch, steps, features))).astype(model.dtype)
+            said.append(
+                f"{name}: {batch} sequences of {steps} steps, normal with standard deviation {scale:.3g}"
+            )
+        inputs[name] = replace(spec, data=data)
+    return replace(model, inputs=inputs), f"a random input (seed {seed}): " + "; ".join(said)
+
+
+def _reader(model: Model, ref: str) -> Layer | None:
+    """The first layer that computes with `ref`, through masking and no-op layers."""
+    reader = next((layer for layer in model.layers if layer.input == ref), None)
+    while reader is not None and _skipped(reader):
+        reader = next((layer for layer in model.layers if layer.input == reader.name), None)
+    return reader
+
+
+def _unit_scale(reader: Layer | None) -> float:
+    """1 / the root-mean-square column norm of the reader's kernel: x·W then has about unit spread."""
+    cell = reader.forward if isinstance(reader, BidirectionalLayer) else reader
+    if isinstance(cell, LstmLayer):
+        kernel = None if cell.weights is None else cell.weights.kernel
+    else:
+        kernel = cell.kernel if isinstance(cell, DenseLayer) else None
+    if kernel is None:
+        return 1.0
+    norm = float(np.sqrt(np.mean(np.sum(np.square(kernel.astype(np.float64)), axis=0))))
+    return float(np.clip(1.0 / norm, 1e-3, 1e3)) if norm > 0 else 1.0

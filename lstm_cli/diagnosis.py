@@ -1,25 +1,31 @@
 """The mistakes ports are known to make, tried one at a time (SPEC §9).
 
-Pure: models in, data out. Each `Hypothesis` is "B computes what A would compute with this change": it
-changes one recurrent layer of A. `diagnose` runs A changed each way on A's input, compares its outputs
-with B's, and lists the hypotheses best first, stopping at the first that agrees within tolerance.
+Pure: models and values in, data out. Each `Hypothesis` is "B computes what A would compute with this
+change": it changes one recurrent layer of A, or what that layer returns. `diagnose` runs A changed each way
+and compares what it gives with B's values, listing the hypotheses best first and stopping at the first that
+agrees within tolerance.
 
-Not yet tried: time:reversed_output, bidirectional:unflipped; state:swapped only as h_0 and c_0 given
-each other's value (an LSTM with initial_state).
+When B's values hold every recurrent layer's outputs (B is a model, run beside A), each layer is tried alone
+on B's own input to it: a port with one mistake in its second layer is found there, and each hypothesis
+costs one layer's run. With B's final outputs alone (numbers from another runtime), A is run from the changed
+layer on, reusing A's values before it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import permutations
 
 import numpy as np
 
-from .compare import ATOL, RTOL, match_layers, output_diffs, with_input
-from .engine import run_model
+from .differences import ATOL, RTOL, abs_diff, beyond
+from .engine import merge_halves, run_model
+from .errors import LstmCliError
+from .layers import owner_of
 from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
+from .names import DIRECTIONS, half_ref, state_refs
 
 KERAS_ORDER = "ifgo"
 KNOWN_ORDERS = {"iofg": "ONNX", "igfo": "TF1 LSTMCell"}  # order → who writes the gate blocks so
@@ -27,34 +33,60 @@ ACTIVATION_NAMES = ("sigmoid", "hard_sigmoid", "hard_sigmoid_tf2", "tanh", "line
 
 Recurrent = LstmLayer | BidirectionalLayer
 CellChange = Callable[[LstmLayer], LstmLayer]
+LayerChange = Callable[[Recurrent], Recurrent]
+Values = Mapping[str, Array]
+OutputChange = Callable[[Values], dict[str, Array]]
+
+
+def _same(values: Values) -> dict[str, Array]:
+    return dict(values)
 
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One known mistake in one layer: `apply` gives A as B would be if B had made it."""
+    """One known mistake in one layer: A's layer as B computes it, and B's outputs from its own."""
 
     name: str
     layer: str
-    apply: Callable[[Model], Model]
+    change: LayerChange
+    outputs: OutputChange = _same
+    part: str = ""  # where one name covers two mistakes: state:swapped's "initial" or "returned"
+
+    @property
+    def changes_outputs(self) -> bool:
+        """B returns what A returns, moved about (reversed, unflipped, swapped), rather than computing it
+        differently: no model lstm-cli runs can make this mistake, only another runtime."""
+        return self.outputs is not _same
+
+    def apply(self, model: Model) -> Model:
+        layers = tuple(
+            self.change(layer) if layer.name == self.layer and isinstance(layer, Recurrent) else layer
+            for layer in model.layers
+        )
+        return replace(model, layers=layers)
 
 
 @dataclass(frozen=True)
 class Finding:
     hypothesis: str
     layer: str
-    max_abs_diff: float  # the largest |A changed - B| over the outputs both produce
+    max_abs_diff: float  # the largest |A changed - B| over the values compared
     agrees: bool
+    part: str = ""
+
+    def document(self) -> dict[str, object]:
+        return {
+            "hypothesis": self.hypothesis,
+            "layer": self.layer,
+            "max_abs_diff": self.max_abs_diff,
+            "agrees": self.agrees,
+        }
 
 
-def _with_layer(model: Model, name: str, change: Callable[[Recurrent], Recurrent]) -> Model:
-    layers = tuple(
-        change(layer) if layer.name == name and isinstance(layer, LstmLayer | BidirectionalLayer) else layer
-        for layer in model.layers
-    )
-    return replace(model, layers=layers)
+# -- the changes ---------------------------------------------------------------------------------------
 
 
-def _each_cell(change: CellChange) -> Callable[[Recurrent], Recurrent]:
+def _each_cell(change: CellChange) -> LayerChange:
     """The change to an LSTM, or to both halves of a bidirectional layer."""
 
     def changed(layer: Recurrent) -> Recurrent:
@@ -77,6 +109,11 @@ def gate_blocks(array: Array, order: str) -> Array:
     return reorder_gates(array, [KERAS_ORDER.index(gate) for gate in order])
 
 
+def inverse_order(order: str) -> str:
+    """The order that puts blocks rearranged by `order` back: gate_blocks(gate_blocks(w, o), inverse) == w."""
+    return "".join(KERAS_ORDER[order.index(gate)] for gate in KERAS_ORDER)
+
+
 def _gate_order(order: str) -> CellChange:
     def change(w: LstmWeights) -> LstmWeights:
         bias = None if w.bias is None else gate_blocks(w.bias, order)
@@ -86,30 +123,18 @@ def _gate_order(order: str) -> CellChange:
     return _weights(change)
 
 
-def _reshaped(array: Array) -> Array:
+def reshaped(array: Array) -> Array:
     """What reshaping PyTorch's (4u, n) weight, the transpose of `array`, to Keras's (n, 4u) gives."""
     return np.ascontiguousarray(array.T).reshape(array.shape)
 
 
-def _cell_changes(layer: LstmLayer) -> Iterator[tuple[str, CellChange]]:
-    """The cell's hypotheses, simplest first."""
-    for perm in permutations(KERAS_ORDER):
-        order = "".join(perm)
-        if order != KERAS_ORDER:
-            yield f"gate_order:{order}", _gate_order(order)
-    if layer.use_bias and layer.weights is not None and layer.weights.bias is not None:
-        yield "bias:twice", _weights(lambda w: replace(w, bias=None if w.bias is None else 2 * w.bias))
-        yield "bias:none", _weights(lambda w: replace(w, bias=None if w.bias is None else 0 * w.bias))
-    yield "forget_bias:+1", lambda cell: replace(cell, forget_bias=cell.forget_bias + 1.0)
-    for field in ("recurrent_activation", "activation"):
-        for name in ACTIVATION_NAMES:
-            if name != getattr(layer, field):
-                yield f"{field}:{name}", _set(field, name)
-    yield "kernel:reshaped", _weights(lambda w: replace(w, kernel=_reshaped(w.kernel)))
-    yield (
-        "recurrent_kernel:reshaped",
-        _weights(lambda w: replace(w, recurrent_kernel=_reshaped(w.recurrent_kernel))),
-    )
+def unreshaped(array: Array) -> Array:
+    """The Keras weight that `reshaped` turned into `array`."""
+    return np.ascontiguousarray(array.reshape(array.shape[::-1]).T)
+
+
+def _scaled_bias(factor: float) -> CellChange:
+    return _weights(lambda w: replace(w, bias=None if w.bias is None else factor * w.bias))
 
 
 def _set(field: str, value: str) -> CellChange:
@@ -121,7 +146,29 @@ def _set(field: str, value: str) -> CellChange:
     return change
 
 
-def _swap_halves(layer: Recurrent) -> Recurrent:
+def _cell_changes(layer: LstmLayer) -> Iterator[tuple[str, CellChange]]:
+    """The cell's hypotheses, simplest first."""
+    for perm in permutations(KERAS_ORDER):
+        order = "".join(perm)
+        if order != KERAS_ORDER:
+            yield f"gate_order:{order}", _gate_order(order)
+    if layer.use_bias and layer.weights is not None and layer.weights.bias is not None:
+        yield "bias:twice", _scaled_bias(2.0)
+        yield "bias:none", _scaled_bias(0.0)
+    yield "forget_bias:+1", lambda cell: replace(cell, forget_bias=cell.forget_bias + 1.0)
+    for field in ("recurrent_activation", "activation"):
+        for name in ACTIVATION_NAMES:
+            if name != getattr(layer, field):
+                yield f"{field}:{name}", _set(field, name)
+    yield "kernel:reshaped", _weights(lambda w: replace(w, kernel=reshaped(w.kernel)))
+    yield (
+        "recurrent_kernel:reshaped",
+        _weights(lambda w: replace(w, recurrent_kernel=reshaped(w.recurrent_kernel))),
+    )
+
+
+def swap_halves(layer: Recurrent) -> Recurrent:
+    """A bidirectional layer with its halves' weights exchanged."""
     if not isinstance(layer, BidirectionalLayer):
         return layer
     forward = replace(layer.forward, weights=layer.backward.weights)
@@ -129,73 +176,224 @@ def _swap_halves(layer: Recurrent) -> Recurrent:
     return replace(layer, forward=forward, backward=backward)
 
 
-def _flip_backwards(layer: Recurrent) -> Recurrent:
-    return (
-        layer
-        if isinstance(layer, BidirectionalLayer)
-        else replace(layer, go_backwards=not layer.go_backwards)
-    )
+def flip_backwards(layer: Recurrent) -> Recurrent:
+    """An LSTM with go_backwards the other way."""
+    if isinstance(layer, BidirectionalLayer):
+        return layer
+    return replace(layer, go_backwards=not layer.go_backwards)
 
 
-def _swap_state(layer: Recurrent) -> Recurrent:
-    """h_0 and c_0 given each other's value."""
+def swap_initial_state(layer: Recurrent) -> Recurrent:
+    """An LSTM whose h_0 and c_0 are given each other's value."""
     if isinstance(layer, BidirectionalLayer) or layer.initial_state is None:
         return layer
     state = layer.initial_state
     return replace(layer, initial_state=replace(state, h=state.c, c=state.h))
 
 
-def _layer_changes(layer: Recurrent) -> Iterator[tuple[str, Callable[[Recurrent], Recurrent]]]:
+def _halves(layer: Recurrent) -> LayerChange:
+    """The layer with its halves returned apart, for an output change that merges them itself."""
+    return lambda it: replace(it, merge_mode=None) if isinstance(it, BidirectionalLayer) else it
+
+
+def _reversed_output(name: str) -> OutputChange:
+    def change(values: Values) -> dict[str, Array]:
+        return {**values, name: values[name][:, ::-1]}
+
+    return change
+
+
+def _unflipped(layer: BidirectionalLayer) -> OutputChange:
+    """The backward half's sequence left in processing order when the halves merge."""
+    forward_ref, backward_ref = (half_ref(layer.name, direction) for direction in DIRECTIONS)
+
+    def change(values: Values) -> dict[str, Array]:
+        y, y_rev = values[forward_ref], values[backward_ref][:, ::-1]
+        if layer.merge_mode is None:
+            return {**values, backward_ref: y_rev}
+        return {**values, layer.name: merge_halves(layer.merge_mode, y, y_rev)}
+
+    return change
+
+
+def _returned_states_swapped(layer: Recurrent) -> OutputChange:
+    owners = (
+        [half_ref(layer.name, d) for d in DIRECTIONS]
+        if isinstance(layer, BidirectionalLayer)
+        else [layer.name]
+    )
+
+    def change(values: Values) -> dict[str, Array]:
+        swapped = dict(values)
+        for owner in owners:
+            h_ref, c_ref = state_refs(owner)
+            swapped[h_ref], swapped[c_ref] = values[c_ref], values[h_ref]
+        return swapped
+
+    return change
+
+
+def _identity(layer: Recurrent) -> Recurrent:
+    return layer
+
+
+def _layer_hypotheses(layer: Recurrent) -> Iterator[Hypothesis]:
+    """Every hypothesis for one layer, in SPEC §9's order."""
     cell = layer.forward if isinstance(layer, BidirectionalLayer) else layer
-    for name, change in _cell_changes(cell):
-        yield name, _each_cell(change)
+    name = layer.name
+    for hypothesis, change in _cell_changes(cell):
+        yield Hypothesis(hypothesis, name, _each_cell(change))
     if isinstance(layer, BidirectionalLayer):
-        yield "bidirectional:swapped", _swap_halves
+        yield Hypothesis("bidirectional:swapped", name, swap_halves)
+        if layer.return_sequences:
+            yield Hypothesis("bidirectional:unflipped", name, _halves(layer), _unflipped(layer))
     else:
-        yield "time:go_backwards", _flip_backwards
+        if layer.return_sequences:
+            yield Hypothesis("time:reversed_output", name, _identity, _reversed_output(name))
+        yield Hypothesis("time:go_backwards", name, flip_backwards)
         if layer.initial_state is not None:
-            yield "state:swapped", _swap_state
+            yield Hypothesis("state:swapped", name, swap_initial_state, part="initial")
+    if layer.return_state and cell.output_units == cell.units:
+        yield Hypothesis("state:swapped", name, _identity, _returned_states_swapped(layer), part="returned")
+
+
+def _recurrent(model: Model) -> list[Recurrent]:
+    """The recurrent layers with weights, in the order they run."""
+    found: list[Recurrent] = []
+    for layer in model.layers:
+        if isinstance(layer, LstmLayer | BidirectionalLayer):
+            cell = layer.forward if isinstance(layer, BidirectionalLayer) else layer
+            if cell.weights is not None:
+                found.append(layer)
+    return found
 
 
 def hypotheses(model: Model) -> Iterator[Hypothesis]:
     """Every hypothesis for every recurrent layer with weights, layer by layer in the model's order."""
-    for layer in model.layers:
-        if not isinstance(layer, LstmLayer | BidirectionalLayer):
-            continue
-        cell = layer.forward if isinstance(layer, BidirectionalLayer) else layer
-        if cell.weights is None:
-            continue
-        for name, change in _layer_changes(layer):
-            yield Hypothesis(name, layer.name, _applier(layer.name, change))
+    for layer in _recurrent(model):
+        yield from _layer_hypotheses(layer)
 
 
-def _applier(layer: str, change: Callable[[Recurrent], Recurrent]) -> Callable[[Model], Model]:
-    return lambda model: _with_layer(model, layer, change)
+# -- trying them ---------------------------------------------------------------------------------------
+
+
+def _layer_run(model: Model, name: str, known: Values) -> dict[str, Array]:
+    """Every value after running layer `name` alone, on `known` values for the recurrent layers before it
+    (the layers without weights of their own in between run again, which is cheap, and gives the masks)."""
+    position = next(k for k, layer in enumerate(model.layers) if layer.name == name)
+    upto = model.layers[: position + 1]
+    skip = {layer.name for layer in upto[:-1] if isinstance(layer, LstmLayer | BidirectionalLayer)}
+    return run_model(replace(model, layers=upto), known=known, skip=skip).values
+
+
+def _run_from(model: Model, hypothesis: Hypothesis, values_a: Values) -> dict[str, Array]:
+    """A's values with `hypothesis` made in its layer: that layer run on A's values, and the rest after it."""
+    changed = hypothesis.outputs(_layer_run(hypothesis.apply(model), hypothesis.layer, values_a))
+    position = next(k for k, layer in enumerate(model.layers) if layer.name == hypothesis.layer)
+    done = {
+        layer.name
+        for layer in model.layers[: position + 1]
+        if isinstance(layer, LstmLayer | BidirectionalLayer)
+    }
+    return run_model(model, known=changed, skip=done).values
+
+
+def planted_values(model: Model, hypothesis: Hypothesis) -> dict[str, Array]:
+    """The model's outputs as B computes them if it made `hypothesis`'s mistake."""
+    values = _run_from(model, hypothesis, run_model(model).values)
+    return {ref: values[ref] for ref in model.outputs}
 
 
 def _distance(
-    a: Model, b_values: dict[str, Array], renamed_b: Model, tolerance: tuple[float, float]
+    values: Values, b_values: Values, refs: list[str], tolerance: tuple[float, float]
 ) -> tuple[float, bool]:
-    """The largest |A - B| over the outputs both produce, and whether all are within tolerance."""
-    values_a = run_model(a).values
-    checked = output_diffs(match_layers(a, renamed_b), a, values_a, b_values, tolerance)
-    if not checked:
+    """The largest |A - B| over `refs`, and whether every value is within tolerance."""
+    largest, within = 0.0, True
+    for ref in refs:
+        value_a, value_b = values.get(ref), b_values[ref]
+        if value_a is None or value_a.shape != value_b.shape:
+            return float("inf"), False
+        largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
+        within = within and not bool(beyond(value_a, value_b, *tolerance).any())
+    return largest, within
+
+
+def _tried(
+    run: Callable[[], Values], b_values: Values, refs: list[str], tolerance: tuple[float, float]
+) -> tuple[float, bool]:
+    try:
+        return _distance(run(), b_values, refs, tolerance)
+    except LstmCliError:  # the change overflowed: it is not what B computes
         return float("inf"), False
-    largest = max(diff for diff, _ in checked.values())
-    return largest, not any(beyond for _, beyond in checked.values())
 
 
-def diagnose(a: Model, b: Model, *, rtol: float = RTOL, atol: float = ATOL) -> list[Finding]:
-    """The hypotheses tried, best first; [] when A and B already agree. Stops at the first that agrees."""
-    b_on_a = with_input(b, a.inputs)
-    b_values = run_model(b_on_a).values
-    tolerance = (rtol, atol)
-    if _distance(a, b_values, b_on_a, tolerance)[1]:
-        return []
+def _try_layer(
+    candidates: Iterator[Hypothesis], attempt: Callable[[Hypothesis], tuple[float, bool]]
+) -> list[Finding]:
     findings: list[Finding] = []
-    for hypothesis in hypotheses(a):
-        diff, agrees = _distance(hypothesis.apply(a), b_values, b_on_a, tolerance)
-        findings.append(Finding(hypothesis.name, hypothesis.layer, diff, agrees))
+    for hypothesis in candidates:
+        diff, agrees = attempt(hypothesis)
+        findings.append(Finding(hypothesis.name, hypothesis.layer, diff, agrees, hypothesis.part))
         if agrees:
             break
+    return findings
+
+
+def diagnose(
+    a: Model, values_a: Values, values_b: Values, *, rtol: float = RTOL, atol: float = ATOL
+) -> list[Finding]:
+    """The hypotheses tried, best first: those that agree, then the closest. `values_a` is A's run;
+    `values_b` holds B's values under A's references. [] when they agree, or when every recurrent layer
+    does (then no known mistake explains the difference)."""
+    tolerance = (rtol, atol)
+    layers = _recurrent(a)
+    refs = {layer.name: list(owner_of(layer).output_refs(layer)) for layer in layers}
+    if all(ref in values_b for layer_refs in refs.values() for ref in layer_refs):
+        findings = _layer_by_layer(a, layers, refs, {**values_a, **values_b}, tolerance)
+    else:
+        findings = _from_outputs(a, layers, values_a, values_b, tolerance)
     return sorted(findings, key=lambda finding: (not finding.agrees, finding.max_abs_diff))
+
+
+def _layer_by_layer(
+    a: Model,
+    layers: list[Recurrent],
+    refs: dict[str, list[str]],
+    known: Values,
+    tolerance: tuple[float, float],
+) -> list[Finding]:
+    """Each recurrent layer of A run alone on B's input to it (`known` holds B's values): the hypotheses
+    of each layer that differs from B's."""
+    findings: list[Finding] = []
+    for layer in layers:
+        layer_refs = refs[layer.name]
+
+        def attempt(hypothesis: Hypothesis, layer_refs: list[str] = layer_refs) -> tuple[float, bool]:
+            def run() -> Values:
+                return hypothesis.outputs(_layer_run(hypothesis.apply(a), hypothesis.layer, known))
+
+            return _tried(run, known, layer_refs, tolerance)
+
+        unchanged = Hypothesis("", layer.name, _identity)
+        if not attempt(unchanged)[1]:
+            findings += _try_layer(_layer_hypotheses(layer), attempt)
+    return findings
+
+
+def _from_outputs(
+    a: Model, layers: list[Recurrent], values_a: Values, values_b: Values, tolerance: tuple[float, float]
+) -> list[Finding]:
+    """A changed one hypothesis at a time and run on from that layer, against B's outputs alone."""
+    refs = [ref for ref in values_b if ref in values_a]
+    if _distance(values_a, values_b, refs, tolerance)[1]:
+        return []
+
+    def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
+        return _tried(lambda: _run_from(a, hypothesis, values_a), values_b, refs, tolerance)
+
+    findings: list[Finding] = []
+    for layer in layers:
+        findings += _try_layer(_layer_hypotheses(layer), attempt)
+        if findings[-1].agrees:
+            break
+    return findings

@@ -6,7 +6,7 @@ records only when asked; tests hold the two equal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -545,11 +545,13 @@ def run_model(
     record: bool | Callable[[str], bool] = False,
     known: Mapping[str, Array] | None = None,
     window: tuple[int, int] | None = None,
+    skip: Collection[str] = (),
 ) -> RunResult:
     """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts;
     `window=(first, last)` keeps only the first and last steps of each, so that a bounded view of a long
     run holds bounded memory. `known` holds references computed before, read as they are (decode runs
-    its encoder only once)."""
+    its encoder only once). Layers named in `skip` are not run: their outputs are read from `known`
+    (compare's diagnosis re-runs one layer on another model's values)."""
     dtype = np.dtype(model.dtype)
     run = _Run(model, record, window)
     run.values.update(known or {})
@@ -559,6 +561,8 @@ def run_model(
         run.values[name] = spec.data if ids else spec.data.astype(dtype, copy=False)
     with np.errstate(all="ignore"):  # overflow is reported with the layer and step, not as a warning
         for layer in model.layers:
+            if layer.name in skip:
+                continue
             if isinstance(layer, DenseLayer):
                 run.dense(layer)
             elif isinstance(layer, MaskingLayer):
@@ -627,7 +631,7 @@ class _Run:
             forward_ref, backward_ref = (half_ref(layer.name, direction) for direction in DIRECTIONS)
             self.values[forward_ref], self.values[backward_ref] = y, y_rev
         else:
-            self.values[layer.name] = _merge(layer.merge_mode, y, y_rev)
+            self.values[layer.name] = merge_halves(layer.merge_mode, y, y_rev)
             # finite halves can overflow as they merge
             where = f" as merge_mode {layer.merge_mode} joined its halves"
             _check_finite(self.model, layer.name, self.values[layer.name], where)
@@ -675,7 +679,8 @@ class _Run:
         return result
 
 
-def _merge(mode: str, y: Array, y_rev: Array) -> Array:
+def merge_halves(mode: str, y: Array, y_rev: Array) -> Array:
+    """A bidirectional layer's output from its halves, both in input order."""
     if mode == "concat":
         return np.concatenate([y, y_rev], axis=-1)
     if mode == "sum":

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from lstm_cli.cli.edge import PROG, notes
 from lstm_cli.cli.loading import Source, load, load_file
 from lstm_cli.cli.output import Output, Views
+from lstm_cli.errors import LstmCliError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -258,3 +259,50 @@ def convert(
         sys.stdout.flush()
     for path in report.written:
         sys.stderr.write(f"{PROG}: wrote {path}\n")
+
+
+def compare(
+    a: Path,
+    b: Path,
+    dtype: str | None,
+    source: Source,
+    tolerance: tuple[float, float],
+    *,
+    seed: int,
+    explain: bool,
+    fix: tuple[Path | None, bool],
+) -> Views:
+    from lstm_cli.compare import compare_models, compare_numbers, seeded_input
+    from lstm_cli.numbers import read_numbers
+
+    model_a = load_file(a, dtype, source)
+    references = set(model_a.shapes) - set(model_a.inputs)
+    numbers = read_numbers(b, references, model_a.outputs)
+    fix_path, force = fix
+    if fix_path is not None and numbers is not None:
+        raise LstmCliError(f"--fix writes B corrected, and B ({b}) is numbers, not a model")
+    if any(spec.data is None for spec in model_a.inputs.values()):
+        if numbers is not None:
+            raise LstmCliError(
+                f"{a} has no input data, and B ({b}) is numbers: give the input they were computed from "
+                "with --input"
+            )
+        model_a, chosen = seeded_input(model_a, seed)
+        notes([f"A has no input data; both run on {chosen} (--seed, --input to change)"])
+    rtol, atol = tolerance
+    if numbers is not None:
+        comparison = compare_numbers(model_a, numbers, rtol=rtol, atol=atol)
+    else:
+        model_b = load_file(b, dtype)
+        comparison = compare_models(model_a, model_b, rtol=rtol, atol=atol)
+    if fix_path is not None:
+        from lstm_cli.fixing import write_fixed
+
+        notes(write_fixed(comparison, model_a, b, fix_path, force=force))
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.compare import compare_view
+
+        console.print(compare_view(model_a, comparison, (str(a), str(b)), explain))
+
+    return Views(table, json=comparison.document, differ=not comparison.agree)

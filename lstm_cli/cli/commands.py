@@ -388,6 +388,65 @@ def decode(
 
 
 @app.command(cls=Command)
+def compare(
+    ctx: typer.Context,
+    a: Annotated[
+        Path,
+        typer.Argument(metavar="A", help="The reference: a YAML config or model file.", show_default=False),
+    ],
+    b: Annotated[
+        Path,
+        typer.Argument(
+            metavar="B",
+            help="The port: a config or model file, or its numbers (.npy, or .npz/.json by reference).",
+            show_default=False,
+        ),
+    ],
+    rtol: Annotated[
+        float, typer.Option(metavar="R", min=0.0, help="Relative tolerance (float32 rounding).")
+    ] = 1e-5,
+    atol: Annotated[float, typer.Option(metavar="T", min=0.0, help="Absolute tolerance.")] = 1e-6,
+    seed: Annotated[
+        int, typer.Option(metavar="N", min=0, help="The random input's seed, when A has no input.")
+    ] = 0,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Say what each finding means, and how to fix it.")
+    ] = False,
+    fix: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write B corrected by the best agreeing finding (B a model)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --fix FILE if it exists.")] = False,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    output_format: TableJsonOption = TableJson.table,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Run A and B on the same input; find the step and gate where they part, and the porting mistake.
+
+    Exit 0 if they agree within tolerance, 1 if they differ, 2 on an error.
+
+    \b
+    Example:
+      lstm-cli compare model.keras port.pt --explain
+      lstm-cli compare model.keras runtime_output.npy --input x.npy
+    """
+    source = Source(inputs=input_data, time_major=time_major, batch_first=batch_first)
+    output = Output("compare", output_format, None, save_svg, save_html)
+    tolerance = (rtol, atol)
+    show(
+        ctx,
+        debug,
+        output,
+        lambda: bodies.compare(a, b, dtype, source, tolerance, seed=seed, explain=explain, fix=(fix, force)),
+    )
+
+
+@app.command(cls=Command)
 def convert(
     ctx: typer.Context,
     src: Annotated[

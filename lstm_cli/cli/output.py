@@ -59,6 +59,7 @@ class Views(NamedTuple):
     yaml: Callable[[], Any] = _not_offered  # the document, as plain lists
     csv: Callable[[], Iterable[Sequence[Any]]] = _not_offered  # the rows, header first
     mismatches: Sequence[Any] | None = None  # values under `expect:` that differ from the run
+    differ: bool = False  # compare's verdict: exit 1, as diff does
 
 
 def show(ctx: typer.Context, debug: bool, output: Output, body: Callable[[], Views]) -> None:
@@ -92,6 +93,8 @@ def write(output: Output, views: Views) -> None:
         _save(console, output)
     sys.stdout.flush()
     _exit_for(views.mismatches, listed=output.format != "csv")
+    if views.differ:
+        raise typer.Exit(ExitCode.MISMATCH)
 
 
 def _console(record: bool = False) -> Console:

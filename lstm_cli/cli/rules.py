@@ -119,6 +119,7 @@ RULES: tuple[Rule, ...] = (
     Formats("--style legacy", TABLE, "belongs to the table format"),
     Formats("--detail", ("table", "json"), "belongs to the table format"),  # json carries the detail too
     Formats("--save-svg", TABLE, "saves the table view"),
+    Needs(("--force",), "--fix", "--force overwrites the --fix FILE; give --fix FILE", ("compare",)),
     Formats("--save-html", TABLE, "saves the table view"),
     # what cannot go together, and what needs what
     Conflict("--view heatmap", ("--step", "--explain"), "{other} shows the table view, not --view heatmap"),

@@ -86,6 +86,20 @@ def convert(
         )
     writer = _writer(destination, prefix if torch_out else None, layer)
     converted = read_source(source, config=config, prefix=prefix if torch_in else None, inputs=inputs)
+    return _write(writer, converted, source, destination, inline_limit, force)
+
+
+def write_converted(converted: Converted, source: Path, destination: Path, *, force: bool = False) -> Report:
+    """A model read by `read_source` (and perhaps changed since) written to `destination` as convert
+    writes it."""
+    writer = _writer(destination, None)
+    return _write(writer, converted, source, destination, DEFAULT_INLINE_LIMIT, force)
+
+
+def _write(
+    writer: Writer, converted: Converted, source: Path, destination: Path, inline_limit: int, force: bool
+) -> Report:
+    torch_out = destination.suffix.lower() in TORCH_SUFFIXES
     if writer is not _write_yaml and writer is not _write_onnx and not torch_out:  # onnx, .pt: each by name
         _refuse_variants(converted.model, destination)
     report = writer(converted, source, destination, inline_limit, force)
