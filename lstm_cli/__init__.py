@@ -5,15 +5,17 @@ numpy arrays, and `trace` the per-step records behind `lstm-cli trace --format j
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import DTypeLike
 
     from .config import ConfigSource
+    from .model import Model
 
-__all__ = ["LstmCliError", "forward", "trace"]
+__all__ = ["LstmCliError", "compare", "forward", "trace"]
 
 from .errors import LstmCliError
 
@@ -48,6 +50,51 @@ def trace(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, 
     model = load_model(config, dtype=_dtype_name(dtype))
     require_data(model)
     return dict(plain(trace_document(run_trace(model))))
+
+
+def compare(
+    a: ConfigSource,
+    b: ConfigSource | Mapping[str, np.ndarray] | np.ndarray,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    seed: int = 0,
+    dtype: DTypeLike | None = None,
+) -> dict[str, Any]:
+    """The data behind `lstm-cli compare A B --format json` (docs/output.md#compare), as Python lists and
+    numbers: A and B run on the same input, side by side, and the known porting mistakes that explain a
+    difference.
+
+    A and B are YAML paths, model files (.keras, .pt, .onnx, ...) or config mappings. B may instead be
+    numbers another runtime produced: a mapping of A's references to arrays, or one array for A's one
+    output. Without input data in A, both run on a seeded random input (`seed`).
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    from .compare import run_comparison
+    from .config import load_model
+    from .formats import plain
+    from .sources import open_model
+
+    def model(source: ConfigSource) -> Model:
+        name = _dtype_name(dtype)
+        if isinstance(source, Mapping):
+            return load_model(source, dtype=name)
+        return open_model(Path(source), dtype=name)[0]
+
+    model_a = model(a)
+    numbers: Mapping[str, np.ndarray] | None = None
+    if isinstance(b, np.ndarray):
+        numbers = {model_a.outputs[0]: b} if len(model_a.outputs) == 1 else None
+        if numbers is None:
+            raise LstmCliError(f"A has {len(model_a.outputs)} outputs: give B as a mapping by reference")
+    elif isinstance(b, Mapping) and "layers" not in b:
+        numbers = {str(ref): np.asarray(value, np.float64) for ref, value in b.items()}
+    model_b = numbers if numbers is not None else model(cast("ConfigSource", b))
+    comparison, _ = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed)
+    return dict(plain(comparison.document()))
 
 
 def _dtype_name(dtype: DTypeLike | None) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .diagnosis import Finding, diagnose
+from .diagnosis import Finding, diagnose, states
 from .differences import ATOL, RTOL, abs_diff, beyond
 from .engine import LayerTrace, StepRecord, run_model
 from .errors import LstmCliError
@@ -120,12 +120,11 @@ def _skipped(layer: Layer) -> bool:
 
 
 def _signature(model: Model, layer: Layer) -> tuple[object, ...]:
-    """Type, units, directions, and each output's rank and width (a model file leaves batch and time open)."""
+    """Type, units, directions, and the width of its (first) output. Whether it returns sequences or its
+    states is left out: a PyTorch state_dict does not say, and nn.LSTM returns both."""
     owner = owner_of(layer)
-    shapes = tuple(
-        (len(shape), shape[-1]) for shape in (model.shapes[ref] for ref in owner.output_refs(layer))
-    )
-    return owner.keras_class, getattr(layer, "units", None), owner.directions, shapes
+    width = model.shapes[owner.output_refs(layer)[0]][-1]
+    return owner.keras_class, getattr(layer, "units", None), owner.directions, width
 
 
 def _describe(layer: Layer) -> str:
@@ -200,6 +199,16 @@ def _directions(layer: Layer) -> Sequence[str]:
     return DIRECTIONS if isinstance(layer, BidirectionalLayer) else ("forward",)
 
 
+def comparable(value_a: Array, value_b: Array) -> Array | None:
+    """B's value shaped as A's, or None: where A returns only the last step (return_sequences false) and B,
+    read from a state_dict, every step, A's is B's last."""
+    if value_b.shape == value_a.shape:
+        return value_b
+    if value_b.ndim == value_a.ndim + 1 == 3 and value_b[:, -1].shape == value_a.shape:
+        return value_b[:, -1]
+    return None
+
+
 def output_diffs(
     matches: Iterable[Match],
     a: Model,
@@ -210,14 +219,19 @@ def output_diffs(
     """A's output references that B produces too (under its matched layer's name) → largest |A - B|, and
     whether any value is beyond tolerance (rtol, atol)."""
     renamed = {match.a.name: match.b.name for match in matches}
+    halves = any(isinstance(match.a, BidirectionalLayer) for match in matches)
     diffs: dict[str, tuple[float, bool]] = {}
     for ref in a.outputs:
         layer, dot, rest = ref.partition(".")
         ref_b = renamed.get(layer, layer) + dot + rest
-        if ref in values_a and ref_b in values_b and values_a[ref].shape == values_b[ref_b].shape:
-            value_a, value_b = values_a[ref], values_b[ref_b]
-            outside = bool(beyond(value_a, value_b, *tolerance).any())
-            diffs[ref] = float(abs_diff(value_a, value_b).max(initial=0.0)), outside
+        if ref not in values_a or ref_b not in values_b:
+            continue
+        value_a, value_b = values_a[ref], values_b[ref_b]
+        # a bidirectional layer's last output is not its sequence's last step: its halves end apart
+        shaped = None if halves and value_b.shape != value_a.shape else comparable(value_a, value_b)
+        if shaped is not None:
+            outside = bool(beyond(value_a, shaped, *tolerance).any())
+            diffs[ref] = float(abs_diff(value_a, shaped).max(initial=0.0)), outside
     return diffs
 
 
@@ -259,18 +273,13 @@ def compare_models(
         default=0.0,
     )
     agree = first is None and not any(beyond for _, beyond in checked.values())
-    findings = (
-        ()
-        if agree or not diagnosis
-        else _diagnosed(a, run_a.values, renamed(run_b.values, matches), rtol, atol)
-    )
+    findings: tuple[Finding, ...] = ()
+    if not agree and diagnosis:
+        names = {match.b.name: match.a.name for match in matches}
+        states_b = {(names[trace.layer.name], trace.direction): states(trace) for trace in run_b.traces}
+        values_b = renamed(run_b.values, matches)
+        findings = tuple(diagnose(a, run_a.values, values_b, states_b=states_b, rtol=rtol, atol=atol))
     return Comparison(agree, largest, rtol, atol, tuple(layers), first, outputs, tuple(matches), findings)
-
-
-def _diagnosed(
-    a: Model, values_a: Mapping[str, Array], values_b: Mapping[str, Array], rtol: float, atol: float
-) -> tuple[Finding, ...]:
-    return tuple(diagnose(a, values_a, values_b, rtol=rtol, atol=atol))
 
 
 def check_numbers(a: Model, numbers: Mapping[str, Array], values_a: Mapping[str, Array], where: str) -> None:
@@ -318,7 +327,7 @@ def compare_numbers(
         outputs[ref] = float(abs_diff(values_a[ref], value).max(initial=0.0))
         first = first or _first_in_time(ref, values_a[ref], value, rtol, atol)
     agree = first is None
-    findings = () if agree or not diagnosis else _diagnosed(a, values_a, numbers, rtol, atol)
+    findings = () if agree or not diagnosis else tuple(diagnose(a, values_a, numbers, rtol=rtol, atol=atol))
     largest = max(outputs.values(), default=0.0)
     return Comparison(agree, largest, rtol, atol, (), first, outputs, (), findings, numbers=True)
 
@@ -369,3 +378,20 @@ def _unit_scale(reader: Layer | None) -> float:
         return 1.0
     norm = float(np.sqrt(np.mean(np.sum(np.square(kernel.astype(np.float64)), axis=0))))
     return float(np.clip(1.0 / norm, 1e-3, 1e3)) if norm > 0 else 1.0
+
+
+def run_comparison(
+    a: Model, b: Model | Mapping[str, Array], *, rtol: float = RTOL, atol: float = ATOL, seed: int = 0
+) -> tuple[Comparison, str | None]:
+    """A against B, a model or numbers keyed by A's references; and, when A had no input data, the seeded
+    random input both ran on, in words."""
+    chosen = None
+    if any(spec.data is None for spec in a.inputs.values()):
+        if not isinstance(b, Model):
+            raise LstmCliError(
+                "A has no input data, and B is numbers: give the input they were computed from"
+            )
+        a, chosen = seeded_input(a, seed)
+    if isinstance(b, Model):
+        return compare_models(a, b, rtol=rtol, atol=atol), chosen
+    return compare_numbers(a, b, rtol=rtol, atol=atol), chosen

@@ -20,9 +20,8 @@ from itertools import permutations
 import numpy as np
 
 from .differences import ATOL, RTOL, abs_diff, beyond
-from .engine import merge_halves, run_model
+from .engine import LayerTrace, merge_halves, run_model
 from .errors import LstmCliError
-from .layers import owner_of
 from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
 from .names import DIRECTIONS, half_ref, state_refs
@@ -277,13 +276,26 @@ def hypotheses(model: Model) -> Iterator[Hypothesis]:
 # -- trying them ---------------------------------------------------------------------------------------
 
 
-def _layer_run(model: Model, name: str, known: Values) -> dict[str, Array]:
-    """Every value after running layer `name` alone, on `known` values for the recurrent layers before it
-    (the layers without weights of their own in between run again, which is cheap, and gives the masks)."""
+def _alone(model: Model, name: str) -> tuple[Model, set[str]]:
+    """The model up to layer `name`, and the recurrent layers before it, whose values are given rather than
+    run (the layers without weights of their own in between run again, which is cheap, and gives the
+    masks)."""
     position = next(k for k, layer in enumerate(model.layers) if layer.name == name)
     upto = model.layers[: position + 1]
     skip = {layer.name for layer in upto[:-1] if isinstance(layer, LstmLayer | BidirectionalLayer)}
-    return run_model(replace(model, layers=upto), known=known, skip=skip).values
+    return replace(model, layers=upto), skip
+
+
+def _layer_run(model: Model, name: str, known: Values) -> dict[str, Array]:
+    """Every value after running layer `name` alone, on `known` values for the recurrent layers before it."""
+    truncated, skip = _alone(model, name)
+    return run_model(truncated, known=known, skip=skip).values
+
+
+def _layer_traces(model: Model, name: str, known: Values) -> list[LayerTrace]:
+    """The traces of layer `name` run alone on `known` values."""
+    truncated, skip = _alone(model, name)
+    return run_model(truncated, known=known, skip=skip, record=lambda recorded: recorded == name).traces
 
 
 def _run_from(model: Model, hypothesis: Hypothesis, values_a: Values) -> dict[str, Array]:
@@ -339,44 +351,74 @@ def _try_layer(
     return findings
 
 
+States = Mapping[tuple[str, str], tuple[Array, Array]]  # (layer, direction) → h and c at each step
+
+
+def states(trace: LayerTrace) -> tuple[Array, Array]:
+    """A layer's (or half's) h and c at each step it ran, in processing order: (steps, batch, units)."""
+    return np.stack([record.h for record in trace.steps]), np.stack([record.c for record in trace.steps])
+
+
 def diagnose(
-    a: Model, values_a: Values, values_b: Values, *, rtol: float = RTOL, atol: float = ATOL
+    a: Model,
+    values_a: Values,
+    values_b: Values,
+    *,
+    states_b: States | None = None,
+    rtol: float = RTOL,
+    atol: float = ATOL,
 ) -> list[Finding]:
     """The hypotheses tried, best first: those that agree, then the closest. `values_a` is A's run;
-    `values_b` holds B's values under A's references. [] when they agree, or when every recurrent layer
-    does (then no known mistake explains the difference)."""
+    `values_b` holds B's values under A's references, and `states_b`, when B is a model, its recurrent
+    layers' states at each step, under A's names. [] when they agree, or when B is a model and every
+    recurrent layer agrees step by step (then no known mistake explains the difference)."""
     tolerance = (rtol, atol)
     layers = _recurrent(a)
-    refs = {layer.name: list(owner_of(layer).output_refs(layer)) for layer in layers}
-    if all(ref in values_b for layer_refs in refs.values() for ref in layer_refs):
-        findings = _layer_by_layer(a, layers, refs, {**values_a, **values_b}, tolerance)
+    if states_b is not None:
+        findings = _layer_by_layer(a, layers, {**values_a, **values_b}, states_b, tolerance)
     else:
         findings = _from_outputs(a, layers, values_a, values_b, tolerance)
     return sorted(findings, key=lambda finding: (not finding.agrees, finding.max_abs_diff))
 
 
+def _state_distance(
+    run: Callable[[], list[LayerTrace]], states_b: States, tolerance: tuple[float, float]
+) -> tuple[float, bool]:
+    """The largest |A - B| of h and c over every step, and whether all are within tolerance."""
+    try:
+        traces = run()
+    except LstmCliError:  # the change overflowed: it is not what B computes
+        return float("inf"), False
+    largest, within = 0.0, True
+    for trace in traces:
+        for value_a, value_b in zip(states(trace), states_b[trace.layer.name, trace.direction], strict=True):
+            if value_a.shape != value_b.shape:
+                return float("inf"), False
+            largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
+            within = within and not bool(beyond(value_a, value_b, *tolerance).any())
+    return largest, within
+
+
 def _layer_by_layer(
-    a: Model,
-    layers: list[Recurrent],
-    refs: dict[str, list[str]],
-    known: Values,
-    tolerance: tuple[float, float],
+    a: Model, layers: list[Recurrent], known: Values, states_b: States, tolerance: tuple[float, float]
 ) -> list[Finding]:
-    """Each recurrent layer of A run alone on B's input to it (`known` holds B's values): the hypotheses
-    of each layer that differs from B's."""
+    """Each recurrent layer of A run alone on B's input to it (`known` holds B's values), its states held
+    against B's step by step: the hypotheses of each layer that differs. A model B computes every value
+    it returns, so the hypotheses that move outputs about are not tried."""
     findings: list[Finding] = []
+
+    def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
+        def run() -> list[LayerTrace]:
+            model = hypothesis.apply(a)
+            return _layer_traces(model, hypothesis.layer, known)
+
+        return _state_distance(run, states_b, tolerance)
+
     for layer in layers:
-        layer_refs = refs[layer.name]
-
-        def attempt(hypothesis: Hypothesis, layer_refs: list[str] = layer_refs) -> tuple[float, bool]:
-            def run() -> Values:
-                return hypothesis.outputs(_layer_run(hypothesis.apply(a), hypothesis.layer, known))
-
-            return _tried(run, known, layer_refs, tolerance)
-
-        unchanged = Hypothesis("", layer.name, _identity)
-        if not attempt(unchanged)[1]:
-            findings += _try_layer(_layer_hypotheses(layer), attempt)
+        if attempt(Hypothesis("", layer.name, _identity))[1]:
+            continue
+        candidates = (h for h in _layer_hypotheses(layer) if not h.changes_outputs)
+        findings += _try_layer(candidates, attempt)
     return findings
 
 

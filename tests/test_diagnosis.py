@@ -218,7 +218,7 @@ def test_noise_on_one_weight_gives_no_agreeing_finding_and_lists_every_hypothesi
     a = load_model(mapping)
     findings = diagnose(a, load_model(noisy))
     assert findings and not any(finding.agrees for finding in findings)
-    assert len(findings) == len(list(hypotheses(a)))
+    assert len(findings) == len([h for h in hypotheses(a) if not h.changes_outputs])
     assert [f.max_abs_diff for f in findings] == sorted(f.max_abs_diff for f in findings)
 
 

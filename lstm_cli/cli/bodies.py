@@ -272,7 +272,7 @@ def compare(
     explain: bool,
     fix: tuple[Path | None, bool],
 ) -> Views:
-    from lstm_cli.compare import compare_models, compare_numbers, seeded_input
+    from lstm_cli.compare import run_comparison
     from lstm_cli.numbers import read_numbers
 
     model_a = load_file(a, dtype, source)
@@ -281,20 +281,16 @@ def compare(
     fix_path, force = fix
     if fix_path is not None and numbers is not None:
         raise LstmCliError(f"--fix writes B corrected, and B ({b}) is numbers, not a model")
-    if any(spec.data is None for spec in model_a.inputs.values()):
-        if numbers is not None:
-            raise LstmCliError(
-                f"{a} has no input data, and B ({b}) is numbers: give the input they were computed from "
-                "with --input"
-            )
-        model_a, chosen = seeded_input(model_a, seed)
-        notes([f"A has no input data; both run on {chosen} (--seed, --input to change)"])
+    if numbers is not None and any(spec.data is None for spec in model_a.inputs.values()):
+        raise LstmCliError(
+            f"{a} has no input data, and B ({b}) is numbers: give the input they were computed from "
+            "with --input"
+        )
     rtol, atol = tolerance
-    if numbers is not None:
-        comparison = compare_numbers(model_a, numbers, rtol=rtol, atol=atol)
-    else:
-        model_b = load_file(b, dtype)
-        comparison = compare_models(model_a, model_b, rtol=rtol, atol=atol)
+    model_b = numbers if numbers is not None else load_file(b, dtype)
+    comparison, chosen = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed)
+    if chosen is not None:
+        notes([f"A has no input data; both run on {chosen} (--seed, --input to change)"])
     if fix_path is not None:
         from lstm_cli.fixing import write_fixed
 
