@@ -61,7 +61,7 @@ def compare(
     seed: int = 0,
     dtype: DTypeLike | None = None,
 ) -> dict[str, Any]:
-    """The data behind `lstm-cli compare A B --format json` (docs/output.md#compare), as Python lists and
+    """The data behind `lstm-cli compare A B --format json` (docs/output.md#compare-json), as Python lists and
     numbers: A and B run on the same input, side by side, and the known porting mistakes that explain a
     difference.
 
@@ -73,7 +73,7 @@ def compare(
 
     import numpy as np
 
-    from .compare import run_comparison
+    from .comparison import run_comparison
     from .config import load_model
     from .formats import plain
     from .sources import open_model

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import Comparison
+from .comparison import Comparison
 from .diagnosis import (
     KERAS_ORDER,
     Finding,
@@ -60,8 +60,9 @@ def write_fixed(
         fixed = undo(finding, b_layer, a_layer)
         _write_entry(converted.mapping["layers"][position], b_layer, fixed)
     converted.model = load_model(converted.mapping, dtype=converted.model.dtype, source=str(b_path))
-    report = write_converted(converted, b_path, destination, force=force)
     fixes = ", ".join(f"{finding.hypothesis} in '{b_names[finding.layer]}'" for finding in agreeing)
+    converted.origin = f"Written by `lstm-cli compare --fix`: {b_path.name} with {fixes} undone."
+    report = write_converted(converted, b_path, destination, force=force)
     return [*report.notes, f"--fix: undid {fixes}", *(f"wrote {path}" for path in report.written)]
 
 

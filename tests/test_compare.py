@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lstm_cli.compare import ATOL, RTOL, Comparison, compare_models, match_layers
+from lstm_cli.comparison import ATOL, RTOL, Comparison, compare_models, match_layers
 from lstm_cli.config import load_model
 from lstm_cli.engine import run_model
 from lstm_cli.errors import LstmCliError

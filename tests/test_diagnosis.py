@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lstm_cli.compare import compare_models, compare_numbers
+from lstm_cli.comparison import compare_models, compare_numbers
 from lstm_cli.config import load_model
 from lstm_cli.diagnosis import (
     KNOWN_ORDERS,

@@ -272,7 +272,7 @@ def compare(
     explain: bool,
     fix: tuple[Path | None, bool],
 ) -> Views:
-    from lstm_cli.compare import run_comparison
+    from lstm_cli.comparison import run_comparison
     from lstm_cli.numbers import read_numbers
 
     model_a = load_file(a, dtype, source)

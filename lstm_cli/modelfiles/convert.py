@@ -51,6 +51,7 @@ class Converted:
     notes: list[str] = field(default_factory=list)
     torch: bool = False  # the source was a PyTorch state_dict
     header: list[str] = field(default_factory=list)  # for the YAML header: how its names were chosen
+    origin: str | None = None  # the YAML header's first line, when not written by convert
 
 
 @dataclass
@@ -349,7 +350,9 @@ def _flow_shapes(mapping: dict[str, Any]) -> None:
 
 
 def _header(converted: Converted, source: Path, destination: Path, external: bool) -> str:
-    if str(destination) == STDOUT:
+    if converted.origin is not None:
+        lines = [converted.origin]
+    elif str(destination) == STDOUT:
         lines = [f"Converted from {source.name} by `lstm-cli convert`."]
     else:
         lines = [f"Converted by `lstm-cli convert {source.name} -o {destination.name}`."]

@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from lstm_cli.compare import QUANTITIES, Comparison, Difference, LayerDiff, StepDiff
+from lstm_cli.comparison import QUANTITIES, Comparison, Difference, LayerDiff, StepDiff
 from lstm_cli.diagnosis import Finding
 from lstm_cli.layers import owner_of
 from lstm_cli.model import Layer, Model
