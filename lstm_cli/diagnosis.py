@@ -19,8 +19,9 @@ from itertools import permutations
 
 import numpy as np
 
+from .activations import get_activation
 from .differences import ATOL, RTOL, abs_diff, beyond
-from .engine import LayerTrace, merge_halves, run_model
+from .engine import LayerTrace, StepRecord, carried_states, lstm_step, merge_halves, run_model, step_options
 from .errors import LstmCliError
 from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
@@ -50,6 +51,7 @@ class Hypothesis:
     change: LayerChange
     outputs: OutputChange = _same
     part: str = ""  # where one name covers two mistakes: state:swapped's "initial" or "returned"
+    per_step: bool = False  # it changes only each step's arithmetic, so B's own steps can test it
 
     @property
     def changes_outputs(self) -> bool:
@@ -241,9 +243,9 @@ def _layer_hypotheses(layer: Recurrent) -> Iterator[Hypothesis]:
     cell = layer.forward if isinstance(layer, BidirectionalLayer) else layer
     name = layer.name
     for hypothesis, change in _cell_changes(cell):
-        yield Hypothesis(hypothesis, name, _each_cell(change))
+        yield Hypothesis(hypothesis, name, _each_cell(change), per_step=True)
     if isinstance(layer, BidirectionalLayer):
-        yield Hypothesis("bidirectional:swapped", name, swap_halves)
+        yield Hypothesis("bidirectional:swapped", name, swap_halves, per_step=True)
         if layer.return_sequences:
             yield Hypothesis("bidirectional:unflipped", name, _halves(layer), _unflipped(layer))
     else:
@@ -351,12 +353,38 @@ def _try_layer(
     return findings
 
 
-States = Mapping[tuple[str, str], tuple[Array, Array]]  # (layer, direction) → h and c at each step
+@dataclass(frozen=True)
+class Steps:
+    """One layer's (or half's) steps as a run went, stacked (steps, batch, ...) in processing order."""
+
+    x: Array
+    h_prev: Array
+    c_prev: Array
+    h: Array  # as each step computed them, before any mask
+    c: Array
+    carried_h: Array  # what each step carried on
+    carried_c: Array
 
 
-def states(trace: LayerTrace) -> tuple[Array, Array]:
-    """A layer's (or half's) h and c at each step it ran, in processing order: (steps, batch, units)."""
-    return np.stack([record.h for record in trace.steps]), np.stack([record.c for record in trace.steps])
+States = Mapping[tuple[str, str], Steps]  # (layer, direction) → its steps
+
+
+def states(trace: LayerTrace) -> Steps:
+    records = list(trace.steps)
+    carried_h, carried_c = carried_states(trace.steps)
+
+    def stacked(values: Callable[[StepRecord], Array]) -> Array:
+        return np.stack([values(record) for record in records])
+
+    return Steps(
+        stacked(lambda r: r.x),
+        stacked(lambda r: r.h_prev),
+        stacked(lambda r: r.c_prev),
+        stacked(lambda r: r.step.h),
+        stacked(lambda r: r.step.c),
+        carried_h,
+        carried_c,
+    )
 
 
 def diagnose(
@@ -391,9 +419,44 @@ def _state_distance(
         return float("inf"), False
     largest, within = 0.0, True
     for trace in traces:
-        for value_a, value_b in zip(states(trace), states_b[trace.layer.name, trace.direction], strict=True):
+        steps_b = states_b[trace.layer.name, trace.direction]
+        pairs = zip(carried_states(trace.steps), (steps_b.carried_h, steps_b.carried_c), strict=True)
+        for value_a, value_b in pairs:
             if value_a.shape != value_b.shape:
                 return float("inf"), False
+            largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
+            within = within and not bool(beyond(value_a, value_b, *tolerance).any())
+    return largest, within
+
+
+def _cast(weights: LstmWeights, dtype: np.dtype) -> LstmWeights:
+    bias = None if weights.bias is None else weights.bias.astype(dtype, copy=False)
+    kernel, recurrent = (w.astype(dtype, copy=False) for w in (weights.kernel, weights.recurrent_kernel))
+    return replace(weights, kernel=kernel, recurrent_kernel=recurrent, bias=bias)
+
+
+def _step_distance(layer: Recurrent, states_b: States, tolerance: tuple[float, float]) -> tuple[float, bool]:
+    """`lstm_step` on every one of B's steps at once, each from B's own x, h_prev and c_prev: the largest
+    |A - B| of the h and c they compute, and whether all are within tolerance. Where B makes the change,
+    each step agrees; one that does not rules the change out without running the sequence."""
+    halves = (
+        zip(DIRECTIONS, (layer.forward, layer.backward), strict=True)
+        if isinstance(layer, BidirectionalLayer)
+        else [("forward", layer)]
+    )
+    largest, within = 0.0, True
+    for direction, cell in halves:
+        steps = states_b[layer.name, direction]
+        assert cell.weights is not None  # a layer with weights: it ran
+        x, h_prev, c_prev = (
+            value.reshape(-1, value.shape[-1]) for value in (steps.x, steps.h_prev, steps.c_prev)
+        )
+        activation, recurrent = get_activation(cell.activation), get_activation(cell.recurrent_activation)
+        weights = _cast(cell.weights, x.dtype)  # computed in B's dtype, as B computed them
+        with np.errstate(all="ignore"):
+            step = lstm_step(x, h_prev, c_prev, weights, activation, recurrent, **step_options(cell))
+        for value_a, value_b in ((step.h, steps.h), (step.c, steps.c)):
+            value_b = value_b.reshape(value_a.shape)
             largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
             within = within and not bool(beyond(value_a, value_b, *tolerance).any())
     return largest, within
@@ -408,6 +471,13 @@ def _layer_by_layer(
     findings: list[Finding] = []
 
     def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
+        if hypothesis.per_step:  # all B's steps at once, each from B's state before it; then the sequence
+            layer = a.layer(hypothesis.layer)
+            assert isinstance(layer, LstmLayer | BidirectionalLayer)  # hypotheses change recurrent layers
+            one_step = _step_distance(hypothesis.change(layer), states_b, tolerance)
+            if not one_step[1]:
+                return one_step
+
         def run() -> list[LayerTrace]:
             model = hypothesis.apply(a)
             return _layer_traces(model, hypothesis.layer, known)

@@ -491,6 +491,11 @@ class _Records(Sequence[StepRecord]):
         buffers = [self.cs[:spare], self.hs[:spare]] if self.computed is None else [self.computed]
         return all(np.isfinite(buffer).all() for buffer in buffers)
 
+    def carried(self) -> tuple[Array, Array]:
+        """h and c carried on after each kept step, (kept, batch, units), in processing order."""
+        slots = [self.slot_of[k] for k in self.kept]
+        return self.hs[slots], self.cs[slots]
+
     @overload
     def __getitem__(self, index: int) -> StepRecord: ...
     @overload
@@ -516,6 +521,13 @@ class _Records(Sequence[StepRecord]):
         step = Step(_swap_g_and_o(z), i, f, g, o, c_step, h_step)
         masked = None if self.mask is None else ~self.mask[:, t]
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
+
+
+def carried_states(steps: Sequence[StepRecord]) -> tuple[Array, Array]:
+    """The h and c each recorded step carries on, stacked: (steps, batch, units), in processing order."""
+    if isinstance(steps, _Records):  # straight from the run's buffers, without a record per step
+        return steps.carried()
+    return np.stack([record.h for record in steps]), np.stack([record.c for record in steps])
 
 
 def run_dense(layer: DenseLayer, x: Array) -> Array:
