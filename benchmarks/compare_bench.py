@@ -6,9 +6,17 @@ step table, then the diagnosis), as a ratio to one `run_model` of A. Rounds are 
 pass, then each case) and the medians are reported, since the machine is shared and noisy.
 
     python benchmarks/compare_bench.py [--rounds N] [--batch B]
+
+OpenBLAS runs one thread here (unless OPENBLAS_NUM_THREADS says otherwise): on two cores shared with other
+work, its threads wait on each other, and a (100, 256) @ (256, 1024) product measured 21 times slower with
+them than without (7.8 ms against 0.37 ms), which would time the machine's load rather than the diagnosis.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported: see the docstring
 
 import argparse
 import statistics

@@ -17,7 +17,7 @@ import numpy as np
 
 from .diagnosis import Finding, diagnose, states
 from .differences import ATOL, RTOL, abs_diff, beyond
-from .engine import LayerTrace, StepRecord, run_model
+from .engine import LayerTrace, run_model, step_quantities
 from .errors import LstmCliError
 from .graph import keras_layers
 from .layers import owner_of
@@ -164,35 +164,42 @@ def with_input(model_b: Model, inputs_of_a: Mapping[str, InputSpec]) -> Model:
     return replace(model_b, inputs=inputs)
 
 
-def _values(record: StepRecord, quantity: str) -> Array:
-    return record.c if quantity == "c" else record.h if quantity == "h" else getattr(record.step, quantity)
-
-
 def _compare_trace(
     match: Match, direction: str, a: LayerTrace, b: LayerTrace, rtol: float, atol: float
 ) -> tuple[LayerDiff, Difference | None]:
-    steps: list[StepDiff] = []
-    first: Difference | None = None
-    for record_a, record_b in zip(a.steps, b.steps, strict=True):
-        diffs: dict[str, float] = {}
-        for quantity in QUANTITIES:
-            value_a, value_b = _values(record_a, quantity), _values(record_b, quantity)
-            diffs[quantity] = float(abs_diff(value_a, value_b).max(initial=0.0))
-            if first is None and (where := np.argwhere(beyond(value_a, value_b, rtol, atol))).size:
-                sample, unit = (int(index) for index in where[0])
-                first = Difference(
-                    match.a.name,
-                    match.b.name,
-                    direction,
-                    record_a.t,
-                    quantity,
-                    sample,
-                    unit,
-                    float(value_a[sample, unit]),
-                    float(value_b[sample, unit]),
-                )
-        steps.append(StepDiff(record_a.t, diffs))
-    return LayerDiff(match.a.name, match.b.name, direction, tuple(steps)), first
+    """Every step's largest |A - B| per quantity, and the first value beyond tolerance: the earliest step,
+    then the quantities in the order the step computes them, then sample and unit."""
+    ts, values_a = step_quantities(a.steps)
+    _, values_b = step_quantities(b.steps)
+    largest = {
+        q: abs_diff(values_a[q], values_b[q]).reshape(len(ts), -1).max(axis=1, initial=0.0)
+        for q in QUANTITIES
+    }
+    steps = tuple(StepDiff(t, {q: float(largest[q][k]) for q in QUANTITIES}) for k, t in enumerate(ts))
+    wrong = {q: beyond(values_a[q], values_b[q], rtol, atol) for q in QUANTITIES}
+    found = [
+        (k, n)
+        for n, q in enumerate(QUANTITIES)
+        for k in np.flatnonzero(wrong[q].reshape(len(ts), -1).any(axis=1))
+    ]
+    first = None
+    if found:
+        k, n = min(found)
+        quantity = QUANTITIES[n]
+        sample, unit = (int(index) for index in np.argwhere(wrong[quantity][k])[0])
+        value_a, value_b = values_a[quantity][k, sample, unit], values_b[quantity][k, sample, unit]
+        first = Difference(
+            match.a.name,
+            match.b.name,
+            direction,
+            ts[k],
+            quantity,
+            sample,
+            unit,
+            float(value_a),
+            float(value_b),
+        )
+    return LayerDiff(match.a.name, match.b.name, direction, steps), first
 
 
 def _directions(layer: Layer) -> Sequence[str]:

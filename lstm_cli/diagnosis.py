@@ -341,16 +341,33 @@ def _tried(
         return float("inf"), False
 
 
-def _try_layer(
-    candidates: Iterator[Hypothesis], attempt: Callable[[Hypothesis], tuple[float, bool]]
-) -> list[Finding]:
-    findings: list[Finding] = []
+Attempt = Callable[[Hypothesis], tuple[float, bool]]  # → the largest |A changed - B|, and whether they agree
+Screen = Callable[[Hypothesis], tuple[float, bool] | None]  # a cheaper test, None where it does not apply
+CLOSEST = 3  # hypotheses measured in full when none agrees, so that the closest is named with its difference
+
+
+def _try_layer(candidates: Iterator[Hypothesis], screen: Screen, attempt: Attempt) -> list[Finding]:
+    """The findings of one layer's hypotheses, in order, up to the first that agrees. A hypothesis that the
+    screen rules out is not run in full; when none agrees, the closest few are, for their true difference."""
+    tried: list[tuple[Hypothesis, Finding]] = []
+    screened: list[int] = []
     for hypothesis in candidates:
-        diff, agrees = attempt(hypothesis)
-        findings.append(Finding(hypothesis.name, hypothesis.layer, diff, agrees, hypothesis.part))
-        if agrees:
-            break
-    return findings
+        result = screen(hypothesis)
+        if result is not None and not result[1]:
+            screened.append(len(tried))
+        else:
+            result = attempt(hypothesis)
+        tried.append((hypothesis, _finding(hypothesis, *result)))
+        if result[1]:
+            return [finding for _, finding in tried]
+    for index in sorted(screened, key=lambda k: tried[k][1].max_abs_diff)[:CLOSEST]:
+        hypothesis = tried[index][0]
+        tried[index] = (hypothesis, _finding(hypothesis, *attempt(hypothesis)))
+    return [finding for _, finding in tried]
+
+
+def _finding(hypothesis: Hypothesis, diff: float, agrees: bool) -> Finding:
+    return Finding(hypothesis.name, hypothesis.layer, diff, agrees, hypothesis.part)
 
 
 @dataclass(frozen=True)
@@ -435,10 +452,13 @@ def _cast(weights: LstmWeights, dtype: np.dtype) -> LstmWeights:
     return replace(weights, kernel=kernel, recurrent_kernel=recurrent, bias=bias)
 
 
+SCREENED_STEPS = 8  # of B's steps, each from its own state: one beyond tolerance rules a change out
+
+
 def _step_distance(layer: Recurrent, states_b: States, tolerance: tuple[float, float]) -> tuple[float, bool]:
-    """`lstm_step` on every one of B's steps at once, each from B's own x, h_prev and c_prev: the largest
-    |A - B| of the h and c they compute, and whether all are within tolerance. Where B makes the change,
-    each step agrees; one that does not rules the change out without running the sequence."""
+    """`lstm_step` on B's first steps at once, each from B's own x, h_prev and c_prev: the largest |A - B|
+    of the h and c they compute, and whether all are within tolerance. Where B makes the change, each step
+    agrees; one that does not rules the change out without running the sequence."""
     halves = (
         zip(DIRECTIONS, (layer.forward, layer.backward), strict=True)
         if isinstance(layer, BidirectionalLayer)
@@ -449,13 +469,14 @@ def _step_distance(layer: Recurrent, states_b: States, tolerance: tuple[float, f
         steps = states_b[layer.name, direction]
         assert cell.weights is not None  # a layer with weights: it ran
         x, h_prev, c_prev = (
-            value.reshape(-1, value.shape[-1]) for value in (steps.x, steps.h_prev, steps.c_prev)
+            value[:SCREENED_STEPS].reshape(-1, value.shape[-1])
+            for value in (steps.x, steps.h_prev, steps.c_prev)
         )
         activation, recurrent = get_activation(cell.activation), get_activation(cell.recurrent_activation)
         weights = _cast(cell.weights, x.dtype)  # computed in B's dtype, as B computed them
         with np.errstate(all="ignore"):
             step = lstm_step(x, h_prev, c_prev, weights, activation, recurrent, **step_options(cell))
-        for value_a, value_b in ((step.h, steps.h), (step.c, steps.c)):
+        for value_a, value_b in ((step.h, steps.h[:SCREENED_STEPS]), (step.c, steps.c[:SCREENED_STEPS])):
             value_b = value_b.reshape(value_a.shape)
             largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
             within = within and not bool(beyond(value_a, value_b, *tolerance).any())
@@ -467,20 +488,20 @@ def _layer_by_layer(
 ) -> list[Finding]:
     """Each recurrent layer of A run alone on B's input to it (`known` holds B's values), its states held
     against B's step by step: the hypotheses of each layer that differs. A model B computes every value
-    it returns, so the hypotheses that move outputs about are not tried."""
+    it returns, so the hypotheses that move outputs about are not tried. A hypothesis that changes only
+    the cell is screened on all of B's steps at once, each from B's own state before it."""
     findings: list[Finding] = []
 
-    def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
-        if hypothesis.per_step:  # all B's steps at once, each from B's state before it; then the sequence
-            layer = a.layer(hypothesis.layer)
-            assert isinstance(layer, LstmLayer | BidirectionalLayer)  # hypotheses change recurrent layers
-            one_step = _step_distance(hypothesis.change(layer), states_b, tolerance)
-            if not one_step[1]:
-                return one_step
+    def screen(hypothesis: Hypothesis) -> tuple[float, bool] | None:
+        if not hypothesis.per_step:
+            return None
+        layer = a.layer(hypothesis.layer)
+        assert isinstance(layer, LstmLayer | BidirectionalLayer)  # hypotheses change recurrent layers
+        return _step_distance(hypothesis.change(layer), states_b, tolerance)
 
+    def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
         def run() -> list[LayerTrace]:
-            model = hypothesis.apply(a)
-            return _layer_traces(model, hypothesis.layer, known)
+            return _layer_traces(hypothesis.apply(a), hypothesis.layer, known)
 
         return _state_distance(run, states_b, tolerance)
 
@@ -488,14 +509,19 @@ def _layer_by_layer(
         if attempt(Hypothesis("", layer.name, _identity))[1]:
             continue
         candidates = (h for h in _layer_hypotheses(layer) if not h.changes_outputs)
-        findings += _try_layer(candidates, attempt)
+        findings += _try_layer(candidates, screen, attempt)
     return findings
+
+
+PREFIX_STEPS = 8  # the steps a causal model's hypotheses are screened on, with B as numbers
 
 
 def _from_outputs(
     a: Model, layers: list[Recurrent], values_a: Values, values_b: Values, tolerance: tuple[float, float]
 ) -> list[Finding]:
-    """A changed one hypothesis at a time and run on from that layer, against B's outputs alone."""
+    """A changed one hypothesis at a time and run on from that layer, against B's outputs alone. Where
+    every recurrent layer runs forwards in time, an output at step t depends on the input up to t: each
+    hypothesis is screened on the input's first steps, and only one that agrees there is run in full."""
     refs = [ref for ref in values_b if ref in values_a]
     if _distance(values_a, values_b, refs, tolerance)[1]:
         return []
@@ -503,9 +529,47 @@ def _from_outputs(
     def attempt(hypothesis: Hypothesis) -> tuple[float, bool]:
         return _tried(lambda: _run_from(a, hypothesis, values_a), values_b, refs, tolerance)
 
+    screen = _prefix_screen(a, layers, values_a, values_b, tolerance)
     findings: list[Finding] = []
     for layer in layers:
-        findings += _try_layer(_layer_hypotheses(layer), attempt)
+        findings += _try_layer(_layer_hypotheses(layer), screen, attempt)
         if findings[-1].agrees:
             break
     return findings
+
+
+def _prefix_screen(
+    a: Model, layers: list[Recurrent], values_a: Values, values_b: Values, tolerance: tuple[float, float]
+) -> Screen:
+    """The screen on the first PREFIX_STEPS steps, for a model whose outputs at t read the input up to t."""
+    timesteps = {spec.data.shape[1] for spec in a.inputs.values() if spec.data is not None}
+    causal = len(a.inputs) == 1 and all(
+        isinstance(layer, LstmLayer)
+        and not layer.go_backwards
+        and (layer.initial_state is None or not isinstance(layer.initial_state.h, str))  # not an encoder's
+        for layer in layers
+    )
+    if not causal or len(timesteps) != 1 or (steps := timesteps.pop()) <= PREFIX_STEPS:
+        return lambda hypothesis: None
+    sequences = [
+        ref
+        for ref in values_b
+        if ref in values_a and values_a[ref].ndim == 3 and values_a[ref].shape[1] == steps
+    ]
+    if not sequences:
+        return lambda hypothesis: None
+    inputs = {
+        name: replace(spec, data=spec.data[:, :PREFIX_STEPS])
+        for name, spec in a.inputs.items()
+        if spec.data is not None
+    }
+    prefix = replace(a, inputs=inputs)
+    prefix_a = run_model(prefix).values
+    prefix_b = {ref: values_b[ref][:, :PREFIX_STEPS] for ref in sequences}
+
+    def screen(hypothesis: Hypothesis) -> tuple[float, bool] | None:
+        if hypothesis.name.startswith("time:"):  # reversing time reads the input's end
+            return None
+        return _tried(lambda: _run_from(prefix, hypothesis, prefix_a), prefix_b, sequences, tolerance)
+
+    return screen

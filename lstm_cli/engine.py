@@ -491,6 +491,21 @@ class _Records(Sequence[StepRecord]):
         buffers = [self.cs[:spare], self.hs[:spare]] if self.computed is None else [self.computed]
         return all(np.isfinite(buffer).all() for buffer in buffers)
 
+    def stacked(self) -> tuple[list[int], dict[str, Array]]:
+        """Each kept step's t, and its i, f, g, o, c, h stacked (kept, batch, units), c and h as carried
+        on: activated from the buffers in one call per gate, as run_lstm activated them step by step."""
+        slots = [self.slot_of[k] for k in self.kept]
+        steps = self.x.shape[1]
+        ts = [steps - 1 - k if self.backwards else k for k in self.kept]
+        z = self.pre[slots]
+        gates = z.reshape(-1, z.shape[-1]).copy()
+        with np.errstate(all="ignore"):
+            _gate_activation(self.layer, gates)()
+        u = self.layer.units
+        blocks = gates.reshape(z.shape)
+        i, f, o, g = (blocks[..., n * u : (n + 1) * u] for n in range(4))
+        return ts, {"i": i, "f": f, "g": g, "o": o, "c": self.cs[slots], "h": self.hs[slots]}
+
     def carried(self) -> tuple[Array, Array]:
         """h and c carried on after each kept step, (kept, batch, units), in processing order."""
         slots = [self.slot_of[k] for k in self.kept]
@@ -521,6 +536,22 @@ class _Records(Sequence[StepRecord]):
         step = Step(_swap_g_and_o(z), i, f, g, o, c_step, h_step)
         masked = None if self.mask is None else ~self.mask[:, t]
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
+
+
+def step_quantities(steps: Sequence[StepRecord]) -> tuple[list[int], dict[str, Array]]:
+    """Each step's t, and its gates i, f, g, o with the c and h it carries on, stacked (steps, batch,
+    units) in processing order."""
+    if isinstance(steps, _Records):
+        return steps.stacked()
+    quantities = {
+        "i": [r.step.i for r in steps],
+        "f": [r.step.f for r in steps],
+        "g": [r.step.g for r in steps],
+        "o": [r.step.o for r in steps],
+        "c": [r.c for r in steps],
+        "h": [r.h for r in steps],
+    }
+    return [r.t for r in steps], {name: np.stack(values) for name, values in quantities.items()}
 
 
 def carried_states(steps: Sequence[StepRecord]) -> tuple[Array, Array]:
