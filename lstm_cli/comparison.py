@@ -323,11 +323,18 @@ def _first_in_time(ref: str, a: Array, b: Array, rtol: float, atol: float) -> Di
 
 
 def compare_numbers(
-    a: Model, numbers: Mapping[str, Array], *, rtol: float = RTOL, atol: float = ATOL, diagnosis: bool = True
+    a: Model,
+    numbers: Mapping[str, Array],
+    *,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    diagnosis: bool = True,
+    where: str = "B",
 ) -> Comparison:
-    """A's values against numbers another runtime computed from the same input, keyed by A's references."""
+    """A's values against numbers another runtime computed from the same input, keyed by A's references;
+    `where` names them in errors (their file)."""
     values_a = run_model(a).values
-    check_numbers(a, numbers, values_a, "B")
+    check_numbers(a, numbers, values_a, where)
     outputs: dict[str, float] = {}
     first: Difference | None = None
     for ref, value in numbers.items():
@@ -388,10 +395,16 @@ def _unit_scale(reader: Layer | None) -> float:
 
 
 def run_comparison(
-    a: Model, b: Model | Mapping[str, Array], *, rtol: float = RTOL, atol: float = ATOL, seed: int = 0
+    a: Model,
+    b: Model | Mapping[str, Array],
+    *,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    seed: int = 0,
+    where: str = "B",
 ) -> tuple[Comparison, str | None]:
-    """A against B, a model or numbers keyed by A's references; and, when A had no input data, the seeded
-    random input both ran on, in words."""
+    """A against B, a model or numbers keyed by A's references (`where` names them in errors); and, when A
+    had no input data, the seeded random input both ran on, in words."""
     chosen = None
     if any(spec.data is None for spec in a.inputs.values()):
         if not isinstance(b, Model):
@@ -401,4 +414,4 @@ def run_comparison(
         a, chosen = seeded_input(a, seed)
     if isinstance(b, Model):
         return compare_models(a, b, rtol=rtol, atol=atol), chosen
-    return compare_numbers(a, b, rtol=rtol, atol=atol), chosen
+    return compare_numbers(a, b, rtol=rtol, atol=atol, where=where), chosen

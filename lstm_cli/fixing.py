@@ -63,7 +63,8 @@ def write_fixed(
     fixes = ", ".join(f"{finding.hypothesis} in '{b_names[finding.layer]}'" for finding in agreeing)
     converted.origin = f"Written by `lstm-cli compare --fix`: {b_path.name} with {fixes} undone."
     report = write_converted(converted, b_path, destination, force=force)
-    return [*report.notes, f"--fix: undid {fixes}", *(f"wrote {path}" for path in report.written)]
+    written = report.notes[len(converted.notes) :]  # reading B again said nothing new
+    return [*written, f"--fix: undid {fixes}", *(f"wrote {path}" for path in report.written)]
 
 
 def undo(finding: Finding, b: Recurrent, a: Recurrent) -> Recurrent:

@@ -108,9 +108,12 @@ def _gate_order(order: str, numbers: bool) -> tuple[str, str]:
         "reorder the four blocks of kernel, recurrent_kernel and bias, or convert with lstm-cli, which "
         "reorders them."
     )
-    if not numbers:
-        return f"B's gates are stored in {_known(order)} but read as {keras}.", fix
     inverse = inverse_order(order)
+    if not numbers:
+        what = f"B's gates are stored in {_known(order)} but read as {keras}"
+        if inverse in KNOWN_ORDERS and order not in KNOWN_ORDERS:  # Keras's order written into ONNX's
+            what += f": weights already in Keras's order were taken as if in {_known(inverse)}"
+        return what + ".", fix
     what = f"B computes with A's four gate blocks rearranged to ({gates(order)}) and read as {keras}"
     if inverse in KNOWN_ORDERS:
         what += f": it reads A's Keras-ordered weights as if they were in {_known(inverse)}"
@@ -163,8 +166,11 @@ def _state(part: str) -> tuple[str, str]:
     )
 
 
-def no_known_mistake(closest: Finding | None, a_layer: Layer | None, *, numbers: bool) -> str:
-    """The story when no hypothesis makes A and B agree."""
+def no_known_mistake(
+    closest: Finding | None, a_layer: Layer | None, *, numbers: bool, unchanged: float = float("inf")
+) -> str:
+    """The story when no hypothesis makes A and B agree; `unchanged` is how far apart they are as they
+    are."""
     text = (
         "No known mistake explains it: the difference is not one a port is known to make (a weight "
         "copied wrong, a different layer, or another runtime's arithmetic)."
@@ -173,7 +179,8 @@ def no_known_mistake(closest: Finding | None, a_layer: Layer | None, *, numbers:
         return text + " Every recurrent layer agrees step by step: look at the layers after them."
     kind, _, value = closest.hypothesis.partition(":")
     what, _ = _mistake(kind, value, closest.part, _cell(a_layer), numbers)
+    closer = "" if closest.max_abs_diff < unchanged else ", no closer than A and B are as they are"
     return (
         f"{text} The closest is {closest.hypothesis} in layer '{closest.layer}' ({what.rstrip('.')}), "
-        f"which leaves a difference of {short(closest.max_abs_diff)}."
+        f"which leaves a difference of {short(closest.max_abs_diff)}{closer}."
     )

@@ -222,3 +222,12 @@ def test_a_layer_of_b_without_a_counterpart_in_a_is_named() -> None:
         "A has no counterpart for B's layer 'extra' (LSTM, 3 units); "
         "the layers matched so far: 'lstm' = 'lstm'"
     )
+
+
+def test_an_lstm_returning_its_states_matches_one_that_does_not() -> None:
+    # A .pt's nn.LSTM always returns (h, c) beside its sequence; a Keras LSTM ported to it seldom does.
+    # Matched on every output, a .keras against its own .pt had "no counterpart for A's layer 'lstm'".
+    a = load_model(one_layer())
+    b = load_model(config(lstm("lstm", FEATURES, 1, return_state=True)))
+    assert [(match.a.name, match.b.name) for match in match_layers(a, b)] == [("lstm", "lstm")]
+    assert compare_models(a, b, rtol=RTOL, atol=ATOL).agree

@@ -187,3 +187,20 @@ def test_different_structures_name_the_first_layer_without_a_counterpart(tmp_pat
     line = one_line_error(run_cli("compare", str(path), KERAS))
     assert "B has no counterpart for A's layer 'dense' (Dense, 1 units)" in line
     assert line.endswith("the layers matched so far: 'lstm' = 'lstm'")
+
+
+def test_noise_on_one_weight_is_no_known_mistake_and_the_closest_is_named(tmp_path: Path) -> None:
+    mapping = yaml.safe_load(Path(KERAS).read_text())
+    mapping["layers"][0]["recurrent_kernel"][1][5] += 0.05
+    path = tmp_path / "noisy.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    run = run_cli("compare", KERAS, str(path))
+    assert run.exit_code == 1
+    text = " ".join(run.stdout.split())
+    assert "No known mistake explains it" in text and "The closest is " in text
+    document = json.loads(run_cli("compare", KERAS, str(path), "-f", "json").stdout)
+    closest = document["diagnosis"][0]
+    assert not closest["agrees"] and closest["hypothesis"] in text
+    # a nudge this small leaves A and B nearer than any known mistake would make them
+    assert closest["max_abs_diff"] >= document["max_abs_diff"]
+    assert "no closer than A and B are as they are" in text

@@ -288,7 +288,7 @@ def compare(
         )
     rtol, atol = tolerance
     model_b = numbers if numbers is not None else load_file(b, dtype)
-    comparison, chosen = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed)
+    comparison, chosen = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed, where=str(b))
     if chosen is not None:
         notes([f"A has no input data; both run on {chosen} (--seed, --input to change)"])
     if fix_path is not None:

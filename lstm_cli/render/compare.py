@@ -149,7 +149,10 @@ def _diagnosis(a: Model, comparison: Comparison, explain: bool) -> RenderableTyp
         lines.append(
             "  "
             + no_known_mistake(
-                closest, None if closest is None else _layer(a, closest), numbers=comparison.numbers
+                closest,
+                None if closest is None else _layer(a, closest),
+                numbers=comparison.numbers,
+                unchanged=comparison.max_abs_diff,
             )
         )
         return _indented(lines)
