@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIGS, assert_golden, run_cli
+from conftest import CONFIGS, Run, assert_golden, run_cli
 
 import lstm_cli
 
@@ -155,10 +155,10 @@ def test_a_random_input_is_chosen_and_said_when_a_has_none(tmp_path: Path) -> No
     assert run_cli("compare", str(path), PORT, "--seed", "3", "-f", "json").stdout != run.stdout
 
 
-def one_line_error(run: object) -> str:
-    assert run.exit_code == 2, run.stdout  # type: ignore[attr-defined]
-    assert run.stdout == ""  # type: ignore[attr-defined]
-    lines = run.stderr.strip().splitlines()  # type: ignore[attr-defined]
+def one_line_error(run: Run) -> str:
+    assert run.exit_code == 2, run.stdout
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in lines[0]
     return lines[0]
 
@@ -204,3 +204,10 @@ def test_noise_on_one_weight_is_no_known_mistake_and_the_closest_is_named(tmp_pa
     # a nudge this small leaves A and B nearer than any known mistake would make them
     assert closest["max_abs_diff"] >= document["max_abs_diff"]
     assert "no closer than A and B are as they are" in text
+
+
+def test_the_tolerances_decide_agreement() -> None:
+    # The port's outputs are at most 0.32 from A's, and its gates at most 0.8: an atol of 1 lets them agree.
+    assert run_cli("compare", KERAS, PORT, "--atol", "1").exit_code == 0
+    loose = json.loads(run_cli("compare", KERAS, PORT, "--rtol", "0.1", "-f", "json").stdout)
+    assert loose["rtol"] == 0.1 and loose["agree"] is False

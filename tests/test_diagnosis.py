@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from lstm_cli.diagnosis import (
     planted_values,
 )
 from lstm_cli.engine import run_model
+from lstm_cli.fixing import undo
 from lstm_cli.model import Model
 
 BATCH, TIMESTEPS, FEATURES = 2, 4, 3
@@ -258,3 +260,19 @@ def test_noise_in_a_long_sequence_names_the_closest_with_its_difference_over_the
         planted_values(a, the(a, closest.hypothesis, "lstm", closest.part))["lstm"] - output_b
     ).max()
     assert closest.max_abs_diff >= whole
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_undoing_each_agreeing_finding_gives_back_a_model_that_agrees(seed: int) -> None:
+    # What --fix writes: B's layer with the finding's mistake undone, from B's own numbers.
+    for a in (random_lstm(seed), random_bidirectional(seed)):
+        (layer,) = (layer for layer in a.layers if layer.name in ("lstm", "bi"))
+        for hypothesis in hypotheses(a):
+            if hypothesis.changes_outputs:
+                continue
+            b = hypothesis.apply(a)
+            finding = diagnose(a, b)[0]
+            assert finding.agrees, hypothesis.name
+            fixed = undo(finding, b.layer(finding.layer), layer)  # type: ignore[arg-type]
+            repaired = replace(b, layers=tuple(fixed if x.name == fixed.name else x for x in b.layers))
+            assert compare_models(a, repaired).agree, hypothesis.name
