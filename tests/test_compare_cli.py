@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIGS, Run, assert_golden, run_cli
+from conftest import CONFIGS, ROOT, Run, assert_golden, run_cli
 
 import lstm_cli
 
@@ -17,8 +17,9 @@ KERAS = str(CONFIGS / "port-keras.yaml")
 PORT = str(CONFIGS / "port-pytorch.yaml")  # Keras's bias in both bias_ih and bias_hh (SO 48361376)
 
 
-def test_the_port_example_table_and_explain_story_golden() -> None:
-    run = run_cli("compare", KERAS, PORT, "--explain")
+def test_the_port_example_table_and_explain_story_golden(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the paths shown are as given
+    run = run_cli("compare", "configs/port-keras.yaml", "configs/port-pytorch.yaml", "--explain")
     assert run.exit_code == 1, run.stderr
     assert_golden("compare-port-explain.txt", run.stdout)
 
