@@ -491,6 +491,30 @@ class _Records(Sequence[StepRecord]):
         buffers = [self.cs[:spare], self.hs[:spare]] if self.computed is None else [self.computed]
         return all(np.isfinite(buffer).all() for buffer in buffers)
 
+    def stacked(self) -> StepArrays:
+        """Every step, the run's buffers read at once: the gates activated from z by the same calls as the
+        run's (_gate_activation), on the steps side by side."""
+        steps, u = len(self.kept), self.layer.units
+        h0, c0 = self.starts[0]
+        gates = self.pre.copy()  # (steps, batch, 4*units), engine gate order i, f, o, g
+        with np.errstate(all="ignore"):
+            _gate_activation(self.layer, gates.reshape(-1, 4 * u))()
+        i, f, o, g = (gates[..., n * u : (n + 1) * u] for n in range(4))
+        c = self.cs[:steps] if self.computed is None else self.computed[:, 0]
+        order = slice(None, None, -1) if self.backwards else slice(None)
+        return StepArrays(
+            x=self.x.transpose(1, 0, 2)[order],
+            h_prev=np.concatenate([h0[np.newaxis], self.hs[: steps - 1]]),
+            c_prev=np.concatenate([c0[np.newaxis], self.cs[: steps - 1]]),
+            z=_swap_g_and_o(self.pre),
+            i=i,
+            f=f,
+            g=g,
+            o=o,
+            c=c,
+            valid=None if self.mask is None else self.mask.T[order],
+        )
+
     @overload
     def __getitem__(self, index: int) -> StepRecord: ...
     @overload
@@ -518,6 +542,41 @@ class _Records(Sequence[StepRecord]):
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
 
 
+@dataclass(frozen=True)
+class StepArrays:
+    """A layer's steps stacked along a leading axis, in processing order: what backprop reads, without a
+    Python object per step. Every array is (steps, batch, units) unless noted."""
+
+    x: Array  # (steps, batch, features)
+    h_prev: Array  # (steps, batch, units), or (steps, batch, proj) with a projection
+    c_prev: Array
+    z: Array  # (steps, batch, 4*units), Keras's gate order, as Step.z
+    i: Array
+    f: Array
+    g: Array
+    o: Array
+    c: Array  # c_t as computed, before masking
+    valid: Array | None  # (steps, batch), True where the step counted; None without a mask
+
+
+def stacked_steps(steps: Sequence[StepRecord]) -> StepArrays:
+    """Every step of a run recorded whole (`run_lstm(..., record=True)`), stacked. A fast run's records are
+    read from its buffers at once."""
+    if isinstance(steps, _Records) and len(steps.kept) == steps.x.shape[1]:
+        return steps.stacked()
+    records = list(steps)
+
+    def stack(read: Callable[[StepRecord], Array]) -> Array:
+        return np.stack([read(record) for record in records])
+
+    valid = None if records[0].masked is None else ~stack(lambda r: r.masked)  # type: ignore[arg-type,return-value]
+    return StepArrays(
+        *(stack(lambda r, name=name: getattr(r, name)) for name in ("x", "h_prev", "c_prev")),  # type: ignore[misc]
+        *(stack(lambda r, name=name: getattr(r.step, name)) for name in ("z", "i", "f", "g", "o", "c")),  # type: ignore[misc]
+        valid,
+    )
+
+
 def run_dense(layer: DenseLayer, x: Array) -> Array:
     """y = activation(x @ kernel + bias) on the last axis."""
     assert layer.kernel is not None  # config.require_data has refused weightless layers
@@ -537,6 +596,7 @@ def run_embedding(layer: EmbeddingLayer, ids: Array) -> Array:
 class RunResult:
     values: dict[str, Array]  # every reference the run produced, as in `forward --format json`
     traces: list[LayerTrace] = field(default_factory=list)
+    masks: dict[str, Array] = field(default_factory=dict)  # mask source's name → (batch, timesteps)
 
 
 def run_model(
@@ -572,6 +632,7 @@ def run_model(
             else:
                 run.lstm(layer)
     run.result.values = {ref: value for ref, value in run.values.items() if ref not in model.inputs}
+    run.result.masks = run.masks
     return run.result
 
 
