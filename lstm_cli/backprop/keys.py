@@ -53,14 +53,8 @@ def torch_prefixes(layer: object) -> list[str]:
     if isinstance(layer, LstmLayer):
         cells = [("", layer)]
     elif isinstance(layer, BidirectionalLayer):
-        cells = [
-            (f"{direction}.", half)
-            for direction, half in zip(DIRECTIONS, (layer.forward, layer.backward), strict=True)
-        ]
+        halves = (layer.forward, layer.backward)
+        cells = [(f"{direction}.", half) for direction, half in zip(DIRECTIONS, halves, strict=True)]
     else:
         return []
-    return [
-        (prefix, cell)
-        for prefix, cell in cells
-        if cell.weights is not None and cell.weights.layout == "torch"
-    ]
+    return [prefix for prefix, cell in cells if cell.weights is not None and cell.weights.layout == "torch"]
