@@ -77,7 +77,10 @@ def _leaves(model: Model) -> dict[str, Tensor]:
         elif isinstance(layer, LstmLayer):
             _cell_leaves(leaves, layer, layer.name)
             state = layer.initial_state
-            for part, given in (("h", None if state is None else state.h), ("c", None if state is None else state.c)):
+            for part, given in (
+                ("h", None if state is None else state.h),
+                ("c", None if state is None else state.c),
+            ):
                 if given is not None and not isinstance(given, str):
                     leaves[f"{layer.name}.initial_state.{part}"] = _leaf(given)
         elif isinstance(layer, BidirectionalLayer):
@@ -137,9 +140,13 @@ def _recurrent(layer: Any, values: dict[str, Tensor], leaves: dict[str, Tensor],
         return
     results = []
     for direction, half in zip(DIRECTIONS, (layer.forward, layer.backward), strict=True):
-        zeros = [torch.zeros(x.shape[0], width, dtype=torch.float64) for width in (half.output_units, half.units)]
+        zeros = [
+            torch.zeros(x.shape[0], width, dtype=torch.float64) for width in (half.output_units, half.units)
+        ]
         prefix = f"{layer.name}.{direction}"
-        results.append(_lstm(half, prefix, leaves, x, *zeros, mask, direction == "backward", layer.return_sequences))
+        results.append(
+            _lstm(half, prefix, leaves, x, *zeros, mask, direction == "backward", layer.return_sequences)
+        )
         h_ref, c_ref = state_refs(half_ref(layer.name, direction))
         values[h_ref], values[c_ref] = results[-1][1], results[-1][2]
     y, y_rev = results[0][0], results[1][0]
@@ -157,7 +164,9 @@ def _recurrent(layer: Any, values: dict[str, Tensor], leaves: dict[str, Tensor],
         values[layer.name] = merged[layer.merge_mode]()
 
 
-def _initial(layer: LstmLayer, values: dict[str, Tensor], leaves: dict[str, Tensor], batch: int) -> list[Tensor]:
+def _initial(
+    layer: LstmLayer, values: dict[str, Tensor], leaves: dict[str, Tensor], batch: int
+) -> list[Tensor]:
     state = layer.initial_state
     widths = (layer.output_units, layer.units)
     if state is None:
@@ -183,7 +192,9 @@ def _lstm(
     """SPEC §1 and §8, one step at a time in the order §8 lists the options."""
     kernel, recurrent_kernel = leaves[f"{prefix}.kernel"], leaves[f"{prefix}.recurrent_kernel"]
     bias = leaves.get(f"{prefix}.bias")
-    peepholes = {gate: leaves[f"{prefix}.peepholes.{gate}"] for gate in "ifo" if f"{prefix}.peepholes.{gate}" in leaves}
+    peepholes = {
+        gate: leaves[f"{prefix}.peepholes.{gate}"] for gate in "ifo" if f"{prefix}.peepholes.{gate}" in leaves
+    }
     projection = leaves.get(f"{prefix}.projection.kernel")
 
     def clip(value: Tensor, bound: float | None) -> Tensor:
@@ -270,7 +281,9 @@ def gate_distinct(rng: np.random.Generator, shape: tuple[int, ...], scale: float
     return values
 
 
-def lstm_weights(rng: np.random.Generator, features: int, units: int, proj: int | None = None) -> dict[str, Any]:
+def lstm_weights(
+    rng: np.random.Generator, features: int, units: int, proj: int | None = None
+) -> dict[str, Any]:
     rows = units if proj is None else proj
     return {
         "kernel": gate_distinct(rng, (features, 4 * units)).tolist(),
@@ -279,7 +292,9 @@ def lstm_weights(rng: np.random.Generator, features: int, units: int, proj: int 
     }
 
 
-def dense_entry(rng: np.random.Generator, inputs: int, units: int, activation: str = "linear", **more: Any) -> dict[str, Any]:
+def dense_entry(
+    rng: np.random.Generator, inputs: int, units: int, activation: str = "linear", **more: Any
+) -> dict[str, Any]:
     return {
         "type": "dense",
         "units": units,

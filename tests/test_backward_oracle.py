@@ -69,7 +69,13 @@ def chain(
         layers.append({"type": "masking"})
     options = {"return_sequences": True, **(lstm or {})}
     proj = options.pop("proj", None)
-    entry = {"type": "lstm", "name": "lstm", "units": units, **lstm_weights(rng, features, units, proj), **options}
+    entry = {
+        "type": "lstm",
+        "name": "lstm",
+        "units": units,
+        **lstm_weights(rng, features, units, proj),
+        **options,
+    }
     if options.get("use_bias") is False:
         del entry["bias"]
     if proj is not None:
@@ -116,7 +122,9 @@ def test_every_loss_matches_keras(loss: str, masked: bool) -> None:
     assert_matches_oracle(chain(10 + LOSS_TYPES.index(loss), loss, head=head, masked_steps=masked))
 
 
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"])
+@pytest.mark.parametrize(
+    "loss", ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+)
 def test_crossentropies_from_logits_match_keras(loss: str) -> None:
     head = {"units": 3, "activation": "linear", "name": "dense"}
     assert_matches_oracle(chain(20, loss, head=head, from_logits=True, masked_steps=True))
@@ -140,7 +148,9 @@ def test_probabilities_clipped_at_keras_epsilon_get_no_gradient() -> None:
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_every_activation_matches_torch_autograd(name: str) -> None:
     seed = 30 + sorted(ACTIVATIONS).index(name)
-    assert_matches_oracle(chain(seed, "mse", lstm={"activation": name}, head={"units": 2, "activation": name}))
+    assert_matches_oracle(
+        chain(seed, "mse", lstm={"activation": name}, head={"units": 2, "activation": name})
+    )
     assert_matches_oracle(chain(seed + 100, "mse", lstm={"recurrent_activation": name}))
 
 
@@ -161,7 +171,10 @@ def test_lstm_options_match_torch_autograd(options: dict[str, Any]) -> None:
 def test_initial_states_given_as_arrays_get_their_gradients() -> None:
     rng = np.random.default_rng(61)
     config = chain(61, "mse", masked_steps=True)  # sample 1's first step masked: it carries h0 on
-    config["layers"][1]["initial_state"] = {"h": rng.normal(0, 1, (2, 3)).tolist(), "c": rng.normal(0, 1, 3).tolist()}
+    config["layers"][1]["initial_state"] = {
+        "h": rng.normal(0, 1, (2, 3)).tolist(),
+        "c": rng.normal(0, 1, 3).tolist(),
+    }
     ours = assert_matches_oracle(config)
     assert ours["lstm.initial_state.c"].shape == (3,)  # shared by the batch: summed over it
 
@@ -209,7 +222,15 @@ def bidirectional(seed: int, merge_mode: str | None, return_sequences: bool, mas
     halves = {direction: lstm_weights(rng, 3, 2) for direction in ("forward", "backward")}
     layers: list[dict[str, Any]] = [{"type": "masking"}] if masked else []
     layers.append(
-        {"type": "bidirectional", "name": "bi", "units": 2, "merge_mode": merge_mode, "return_sequences": return_sequences, "return_state": True, **halves}
+        {
+            "type": "bidirectional",
+            "name": "bi",
+            "units": 2,
+            "merge_mode": merge_mode,
+            "return_sequences": return_sequences,
+            "return_state": True,
+            **halves,
+        }
     )
     config: dict[str, Any] = {"input": x.tolist(), "layers": layers}
     outputs = lstm_cli.forward(config)
@@ -221,7 +242,9 @@ def bidirectional(seed: int, merge_mode: str | None, return_sequences: bool, mas
 @pytest.mark.parametrize("masked", [False, True], ids=["plain", "masked"])
 @pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
-def test_bidirectional_every_merge_mode_matches_torch_autograd(merge_mode: str | None, return_sequences: bool, masked: bool) -> None:
+def test_bidirectional_every_merge_mode_matches_torch_autograd(
+    merge_mode: str | None, return_sequences: bool, masked: bool
+) -> None:
     assert_matches_oracle(bidirectional(80, merge_mode, return_sequences, masked))
 
 
@@ -237,7 +260,9 @@ def test_seq2seq_gradient_reaches_the_encoder() -> None:
 
     with open("configs/seq2seq.yaml", encoding="utf-8") as file:
         config = yaml.safe_load(file)
-    config["inputs"] = {name: np.eye(6)[[row.index(1) for row in rows]].tolist() for name, rows in config["inputs"].items()}
+    config["inputs"] = {
+        name: np.eye(6)[[row.index(1) for row in rows]].tolist() for name, rows in config["inputs"].items()
+    }
     config.pop("vocab")
     config["loss"] = {"type": "categorical_crossentropy", "target": np.eye(6)[[[5, 4, 3, 2, 1]]].tolist()}
     ours = assert_matches_oracle(config)
@@ -249,7 +274,14 @@ def test_embedding_with_mask_zero_matches_torch_autograd() -> None:
     config = {
         "input": [[3, 1, 0, 0], [2, 2, 4, 1]],
         "layers": [
-            {"type": "embedding", "name": "emb", "input_dim": 5, "output_dim": 3, "mask_zero": True, "embeddings": rng.normal(0, 1, (5, 3)).tolist()},
+            {
+                "type": "embedding",
+                "name": "emb",
+                "input_dim": 5,
+                "output_dim": 3,
+                "mask_zero": True,
+                "embeddings": rng.normal(0, 1, (5, 3)).tolist(),
+            },
             {"type": "lstm", "units": 2, "return_sequences": True, **lstm_weights(rng, 3, 2)},
             dense_entry(rng, 2, 3, "softmax", name="dense"),
         ],
@@ -264,9 +296,23 @@ def test_stacked_lstms_with_go_backwards_and_states_match_torch_autograd() -> No
     config = {
         "input": rng.normal(0, 1, (3, 5, 2)).tolist(),
         "layers": [
-            {"type": "lstm", "name": "first", "units": 3, "return_sequences": True, "go_backwards": True, **lstm_weights(rng, 2, 3)},
+            {
+                "type": "lstm",
+                "name": "first",
+                "units": 3,
+                "return_sequences": True,
+                "go_backwards": True,
+                **lstm_weights(rng, 2, 3),
+            },
             {"type": "dropout", "rate": 0.5},
-            {"type": "lstm", "name": "second", "units": 2, "return_state": True, "initial_state": {"h": [0.1, -0.2], "c": [0.3, 0.0]}, **lstm_weights(rng, 3, 2)},
+            {
+                "type": "lstm",
+                "name": "second",
+                "units": 2,
+                "return_state": True,
+                "initial_state": {"h": [0.1, -0.2], "c": [0.3, 0.0]},
+                **lstm_weights(rng, 3, 2),
+            },
             dense_entry(rng, 2, 2, "tanh", name="head"),
         ],
         "outputs": ["head", "second.c"],
@@ -295,7 +341,12 @@ def test_pytorch_layout_gradients_equal_nn_lstm_parameter_grads(proj_size: int) 
     for name, parameter in lstm.named_parameters():
         assert parameter.grad is not None
         expected = parameter.grad.numpy()
-        np.testing.assert_allclose(ours[f"lstm.{name.removesuffix('_l0')}"], expected, rtol=0, atol=RTOL * max(1, np.abs(expected).max()))
+        np.testing.assert_allclose(
+            ours[f"lstm.{name.removesuffix('_l0')}"],
+            expected,
+            rtol=0,
+            atol=RTOL * max(1, np.abs(expected).max()),
+        )
     np.testing.assert_allclose(ours["lstm.kernel"], ours["lstm.weight_ih"].T)
 
 
