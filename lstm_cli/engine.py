@@ -569,11 +569,18 @@ def stacked_steps(steps: Sequence[StepRecord]) -> StepArrays:
     def stack(read: Callable[[StepRecord], Array]) -> Array:
         return np.stack([read(record) for record in records])
 
-    valid = None if records[0].masked is None else ~stack(lambda r: r.masked)  # type: ignore[arg-type,return-value]
+    masked = [record.masked for record in records]
     return StepArrays(
-        *(stack(lambda r, name=name: getattr(r, name)) for name in ("x", "h_prev", "c_prev")),  # type: ignore[misc]
-        *(stack(lambda r, name=name: getattr(r.step, name)) for name in ("z", "i", "f", "g", "o", "c")),  # type: ignore[misc]
-        valid,
+        x=stack(lambda r: r.x),
+        h_prev=stack(lambda r: r.h_prev),
+        c_prev=stack(lambda r: r.c_prev),
+        z=stack(lambda r: r.step.z),
+        i=stack(lambda r: r.step.i),
+        f=stack(lambda r: r.step.f),
+        g=stack(lambda r: r.step.g),
+        o=stack(lambda r: r.step.o),
+        c=stack(lambda r: r.step.c),
+        valid=None if masked[0] is None else ~np.stack(masked),  # type: ignore[arg-type]
     )
 
 

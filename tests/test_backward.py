@@ -83,7 +83,7 @@ def reference_backward(
     dh_final: np.ndarray,
     dc_final: np.ndarray,
 ) -> dict[str, Any]:
-    """lstm_step forward and lstm_step_backward back, one step at a time, Keras's masking rules written out."""
+    """lstm_step forward, lstm_step_backward back, one step at a time, with Keras's masking rules."""
     activation, recurrent_activation = (
         get_activation(name) for name in (layer.activation, layer.recurrent_activation)
     )

@@ -16,11 +16,11 @@ torch = pytest.importorskip("torch")
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
+from backward_oracle import KERAS_LOSSES, dense_entry, lstm_weights, target_for  # noqa: E402
+
 import lstm_cli  # noqa: E402
 from lstm_cli.config import load_model  # noqa: E402
 from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, MaskingLayer  # noqa: E402
-
-from backward_oracle import KERAS_LOSSES, dense_entry, lstm_weights, target_for  # noqa: E402
 
 RTOL = 1e-7
 

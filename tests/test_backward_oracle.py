@@ -16,11 +16,11 @@ torch = pytest.importorskip("torch")
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
+from backward_oracle import dense_entry, gate_distinct, lstm_weights, oracle_gradients, target_for  # noqa: E402
+
 import lstm_cli  # noqa: E402
 from lstm_cli.activations import ACTIVATIONS  # noqa: E402
 from lstm_cli.losses import LOSS_TYPES  # noqa: E402
-
-from backward_oracle import dense_entry, gate_distinct, lstm_weights, oracle_gradients, target_for  # noqa: E402
 
 RTOL = 1e-7
 
@@ -98,7 +98,7 @@ def chain(
 
 def _output_shape(config: dict[str, Any], ref: str | None) -> tuple[int, ...]:
     values = lstm_cli.forward({k: v for k, v in config.items() if k != "loss"})
-    return values[ref or list(values)[0] if ref else _last(config, values)].shape
+    return values[ref if ref else _last(config, values)].shape
 
 
 def _last(config: dict[str, Any], values: dict[str, np.ndarray]) -> str:
