@@ -1,5 +1,6 @@
-"""Backpropagation through time, step by step (docs/config.md#the-loss, docs/output.md#backward): the loss of
-one output, and its gradient with respect to every weight, input and initial state given as an array.
+"""Backpropagation through time, step by step (docs/config.md#the-loss, docs/output.md#backward-json):
+the loss of one output, and its gradient with respect to every weight, input and initial state given
+as an array.
 
 The forward pass runs as `forward` runs it (engine.run_model), with every LSTM step recorded; the loss
 (losses.py) gives dL/doutput; then each layer, last first, hands what reaches its outputs back to what it

@@ -119,6 +119,8 @@ def after_sgd(model: Model, gradients: dict[str, Array], rate: float) -> dict[st
     """The config's mapping after one step of gradient descent, w - rate * dL/dw, for every weight as the
     config gave it (Keras's names or PyTorch's; an array from a file is written out as numbers)."""
     data = copy.deepcopy(dict(model.document.data))
+    for stale in ("expect", "expect_gradients"):  # worked out for the weights before the step
+        data.pop(stale, None)
     for index, layer in enumerate(model.layers):
         entry = data["layers"][index]
         if isinstance(layer, BidirectionalLayer):

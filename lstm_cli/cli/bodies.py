@@ -19,9 +19,8 @@ from lstm_cli.cli.output import Output, Views
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lstm_cli.model import Array, LossSpec, Model
-
     from lstm_cli.architecture import Architecture
+    from lstm_cli.model import Array, LossSpec, Model
 
 
 def forward(config: Path | None, dtype: str | None, source: Source, output: Output) -> Views:
