@@ -123,7 +123,7 @@ def _mismatch_story(mismatches: Sequence[Mismatch], places: int) -> Text:
     first = mismatches[0]
     where = "".join(f"[{i}]" for i in first.index)
     lines = [
-        f"expect_gradients: {len(mismatches)} value{'s' if len(mismatches) != 1 else ''} differ",
+        f"expect_gradients: {len(mismatches)} value{'s differ' if len(mismatches) != 1 else ' differs'}",
         f"  first: {first.ref}{where} is {format_number(first.actual, places)}, "
         f"you expected {format_number(first.expected, places)}",
     ]
