@@ -1,7 +1,8 @@
 """lstm-cli: a command-line LSTM calculator that shows every gate, exactly as Keras 3 computes it.
 
 The Python API (docs/output.md#python-api) mirrors the commands: `forward` returns every reference's value as
-numpy arrays, and `trace` the per-step records behind `lstm-cli trace --format json`."""
+numpy arrays, `trace` the per-step records behind `lstm-cli trace --format json`, and `backward` the loss
+and every gradient."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from .config import ConfigSource
     from .model import Model
 
-__all__ = ["LstmCliError", "compare", "forward", "trace"]
+__all__ = ["LstmCliError", "backward", "compare", "forward", "trace"]
 
 from .errors import LstmCliError
 
@@ -95,6 +96,23 @@ def compare(
     model_b = numbers if numbers is not None else model(cast("ConfigSource", b))
     comparison, _ = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed)
     return dict(plain(comparison.document()))
+
+
+def backward(config: ConfigSource, *, dtype: DTypeLike | None = None) -> dict[str, np.ndarray]:
+    """Backpropagate the config's `loss:` (docs/config.md#the-loss) through the model.
+
+    Returns `"loss"` (a 0-d array) and the gradient of every weight, input and initial state given as an
+    array, keyed as the config names them: `lstm.kernel`, `bi.forward.recurrent_kernel`, `emb.embeddings`,
+    `input`, ...; a layer given in PyTorch's layout also has `NAME.weight_ih`, `weight_hh`, `bias_ih` and
+    `bias_hh`. Raises `LstmCliError` for a bad config, or one without a loss.
+    """
+    from .backprop import run_backward
+    from .config import load_model, require_data
+
+    model = load_model(config, dtype=_dtype_name(dtype))
+    require_data(model)
+    result = run_backward(model)
+    return {"loss": result.loss, **result.gradients}
 
 
 def _dtype_name(dtype: DTypeLike | None) -> str | None:

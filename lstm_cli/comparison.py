@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .diagnosis import Finding, diagnose, states
+from .diagnosis import Finding, diagnose
 from .differences import ATOL, RTOL, abs_diff, beyond
-from .engine import LayerTrace, run_model, step_quantities
+from .engine import LayerTrace, StepArrays, run_model, stacked_steps
 from .errors import LstmCliError
 from .graph import keras_layers
 from .layers import owner_of
@@ -164,13 +164,26 @@ def with_input(model_b: Model, inputs_of_a: Mapping[str, InputSpec]) -> Model:
     return replace(model_b, inputs=inputs)
 
 
+def _quantities(steps: StepArrays) -> dict[str, Array]:
+    """The gates as each step computed them, and the c and h it carried on."""
+    return {
+        "i": steps.i,
+        "f": steps.f,
+        "g": steps.g,
+        "o": steps.o,
+        "c": steps.carried_c,
+        "h": steps.carried_h,
+    }
+
+
 def _compare_trace(
     match: Match, direction: str, a: LayerTrace, b: LayerTrace, rtol: float, atol: float
 ) -> tuple[LayerDiff, Difference | None]:
     """Every step's largest |A - B| per quantity, and the first value beyond tolerance: the earliest step,
     then the quantities in the order the step computes them, then sample and unit."""
-    ts, values_a = step_quantities(a.steps)
-    _, values_b = step_quantities(b.steps)
+    steps_a, steps_b = stacked_steps(a.steps), stacked_steps(b.steps)
+    ts = [int(t) for t in steps_a.t]
+    values_a, values_b = _quantities(steps_a), _quantities(steps_b)
     largest = {
         q: abs_diff(values_a[q], values_b[q]).reshape(len(ts), -1).max(axis=1, initial=0.0)
         for q in QUANTITIES
@@ -283,7 +296,9 @@ def compare_models(
     findings: tuple[Finding, ...] = ()
     if not agree and diagnosis:
         names = {match.b.name: match.a.name for match in matches}
-        states_b = {(names[trace.layer.name], trace.direction): states(trace) for trace in run_b.traces}
+        states_b = {
+            (names[trace.layer.name], trace.direction): stacked_steps(trace.steps) for trace in run_b.traces
+        }
         values_b = renamed(run_b.values, matches)
         findings = tuple(diagnose(a, run_a.values, values_b, states_b=states_b, rtol=rtol, atol=atol))
     return Comparison(agree, largest, rtol, atol, tuple(layers), first, outputs, tuple(matches), findings)

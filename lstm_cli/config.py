@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from .checks import NAME_PATTERN as NAME_PATTERN
 from .checks import Node, describe
 from .errors import LstmCliError
 from .layers import LAYER_TYPES, Scope, owner_of
-from .model import Array, DType, Expectation, InputSpec, Layer, Model
+from .losses import CROSSENTROPIES, LOSS_TYPES
+from .model import Array, DType, Expectation, InputSpec, Layer, LossSpec, Model
 from .names import DIRECTIONS, OUTPUT, KerasNames, ref_parts
 from .text import did_you_mean, shape_text, shorten
 from .yamlio import Document, document_from_mapping, format_key_path, parse_yaml, read_config_file
@@ -30,7 +32,11 @@ from .yamlio import Document, document_from_mapping, format_key_path, parse_yaml
 DTYPES: tuple[DType, ...] = ("float32", "float64")
 MAX_LAYERS = 1_000  # a calculator's model has a handful; 20,000 (400 KB of YAML) took minutes to summarise
 MAX_TIMESTEPS = 10**9  # in an input's shape
-TOP_KEYS = ("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab")
+TOP_KEYS = (
+    *("description", "dtype", "input", "inputs", "layers", "outputs", "expect", "vocab"),
+    *("loss", "expect_gradients"),
+)
+LOSS_KEYS = ("type", "output", "target", "from_logits")
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab and line breaks
 # Relative slack for comparing `expect:` values written as whole numbers or in exponent form.
 EXPECT_RTOL: dict[str, float] = {"float64": 1e-6, "float32": 1e-5}
@@ -123,7 +129,7 @@ def _read(document: Document, dtype_override: str | None, builtin: str | None = 
     layers = _layers(root["layers"], scope)
     outputs = _outputs(root, scope, layers)
     description = _description(root)
-    return Model(
+    model = Model(
         inputs=scope.inputs,
         layers=layers,
         outputs=outputs,
@@ -136,6 +142,8 @@ def _read(document: Document, dtype_override: str | None, builtin: str | None = 
         vocab=vocab,
         builtin=builtin,
     )
+    loss = _loss(root["loss"], scope, outputs) if "loss" in root else None
+    return replace(model, loss=loss, expect_gradients=_expect_gradients(root, model))
 
 
 def _top_level(root: Node) -> Mapping[str, Any]:
@@ -387,6 +395,92 @@ def _tolerances(node: Node, expected: Array, dtype: DType) -> Array:
         if text and re.fullmatch(r"[-+]?[0-9]*\.[0-9]+", text) and not float(text).is_integer():
             written[index] = 0.5 * 10.0 ** -len(text.split(".")[1])
     return np.maximum(written, slack)
+
+
+# -- the loss and the gradients worked out by hand (backward) ---------------------------------------------
+
+
+def read_loss(model: Model, given: Mapping[str, Any], source: str) -> LossSpec:
+    """A loss given apart from the config (`--loss TYPE --target FILE`), checked as `loss:` is; `source`
+    names it in messages."""
+    document = document_from_mapping({"loss": given})
+    document.source = source
+    scope = Scope(inputs=model.inputs, shapes=dict(model.shapes))
+    return _loss(Node(document.data, (), document, np.dtype(model.dtype))["loss"], scope, model.outputs)
+
+
+def _loss(node: Node, scope: Scope, outputs: tuple[str, ...]) -> LossSpec:
+    node.mapping().keys(LOSS_KEYS, required=("type",))
+    kind = node["type"].choice(LOSS_TYPES)
+    if "output" in node:
+        ref = scope.reference(node["output"])
+    elif len(outputs) == 1:
+        ref = outputs[0]
+    else:
+        raise node.error(f"the model has several outputs ({', '.join(outputs)}); say which with `output:`")
+    from_logits = node.boolean("from_logits", False)
+    if from_logits and kind not in CROSSENTROPIES:
+        raise node.error(f"from_logits applies to the crossentropies, not to {kind}", "from_logits")
+    if kind == "sum":
+        if "target" in node:
+            raise node["target"].error("a sum loss has no target: it is the sum of the output")
+        return LossSpec(kind, ref, None, False, node.path)
+    if "target" not in node:
+        raise node.error(f"missing key 'target' ({_target_shape_text(kind, scope.shapes[ref], ref)})")
+    target = _target(node["target"], kind, scope.shapes[ref], ref)
+    return LossSpec(kind, ref, target, from_logits, node.path)
+
+
+def _target_shape_text(kind: str, shape: tuple[int | None, ...], ref: str) -> str:
+    if kind == "sparse_categorical_crossentropy":
+        return f"class ids of shape {shape_text(shape[:-1])}: the shape of {ref} without its classes"
+    return f"an array of shape {shape_text(shape)}: the shape of {ref}"
+
+
+def _target(node: Node, kind: str, shape: tuple[int | None, ...], ref: str) -> Array:
+    """The target, of the output's shape; class ids in [0, classes) for sparse_categorical_crossentropy."""
+    target = node.array()
+    sparse = kind == "sparse_categorical_crossentropy"
+    expected = shape[:-1] if sparse else shape
+    got = (
+        target.shape[:-1]
+        if sparse and target.shape[-1:] == (1,) and len(shape) == target.ndim
+        else target.shape
+    )
+    fits = len(expected) == len(got) and all(n in (None, m) for n, m in zip(expected, got, strict=True))
+    if not fits:
+        raise node.error(f"expected {_target_shape_text(kind, shape, ref)}; got {shape_text(target.shape)}")
+    if sparse:
+        classes = shape[-1]
+        bad = np.argwhere((target != np.round(target)) | (target < 0) | (target >= (classes or 0)))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise node.error(
+                f"expected a class id in [0, {classes}) ({ref} has {classes}), got {target[index]:g}", *index
+            )
+    return target
+
+
+def _expect_gradients(root: Node, model: Model) -> tuple[Expectation, ...]:
+    """Gradients worked out by hand, keyed as `backward` names them, `loss` for the loss itself."""
+    if "expect_gradients" not in root:
+        return ()
+    from .backprop.keys import gradient_shapes
+
+    shapes = {"loss": (), **gradient_shapes(model)}
+    expectations = []
+    for key, node in root["expect_gradients"].mapping().items():
+        if key not in shapes:
+            hint = did_you_mean(str(key), list(shapes))
+            raise node.error(f"unknown gradient {shorten(str(key))!r}{hint} (known: {', '.join(shapes)})")
+        expected = np.asarray(node.number()) if key == "loss" else node.array()
+        if expected.shape != shapes[key]:
+            raise node.error(
+                f"expected shape {shape_text(shapes[key])} (the shape of {key}), "
+                f"got {shape_text(expected.shape)}"
+            )
+        expectations.append(Expectation(key, expected, _tolerances(node, expected, model.dtype), node.path))
+    return tuple(expectations)
 
 
 __all__ = ["LAYER_TYPES", "NAME_PATTERN", "format_key_path", "load_example", "load_model", "require_data"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .activations import get_activation
 from .differences import ATOL, RTOL, abs_diff, beyond
-from .engine import LayerTrace, StepRecord, carried_states, lstm_step, merge_halves, run_model, step_options
+from .engine import LayerTrace, StepArrays, lstm_step, merge_halves, run_model, stacked_steps, step_options
 from .errors import LstmCliError
 from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
@@ -370,38 +370,7 @@ def _finding(hypothesis: Hypothesis, diff: float, agrees: bool) -> Finding:
     return Finding(hypothesis.name, hypothesis.layer, diff, agrees, hypothesis.part)
 
 
-@dataclass(frozen=True)
-class Steps:
-    """One layer's (or half's) steps as a run went, stacked (steps, batch, ...) in processing order."""
-
-    x: Array
-    h_prev: Array
-    c_prev: Array
-    h: Array  # as each step computed them, before any mask
-    c: Array
-    carried_h: Array  # what each step carried on
-    carried_c: Array
-
-
-States = Mapping[tuple[str, str], Steps]  # (layer, direction) → its steps
-
-
-def states(trace: LayerTrace) -> Steps:
-    records = list(trace.steps)
-    carried_h, carried_c = carried_states(trace.steps)
-
-    def stacked(values: Callable[[StepRecord], Array]) -> Array:
-        return np.stack([values(record) for record in records])
-
-    return Steps(
-        stacked(lambda r: r.x),
-        stacked(lambda r: r.h_prev),
-        stacked(lambda r: r.c_prev),
-        stacked(lambda r: r.step.h),
-        stacked(lambda r: r.step.c),
-        carried_h,
-        carried_c,
-    )
+States = Mapping[tuple[str, str], StepArrays]  # (layer, direction) → its steps as B ran them
 
 
 def diagnose(
@@ -436,8 +405,10 @@ def _state_distance(
         return float("inf"), False
     largest, within = 0.0, True
     for trace in traces:
-        steps_b = states_b[trace.layer.name, trace.direction]
-        pairs = zip(carried_states(trace.steps), (steps_b.carried_h, steps_b.carried_c), strict=True)
+        steps_a, steps_b = stacked_steps(trace.steps), states_b[trace.layer.name, trace.direction]
+        pairs = zip(
+            (steps_a.carried_h, steps_a.carried_c), (steps_b.carried_h, steps_b.carried_c), strict=True
+        )
         for value_a, value_b in pairs:
             if value_a.shape != value_b.shape:
                 return float("inf"), False

@@ -491,25 +491,36 @@ class _Records(Sequence[StepRecord]):
         buffers = [self.cs[:spare], self.hs[:spare]] if self.computed is None else [self.computed]
         return all(np.isfinite(buffer).all() for buffer in buffers)
 
-    def stacked(self) -> tuple[list[int], dict[str, Array]]:
-        """Each kept step's t, and its i, f, g, o, c, h stacked (kept, batch, units), c and h as carried
-        on: activated from the buffers in one call per gate, as run_lstm activated them step by step."""
-        slots = [self.slot_of[k] for k in self.kept]
-        steps = self.x.shape[1]
-        ts = [steps - 1 - k if self.backwards else k for k in self.kept]
-        z = self.pre[slots]
-        gates = z.reshape(-1, z.shape[-1]).copy()
+    def stacked(self) -> StepArrays:
+        """Every step, the run's buffers read at once: the gates activated from z by the same calls as the
+        run's (_gate_activation), on the steps side by side."""
+        steps, u = len(self.kept), self.layer.units
+        h0, c0 = self.starts[0]
+        gates = self.pre.copy()  # (steps, batch, 4*units), engine gate order i, f, o, g
         with np.errstate(all="ignore"):
-            _gate_activation(self.layer, gates)()
-        u = self.layer.units
-        blocks = gates.reshape(z.shape)
-        i, f, o, g = (blocks[..., n * u : (n + 1) * u] for n in range(4))
-        return ts, {"i": i, "f": f, "g": g, "o": o, "c": self.cs[slots], "h": self.hs[slots]}
-
-    def carried(self) -> tuple[Array, Array]:
-        """h and c carried on after each kept step, (kept, batch, units), in processing order."""
-        slots = [self.slot_of[k] for k in self.kept]
-        return self.hs[slots], self.cs[slots]
+            _gate_activation(self.layer, gates.reshape(-1, 4 * u))()
+        i, f, o, g = (gates[..., n * u : (n + 1) * u] for n in range(4))
+        if self.computed is None:
+            c, h = self.cs[:steps], self.hs[:steps]
+        else:  # masked: what each step computed, beside what it carried on
+            c, h = self.computed[:, 0], self.computed[:, 1]
+        order = slice(None, None, -1) if self.backwards else slice(None)
+        return StepArrays(
+            t=np.arange(self.x.shape[1])[order],
+            x=self.x.transpose(1, 0, 2)[order],
+            h_prev=np.concatenate([h0[np.newaxis], self.hs[: steps - 1]]),
+            c_prev=np.concatenate([c0[np.newaxis], self.cs[: steps - 1]]),
+            z=_swap_g_and_o(self.pre),
+            i=i,
+            f=f,
+            g=g,
+            o=o,
+            c=c,
+            h=h,
+            carried_c=self.cs[:steps],
+            carried_h=self.hs[:steps],
+            valid=None if self.mask is None else self.mask.T[order],
+        )
 
     @overload
     def __getitem__(self, index: int) -> StepRecord: ...
@@ -538,27 +549,54 @@ class _Records(Sequence[StepRecord]):
         return StepRecord(t, self.x[:, t], h_prev, c_prev, step, self.hs[slot], self.cs[slot], masked)
 
 
-def step_quantities(steps: Sequence[StepRecord]) -> tuple[list[int], dict[str, Array]]:
-    """Each step's t, and its gates i, f, g, o with the c and h it carries on, stacked (steps, batch,
-    units) in processing order."""
-    if isinstance(steps, _Records):
+@dataclass(frozen=True)
+class StepArrays:
+    """A layer's steps stacked along a leading axis, in processing order: what backprop and compare read,
+    without a Python object per step. Every array is (steps, batch, units) unless noted."""
+
+    t: Array  # (steps,): each step's index into the input; counts down under go_backwards
+    x: Array  # (steps, batch, features)
+    h_prev: Array  # (steps, batch, units), or (steps, batch, proj) with a projection
+    c_prev: Array
+    z: Array  # (steps, batch, 4*units), Keras's gate order, as Step.z
+    i: Array
+    f: Array
+    g: Array
+    o: Array
+    c: Array  # c_t as computed, before masking
+    h: Array  # h_t as computed, before masking
+    carried_c: Array  # what each step carried on: c_prev on a masked row
+    carried_h: Array
+    valid: Array | None  # (steps, batch), True where the step counted; None without a mask
+
+
+def stacked_steps(steps: Sequence[StepRecord]) -> StepArrays:
+    """Every step of a run recorded whole (`run_lstm(..., record=True)`), stacked. A fast run's records are
+    read from its buffers at once."""
+    if isinstance(steps, _Records) and len(steps.kept) == steps.x.shape[1]:
         return steps.stacked()
-    quantities = {
-        "i": [r.step.i for r in steps],
-        "f": [r.step.f for r in steps],
-        "g": [r.step.g for r in steps],
-        "o": [r.step.o for r in steps],
-        "c": [r.c for r in steps],
-        "h": [r.h for r in steps],
-    }
-    return [r.t for r in steps], {name: np.stack(values) for name, values in quantities.items()}
+    records = list(steps)
 
+    def stack(read: Callable[[StepRecord], Array]) -> Array:
+        return np.stack([read(record) for record in records])
 
-def carried_states(steps: Sequence[StepRecord]) -> tuple[Array, Array]:
-    """The h and c each recorded step carries on, stacked: (steps, batch, units), in processing order."""
-    if isinstance(steps, _Records):  # straight from the run's buffers, without a record per step
-        return steps.carried()
-    return np.stack([record.h for record in steps]), np.stack([record.c for record in steps])
+    masked = [record.masked for record in records]
+    return StepArrays(
+        t=np.array([record.t for record in records]),
+        x=stack(lambda r: r.x),
+        h_prev=stack(lambda r: r.h_prev),
+        c_prev=stack(lambda r: r.c_prev),
+        z=stack(lambda r: r.step.z),
+        i=stack(lambda r: r.step.i),
+        f=stack(lambda r: r.step.f),
+        g=stack(lambda r: r.step.g),
+        o=stack(lambda r: r.step.o),
+        c=stack(lambda r: r.step.c),
+        h=stack(lambda r: r.step.h),
+        carried_c=stack(lambda r: r.c),
+        carried_h=stack(lambda r: r.h),
+        valid=None if masked[0] is None else ~np.stack(masked),  # type: ignore[arg-type]
+    )
 
 
 def run_dense(layer: DenseLayer, x: Array) -> Array:
@@ -580,6 +618,7 @@ def run_embedding(layer: EmbeddingLayer, ids: Array) -> Array:
 class RunResult:
     values: dict[str, Array]  # every reference the run produced, as in `forward --format json`
     traces: list[LayerTrace] = field(default_factory=list)
+    masks: dict[str, Array] = field(default_factory=dict)  # mask source's name → (batch, timesteps)
 
 
 def run_model(
@@ -619,6 +658,7 @@ def run_model(
             else:
                 run.lstm(layer)
     run.result.values = {ref: value for ref, value in run.values.items() if ref not in model.inputs}
+    run.result.masks = run.masks
     return run.result
 
 

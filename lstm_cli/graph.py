@@ -28,6 +28,17 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource
     merge_mode null); states carry none. An LSTM with `use_mask: false` takes none. `keras_graph`: as a
     Keras 3 functional graph calls its layers, where an LSTM given an initial state takes no mask either,
     though its sequence still carries it on (Keras 3.15); the engine applies it."""
+    return _mask_flow(model, keras_graph)[1]
+
+
+def masks_carried(model: Model) -> dict[str, MaskSource]:
+    """The layer whose mask each reference carries on, by reference (Keras's `_keras_mask` on a tensor,
+    which a loss reads), as masks_taken passes them."""
+    return _mask_flow(model, False)[0]
+
+
+def _mask_flow(model: Model, keras_graph: bool) -> tuple[dict[str, MaskSource], dict[str, MaskSource]]:
+    """(carried, taken): the mask each reference carries, and the mask each recurrent layer takes."""
     carried: dict[str, MaskSource] = {}  # reference → the layer whose mask it carries
     taken: dict[str, MaskSource] = {}
     for layer in model.layers:
@@ -41,7 +52,7 @@ def masks_taken(model: Model, keras_graph: bool = False) -> dict[str, MaskSource
         if owner.takes_mask(layer, keras_graph):
             taken[layer.name] = source
         carried.update(dict.fromkeys(owner.passes_mask_to(layer), source))
-    return taken
+    return carried, taken
 
 
 def is_sequential(model: Model) -> bool:

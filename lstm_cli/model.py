@@ -54,6 +54,17 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class LossSpec:
+    """What `backward` differentiates (docs/config.md#the-loss): a loss of one output against a target."""
+
+    type: str  # one of losses.LOSS_TYPES
+    output: str  # the reference it reads
+    target: Array | None  # the output's shape (class ids for sparse_categorical_crossentropy); None for sum
+    from_logits: bool
+    key_path: KeyPath
+
+
+@dataclass(frozen=True)
 class Model:
     inputs: dict[str, InputSpec]
     layers: tuple[Layer, ...]
@@ -65,6 +76,8 @@ class Model:
     declared_dtype: DType | None = None  # what the config wrote, if anything (summary sizes weights by it)
     expect: tuple[Expectation, ...] = ()
     vocab: tuple[str, ...] | None = None
+    loss: LossSpec | None = None
+    expect_gradients: tuple[Expectation, ...] = ()  # `ref` is a gradient's key (backprop.gradient_shapes)
     builtin: str | None = field(default=None, compare=False)  # the example's name when no file was given
 
     def error(self, path: KeyPath, message: str) -> LstmCliError:
@@ -95,6 +108,7 @@ __all__ = [
     "InitialState",
     "InputSpec",
     "Layer",
+    "LossSpec",
     "LstmLayer",
     "LstmWeights",
     "MaskSource",

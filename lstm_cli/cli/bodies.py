@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from lstm_cli.architecture import Architecture
+    from lstm_cli.model import Array, LossSpec, Model
 
 
 def forward(config: Path | None, dtype: str | None, source: Source, output: Output) -> Views:
@@ -302,3 +303,88 @@ def compare(
         console.print(compare_view(model_a, comparison, (str(a), str(b)), explain))
 
     return Views(table, json=comparison.document, differ=not comparison.agree)
+
+
+def backward(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    output: Output,
+    *,
+    loss: str | None,
+    target: Path | None,
+    selection: tuple[list[str] | None, list[str] | None, list[int] | None, str | None],
+    explain: bool,
+    check: bool,
+    sgd: float | None,
+    sgd_output: Path | None,
+) -> Views:
+    """The loss (the config's, or --loss and --target) backwards through the model: each step's gradients
+    as the selection keeps them, every weight's, and --check's and --sgd's results."""
+    from lstm_cli.backprop import run_backward
+    from lstm_cli.backprop.views import backward_document, backward_rows, gradient_mismatches
+    from lstm_cli.config import read_loss
+    from lstm_cli.tracing.selection import Selection, choose
+
+    model = load(config, dtype, source)
+    spec = model.loss
+    if loss is not None:
+        given: dict[str, object] = {"type": loss}
+        if target is not None:
+            given["target"] = {"file": str(target.resolve())}
+        spec = read_loss(model, given, "--loss/--target")
+    layers, timesteps, samples, units = selection
+    chosen = choose(
+        model, Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
+    )
+    result = run_backward(model, loss=spec, record=lambda name: name in chosen.layers)
+    assert spec is not None  # run_backward has refused a model without a loss
+    mismatches = gradient_mismatches(model, result)
+    if sgd is not None and sgd_output is not None:
+        _write_sgd(model, result.gradients, sgd, sgd_output)
+    errors = _checked(config, source, spec) if check else None
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.backward import backward_view, check_table
+        from lstm_cli.text import DEFAULT_PRECISION
+
+        places = output.places(DEFAULT_PRECISION)
+        console.print(backward_view(model, spec, result, chosen, places, explain, mismatches))
+        if errors is not None:
+            console.print(check_table(errors))
+
+    def document() -> dict[str, object]:
+        found = backward_document(model, result, chosen)
+        return found if errors is None else {**found, "check": errors}
+
+    return Views(
+        table,
+        json=document,
+        csv=lambda: backward_rows(model, result, chosen, output.precision),
+        mismatches=mismatches,
+    )
+
+
+def _checked(config: Path | None, source: Source, spec: LossSpec) -> dict[str, float]:
+    """--check: the model again in float64, its gradients against central differences."""
+    from dataclasses import replace
+
+    from lstm_cli.backprop import run_backward
+    from lstm_cli.backprop.training import gradient_check
+
+    model = load(config, "float64", source)
+    if spec.target is not None:
+        spec = replace(spec, target=spec.target.astype("float64"))
+    return gradient_check(model, spec, run_backward(model, loss=spec).gradients)
+
+
+def _write_sgd(model: Model, gradients: dict[str, Array], rate: float, path: Path) -> None:
+    from lstm_cli.backprop.training import after_sgd
+    from lstm_cli.errors import LstmCliError
+    from lstm_cli.yamlwriter import dump_yaml
+
+    try:
+        path.write_text(dump_yaml(after_sgd(model, gradients, rate)), encoding="utf-8")
+    except OSError as exc:
+        raise LstmCliError(f"cannot write {path}: {exc.strerror}") from None
+    sys.stderr.write(f"{PROG}: wrote {path}: the config after w - {rate:g}·dL/dw\n")

@@ -447,6 +447,70 @@ def compare(
 
 
 @app.command(cls=Command)
+def backward(
+    ctx: typer.Context,
+    config: ConfigArgument = None,
+    loss: Annotated[
+        str | None, typer.Option(metavar="TYPE", help="mse, mae, sum, ...: instead of the config's loss:.")
+    ] = None,
+    target: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="The loss's target (.npy, .npz, .csv).")
+    ] = None,
+    timestep: TimestepOption = None,
+    layer: LayerOption = None,
+    sample: SampleOption = None,
+    units: UnitRangeOption = None,
+    explain: ExplainOption = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with central differences in float64.")
+    ] = False,
+    sgd: Annotated[
+        float | None, typer.Option(metavar="LR", help="Write the config after w - LR·dL/dw to -o FILE.")
+    ] = None,
+    sgd_output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Where --sgd writes.")
+    ] = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonCsvOption = TableJsonCsv.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Backpropagation through time, step by step: every gradient of the loss.
+
+    \b
+    Example:
+      lstm-cli backward configs/seed-backward.yaml --explain
+
+    Exit codes: 0 ok, 1 values under `expect_gradients:` differ, 2 bad input.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("backward", output_format, precision, None, None)
+    show(
+        ctx,
+        debug,
+        output,
+        lambda: bodies.backward(
+            config,
+            dtype,
+            source,
+            output,
+            loss=loss,
+            target=target,
+            selection=(layer, timestep, sample, units),
+            explain=explain,
+            check=check,
+            sgd=sgd,
+            sgd_output=sgd_output,
+        ),
+    )
+
+
+@app.command(cls=Command)
 def convert(
     ctx: typer.Context,
     src: Annotated[

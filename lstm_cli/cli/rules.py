@@ -121,6 +121,7 @@ RULES: tuple[Rule, ...] = (
     Formats("--save-svg", TABLE, "saves the table view"),
     Needs(("--force",), "--fix", "--force overwrites the --fix FILE; give --fix FILE", ("compare",)),
     Formats("--save-html", TABLE, "saves the table view"),
+    Formats("--check", ("table", "json"), "adds a table (and json's `check`)", ("backward",)),
     # what cannot go together, and what needs what
     Conflict("--view heatmap", ("--step", "--explain"), "{other} shows the table view, not --view heatmap"),
     Conflict(
@@ -140,6 +141,9 @@ RULES: tuple[Rule, ...] = (
         ("summary",),
     ),
     Needs(SOURCE, "CONFIG", "{option} goes with a CONFIG or model file, not the built-in example; name one"),
+    Needs(("--sgd",), "--output", "--sgd writes the config after one step: give -o FILE", ("backward",)),
+    Needs(("--output",), "--sgd", "-o FILE is where --sgd writes; give --sgd LR", ("backward",)),
+    Needs(("--target",), "--loss", "--target goes with --loss TYPE", ("backward",)),
     Conflict(
         "--time-major", ("--batch-first",), "--time-major and --batch-first contradict each other; give one"
     ),

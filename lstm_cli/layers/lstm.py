@@ -46,6 +46,7 @@ class LstmWeights:
     bias: Array | None  # (4*units,), None when use_bias is false
     peepholes: Mapping[str, Array] | None = None  # gate (i, f, o) → (units,); a gate left out has none
     projection: Array | None = None  # (units, proj): h_t = (o * activation(c_t)) @ projection
+    layout: Literal["keras", "torch"] = "keras"  # as the config gave them (backward names its gradients so)
 
     @property
     def proj(self) -> int | None:
@@ -302,7 +303,8 @@ def cell_weights(
         weights, used = _torch_weights(entry, units, features, source, use_bias, proj)
     else:
         weights, used = _keras_weights(entry, units, features, source, use_bias, proj)
-    return replace(weights, peepholes=peepholes, projection=projection), used
+    layout: Literal["keras", "torch"] = "torch" if torch_keys else "keras"
+    return replace(weights, peepholes=peepholes, projection=projection, layout=layout), used
 
 
 def _keras_weights(

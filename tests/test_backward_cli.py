@@ -1,0 +1,80 @@
+"""`lstm-cli backward`: its formats, expect_gradients' story and exit code, --check, --sgd and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from conftest import run_cli
+
+
+def test_json_holds_the_loss_gradients_and_each_step() -> None:
+    run = run_cli("backward", "configs/seed-backward.yaml", "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert document["loss"] == 4.0
+    assert document["gradients"]["input"] == [[[8.0, 4.0]]]
+    step = document["layers"][0]["steps"][0]
+    assert step["dz"]["g"] == [[10.0, 2.0, 0.0]] and step["dc"] == [[2.0, 1.0, 0.0]]
+    assert document["mismatches"] == []
+
+
+def test_a_hand_value_that_differs_is_told_and_exits_1(tmp_path: Path) -> None:
+    config = yaml.safe_load(Path("configs/seed-backward.yaml").read_text(encoding="utf-8"))
+    config["expect_gradients"]["lstm.bias"][6] = 9  # dz_g[0] = dc·i = 2·5 = 10, not 9
+    path = tmp_path / "wrong.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    run = run_cli("backward", str(path))
+    assert run.exit_code == 1
+    assert run.stdout.splitlines()[-2:] == [
+        "expect_gradients: 1 value differs",
+        "  first: lstm.bias[6] is 10, you expected 9",
+    ]
+
+
+def test_check_finds_the_seed_exact() -> None:
+    run = run_cli("backward", "configs/seed-backward.yaml", "--check", "--format", "json")
+    errors = json.loads(run.stdout)["check"]
+    assert set(errors) == {"lstm.kernel", "lstm.recurrent_kernel", "lstm.bias", "input"}
+    assert max(errors.values()) < 1e-6
+
+
+def test_sgd_writes_a_config_whose_loss_falls(tmp_path: Path) -> None:
+    config = yaml.safe_load(Path("configs/seed-backward.yaml").read_text(encoding="utf-8"))
+    config["loss"] = {"type": "mse", "output": "lstm.h", "target": [[0, 3, 1]]}
+    del config["expect_gradients"]
+    before = tmp_path / "before.yaml"
+    before.write_text(yaml.safe_dump(config), encoding="utf-8")
+    after = tmp_path / "after.yaml"
+    run = run_cli("backward", str(before), "--sgd", "0.01", "-o", str(after), "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    loss_after = json.loads(run_cli("backward", str(after), "--format", "json").stdout)["loss"]
+    assert loss_after < json.loads(run.stdout)["loss"]
+
+
+def test_sgd_needs_an_output_file() -> None:
+    run = run_cli("backward", "configs/seed-backward.yaml", "--sgd", "0.1")
+    assert run.exit_code == 2
+    assert run.stderr == "lstm-cli: error: --sgd writes the config after one step: give -o FILE\n"
+
+
+def test_a_target_of_the_wrong_shape_is_located(tmp_path: Path) -> None:
+    config = Path("configs/seed-backward.yaml").read_text(encoding="utf-8")
+    config = config.replace(
+        "  type: sum                     # L = sum of h: dL/dh = 1 for every unit\n",
+        "  type: mse\n  target: [[1, 2]]\n",
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(config, encoding="utf-8")
+    run = run_cli("backward", str(path))
+    assert run.exit_code == 2
+    assert "loss.target: expected an array of shape (1, 3): the shape of lstm.h; got (1, 2)" in run.stderr
+
+
+def test_csv_rows_are_tidy() -> None:
+    rows = run_cli("backward", "configs/seed-backward.yaml", "--format", "csv").stdout.splitlines()
+    assert rows[0] == "layer,direction,t,sample,unit,quantity,value"
+    assert "lstm,forward,0,0,0,dz_g,10.0" in rows
+    assert "loss,,,,,loss,4.0" in rows
+    assert "input,,0,0,1,gradient,4.0" in rows
