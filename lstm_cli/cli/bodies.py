@@ -258,3 +258,32 @@ def convert(
         sys.stdout.flush()
     for path in report.written:
         sys.stderr.write(f"{PROG}: wrote {path}\n")
+
+
+def stats(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    output: Output,
+    *,
+    layers: list[str] | None,
+    samples: list[int] | None,
+) -> Views:
+    from lstm_cli.series import run_series
+    from lstm_cli.stats import layer_stats, stats_document, stats_rows
+
+    model = load(config, dtype, source)
+    computed = [
+        layer_stats(series) for series in run_series(model, layers or (), samples or (), command="stats")
+    ]
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.stats import STATS_PRECISION, stats_view
+
+        console.print(stats_view(computed, output.places(STATS_PRECISION)))
+
+    return Views(
+        table,
+        json=lambda: stats_document(model.dtype, computed),
+        csv=lambda: stats_rows(computed, output.precision),
+    )

@@ -172,6 +172,39 @@ def trace(
 
 
 @app.command(cls=Command)
+def stats(
+    ctx: typer.Context,
+    config: ConfigArgument = None,
+    layer: LayerOption = None,
+    sample: SampleOption = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonCsvOption = TableJsonCsv.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Per unit: how often each gate is saturated (below 0.1, above 0.9), where c and h lie, dead units.
+
+    \b
+    Example:
+      lstm-cli stats configs/bidirectional-masking.yaml
+
+    Masked steps are not counted. A summary line per layer says what its gates do.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("stats", output_format, precision, save_svg, save_html)
+    show(
+        ctx, debug, output, lambda: bodies.stats(config, dtype, source, output, layers=layer, samples=sample)
+    )
+
+
+@app.command(cls=Command)
 def summary(
     ctx: typer.Context,
     config: Annotated[
