@@ -28,6 +28,9 @@ class LayerSeries:
     t: Array  # (timesteps,) each step's index into the input sequence, in processing order
     values: dict[str, Array]  # i, f, g, o, c, h, each (batch, timesteps, units); h (batch, timesteps, proj)
     valid: Array  # (batch, timesteps): False where the mask skipped the step
+    x: Array  # (batch, timesteps, features): each step's input
+    input: str  # the reference the layer reads
+    samples: tuple[int, ...]  # each row's sample in the batch the model ran
 
     @property
     def title(self) -> str:
@@ -38,7 +41,8 @@ class LayerSeries:
         """The same steps, for the chosen samples of the batch alone."""
         chosen = list(samples)
         values = {name: value[chosen] for name, value in self.values.items()}
-        return replace(self, values=values, valid=self.valid[chosen])
+        kept = tuple(self.samples[row] for row in chosen)
+        return replace(self, values=values, valid=self.valid[chosen], x=self.x[chosen], samples=kept)
 
 
 def layer_series(model: Model, trace: LayerTrace) -> LayerSeries:
@@ -49,6 +53,7 @@ def layer_series(model: Model, trace: LayerTrace) -> LayerSeries:
     batch, steps = first.c.shape[0], len(records)
     values = {name: np.empty((batch, steps, _width(first, name)), first.c.dtype) for name in STEP_QUANTITIES}
     valid = np.ones((batch, steps), bool)
+    x = np.empty((batch, steps, first.x.shape[1]), first.x.dtype)
     t = np.empty(steps, int)
     for k, record in enumerate(records):
         step = record.step
@@ -58,16 +63,39 @@ def layer_series(model: Model, trace: LayerTrace) -> LayerSeries:
         if record.masked is not None:
             valid[:, k] = ~record.masked
         t[k] = record.t
+        x[:, k] = record.x
     layer = trace.layer
     half = any(isinstance(other, BidirectionalLayer) and other.name == layer.name for other in model.layers)
     return LayerSeries(
-        layer.name, trace.direction, half, layer.activation, layer.recurrent_activation, t, values, valid
+        layer.name,
+        trace.direction,
+        half,
+        layer.activation,
+        layer.recurrent_activation,
+        t,
+        values,
+        valid,
+        x,
+        layer.input,
+        tuple(range(batch)),
     )
 
 
 def _width(record: StepRecord, name: str) -> int:
     """Units, or a projection's width for h."""
     return int((record.h if name == "h" else getattr(record.step, name)).shape[1])
+
+
+def step_tokens_of(model: Model, series: LayerSeries, row: int) -> list[str | None] | None:
+    """The token of each step of `series` (processing order) for its row `row`, as the tables show it;
+    None where the layer's input is not tokens (tokens.step_tokens)."""
+    from .tokens import step_tokens
+
+    tokens = step_tokens(model, series.input)
+    if tokens is None:
+        return None
+    sample = series.samples[row]
+    return [tokens.token(series.x[row, k], int(t), sample) for k, t in enumerate(series.t)]
 
 
 def run_series(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from lstm_cli.cli.edge import PROG, notes
 from lstm_cli.cli.loading import Source, load, load_file
 from lstm_cli.cli.output import Output, Views
+from lstm_cli.errors import LstmCliError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -287,3 +288,44 @@ def stats(
         json=lambda: stats_document(model.dtype, computed),
         csv=lambda: stats_rows(computed, output.precision),
     )
+
+
+def plot(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    destination: Path,
+    *,
+    layers: list[str] | None,
+    sample: int,
+    quantities: list[str] | None,
+    kind: str,
+) -> None:
+    """The picture is checked (its suffix and folder, matplotlib there) before the model is read or run."""
+    from lstm_cli.plotting import Panel, check_destination, gate_figure, require_matplotlib, save_figure
+    from lstm_cli.series import run_series, step_tokens_of
+
+    check_destination(destination)
+    chosen = chosen_quantities(quantities)
+    require_matplotlib()
+    model = load(config, dtype, source)
+    series = run_series(model, layers or (), (sample,), command="plot")
+    if not series:
+        raise LstmCliError("plot draws LSTM and bidirectional layers; the model has none")
+    panels = [Panel(layer, step_tokens_of(model, layer, 0)) for layer in series]
+    name = "the built-in example seed" if config is None else config.name
+    save_figure(gate_figure(panels, chosen, kind, f"{name}, sample {sample}"), destination)
+    sys.stderr.write(f"{PROG}: wrote {destination}\n")
+
+
+def chosen_quantities(given: list[str] | None) -> list[str]:
+    """--quantity's choices, comma-separated or repeated, in the order a step computes them."""
+    from lstm_cli.layers.lstm import STEP_QUANTITIES
+
+    if not given:
+        return list(STEP_QUANTITIES)
+    names = {name.strip() for text in given for name in text.split(",")}
+    unknown = sorted(names - set(STEP_QUANTITIES))
+    if unknown:
+        raise LstmCliError(f"--quantity {unknown[0]!r}: expected some of {', '.join(STEP_QUANTITIES)}")
+    return [name for name in STEP_QUANTITIES if name in names]

@@ -30,6 +30,7 @@ from lstm_cli.cli.options import (
     InitScheme,
     InputOption,
     LayerOption,
+    PlotKind,
     PrecisionOption,
     PrefixOption,
     ReturnSequencesOption,
@@ -201,6 +202,52 @@ def stats(
     output = Output("stats", output_format, precision, save_svg, save_html)
     show(
         ctx, debug, output, lambda: bodies.stats(config, dtype, source, output, layers=layer, samples=sample)
+    )
+
+
+@app.command(cls=Command)
+def plot(
+    ctx: typer.Context,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="The picture: .png, .svg or .pdf.", show_default=False
+        ),
+    ],
+    config: ConfigArgument = None,
+    layer: LayerOption = None,
+    sample: Annotated[int, typer.Option(metavar="B", min=0, help="The sample of the batch shown.")] = 0,
+    quantity: Annotated[
+        list[str] | None,
+        typer.Option(metavar="Q", help="Only these of i,f,g,o,c,h (default: all), as i,f; repeatable."),
+    ] = None,
+    kind: Annotated[
+        PlotKind, typer.Option(metavar="KIND", help="lines: each unit over time; heatmap: units x time.")
+    ] = PlotKind.lines,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    dtype: DTypeOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Draw i, f, g, o, c and h over time, one panel each, to a .png, .svg or .pdf.
+
+    \b
+    Example:
+      lstm-cli plot configs/seq2seq.yaml --layer decoder_lstm -o gates.png
+      lstm-cli plot configs/bidirectional-masking.yaml --kind heatmap -o bi.svg
+
+    Needs matplotlib: pip install 'lstm-cli[plot]'.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    run(
+        ctx,
+        debug,
+        lambda: bodies.plot(
+            config, dtype, source, output, layers=layer, sample=sample, quantities=quantity, kind=kind.value
+        ),
     )
 
 

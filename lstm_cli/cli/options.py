@@ -41,6 +41,11 @@ class View(StrEnum):
     heatmap = "heatmap"
 
 
+class PlotKind(StrEnum):
+    lines = "lines"
+    heatmap = "heatmap"
+
+
 class SummaryStyle(StrEnum):
     keras = "keras"
     legacy = "legacy"
