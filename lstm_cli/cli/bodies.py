@@ -21,13 +21,18 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from lstm_cli.architecture import Architecture
+    from lstm_cli.model import Model
 
 
-def forward(config: Path | None, dtype: str | None, source: Source, output: Output) -> Views:
+def forward(
+    config: Path | None, dtype: str | None, source: Source, output: Output, save_lstmvis: Path | None = None
+) -> Views:
     from lstm_cli.engine import check_expectations, run_model
     from lstm_cli.formats import CSV_HEADER, forward_document, output_rows, step_rows
 
     model = load(config, dtype, source)
+    if save_lstmvis is not None:
+        lstmvis(model, "seed" if config is None else config.stem, save_lstmvis)
     window = None
     if output.format == "table":  # a bounded table keeps only the steps it shows
         from lstm_cli.render.forward import table_window
@@ -54,6 +59,20 @@ def forward(config: Path | None, dtype: str | None, source: Source, output: Outp
         ),
         mismatches=mismatches,
     )
+
+
+def lstmvis(model: Model, name: str, directory: Path) -> None:
+    """forward --save-lstmvis: every step of every recurrent layer, in LSTMVis's project layout. h5py is
+    looked for first, so that a run without it costs nothing."""
+    from lstm_cli.lstmvis import lstmvis_project, save_project
+    from lstm_cli.modelfiles.common import optional_module
+    from lstm_cli.series import run_series
+
+    optional_module("h5py", "--save-lstmvis")
+    project = lstmvis_project(model, run_series(model, command="forward"), name)
+    notes(project.notes)
+    for path in save_project(project, directory):
+        sys.stderr.write(f"{PROG}: wrote {path}\n")
 
 
 def trace(

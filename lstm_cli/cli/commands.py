@@ -36,6 +36,7 @@ from lstm_cli.cli.options import (
     ReturnSequencesOption,
     SampleOption,
     SaveHtmlOption,
+    SaveLstmvisOption,
     SaveSvgOption,
     SummaryStyle,
     TableJson,
@@ -97,6 +98,7 @@ def forward(
     dtype: DTypeOption = None,
     save_svg: SaveSvgOption = None,
     save_html: SaveHtmlOption = None,
+    save_lstmvis: SaveLstmvisOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the model and show every gate (i, f, g, o), c and h at every timestep, then the outputs.
@@ -109,7 +111,7 @@ def forward(
     """
     source = Source(architecture, prefix, input_data, time_major, batch_first)
     output = Output("forward", output_format, precision, save_svg, save_html)
-    show(ctx, debug, output, lambda: bodies.forward(config, dtype, source, output))
+    show(ctx, debug, output, lambda: bodies.forward(config, dtype, source, output, save_lstmvis))
 
 
 @app.command(cls=Command)

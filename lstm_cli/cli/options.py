@@ -127,6 +127,15 @@ SaveHtmlOption = Annotated[
         "--save-html", metavar="FILE", dir_okay=False, help="Also save what is shown as an HTML page."
     ),
 ]
+SaveLstmvisOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-lstmvis",
+        metavar="DIR",
+        file_okay=False,
+        help="Also write the states as an LSTMVis project (lstm.yml, .h5, .dict).",
+    ),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
 # -- which steps a trace shows ---------------------------------------------------------------------------
