@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from lstm_cli.cli.edge import PROG, notes
 from lstm_cli.cli.loading import Source, load, load_file
 from lstm_cli.cli.output import Output, Views
+from lstm_cli.cli.progress import steps_progress
 from lstm_cli.errors import LstmCliError
 
 if TYPE_CHECKING:
@@ -32,13 +33,14 @@ def forward(
 
     model = load(config, dtype, source)
     if save_lstmvis is not None:
-        lstmvis(model, "seed" if config is None else config.stem, save_lstmvis)
+        lstmvis(model, "seed" if config is None else config.stem, save_lstmvis, output.format == "table")
     window = None
     if output.format == "table":  # a bounded table keeps only the steps it shows
         from lstm_cli.render.forward import table_window
 
         window = table_window(model.shapes[next(iter(model.inputs))][0] or 1)
-    result = run_model(model, record=output.format in ("table", "csv"), window=window)
+    with steps_progress(model, "forward", output.format == "table") as progress:
+        result = run_model(model, record=output.format in ("table", "csv"), window=window, progress=progress)
     mismatches = check_expectations(model, result.values) if model.expect else None
 
     def table(console: Console) -> None:
@@ -61,7 +63,7 @@ def forward(
     )
 
 
-def lstmvis(model: Model, name: str, directory: Path) -> None:
+def lstmvis(model: Model, name: str, directory: Path, shown: bool) -> None:
     """forward --save-lstmvis: every step of every recurrent layer, in LSTMVis's project layout. h5py is
     looked for first, so that a run without it costs nothing."""
     from lstm_cli.lstmvis import lstmvis_project, save_project
@@ -69,7 +71,9 @@ def lstmvis(model: Model, name: str, directory: Path) -> None:
     from lstm_cli.series import run_series
 
     optional_module("h5py", "--save-lstmvis")
-    project = lstmvis_project(model, run_series(model, command="forward"), name)
+    with steps_progress(model, "forward --save-lstmvis", shown) as progress:
+        series = run_series(model, command="forward", progress=progress)
+    project = lstmvis_project(model, series, name)
     notes(project.notes)
     for path in save_project(project, directory):
         sys.stderr.write(f"{PROG}: wrote {path}\n")
@@ -92,7 +96,9 @@ def trace(
     from lstm_cli.tracing import Selection, run_trace, trace_document, trace_rows
 
     selection = Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
-    run = run_trace(load(config, dtype, source), selection)
+    model = load(config, dtype, source)
+    with steps_progress(model, "trace", output.format == "table") as progress:
+        run = run_trace(model, selection, progress)
 
     def table(console: Console) -> None:
         from lstm_cli.render.trace import TraceView
@@ -293,9 +299,9 @@ def stats(
     from lstm_cli.stats import layer_stats, stats_document, stats_rows
 
     model = load(config, dtype, source)
-    computed = [
-        layer_stats(series) for series in run_series(model, layers or (), samples or (), command="stats")
-    ]
+    with steps_progress(model, "stats", output.format == "table") as progress:
+        chosen = run_series(model, layers or (), samples or (), command="stats", progress=progress)
+    computed = [layer_stats(series) for series in chosen]
 
     def table(console: Console) -> None:
         from lstm_cli.render.stats import STATS_PRECISION, stats_view
@@ -328,7 +334,8 @@ def plot(
     chosen = chosen_quantities(quantities)
     require_matplotlib()
     model = load(config, dtype, source)
-    series = run_series(model, layers or (), (sample,), command="plot")
+    with steps_progress(model, "plot") as progress:
+        series = run_series(model, layers or (), (sample,), command="plot", progress=progress)
     if not series:
         raise LstmCliError("plot draws LSTM and bidirectional layers; the model has none")
     panels = [Panel(layer, step_tokens_of(model, layer, 0)) for layer in series]
