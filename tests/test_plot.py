@@ -183,3 +183,11 @@ def test_start_up_does_not_import_matplotlib() -> None:
         assert result.returncode == 0
         imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
         assert "matplotlib" not in imported and "h5py" not in imported, args
+
+
+def test_the_readme_shows_the_picture_its_command_makes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "lstm-cli plot configs/seq2seq.yaml --layer decoder_lstm -o docs/plot-seq2seq-decoder.png"
+    assert command in readme
+    assert "](docs/plot-seq2seq-decoder.png)" in readme
+    assert (ROOT / "docs" / "plot-seq2seq-decoder.png").read_bytes().startswith(b"\x89PNG")

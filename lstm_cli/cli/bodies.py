@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Literal, cast
 from lstm_cli.cli.edge import PROG, notes
 from lstm_cli.cli.loading import Source, load, load_file
 from lstm_cli.cli.output import Output, Views
-from lstm_cli.cli.progress import steps_progress
 from lstm_cli.errors import LstmCliError
 
 if TYPE_CHECKING:
@@ -39,6 +38,8 @@ def forward(
         from lstm_cli.render.forward import table_window
 
         window = table_window(model.shapes[next(iter(model.inputs))][0] or 1)
+    from lstm_cli.cli.progress import steps_progress
+
     with steps_progress(model, "forward", output.format == "table") as progress:
         result = run_model(model, record=output.format in ("table", "csv"), window=window, progress=progress)
     mismatches = check_expectations(model, result.values) if model.expect else None
@@ -71,6 +72,8 @@ def lstmvis(model: Model, name: str, directory: Path, shown: bool) -> None:
     from lstm_cli.series import run_series
 
     optional_module("h5py", "--save-lstmvis")
+    from lstm_cli.cli.progress import steps_progress
+
     with steps_progress(model, "forward --save-lstmvis", shown) as progress:
         series = run_series(model, command="forward", progress=progress)
     project = lstmvis_project(model, series, name)
@@ -97,6 +100,8 @@ def trace(
 
     selection = Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
     model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
     with steps_progress(model, "trace", output.format == "table") as progress:
         run = run_trace(model, selection, progress)
 
@@ -299,6 +304,8 @@ def stats(
     from lstm_cli.stats import layer_stats, stats_document, stats_rows
 
     model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
     with steps_progress(model, "stats", output.format == "table") as progress:
         chosen = run_series(model, layers or (), samples or (), command="stats", progress=progress)
     computed = [layer_stats(series) for series in chosen]
@@ -334,6 +341,8 @@ def plot(
     chosen = chosen_quantities(quantities)
     require_matplotlib()
     model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
     with steps_progress(model, "plot") as progress:
         series = run_series(model, layers or (), (sample,), command="plot", progress=progress)
     if not series:
