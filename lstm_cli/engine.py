@@ -29,6 +29,8 @@ from .model import (
 )
 from .names import DIRECTIONS, half_ref, state_refs
 
+Progress = Callable[[int], None]  # told how many more steps of a layer have run
+
 # Input projections are computed this many values at a time: one GEMM per chunk of timesteps keeps BLAS
 # efficient while memory stays bounded on long sequences (4*units/features times the input, otherwise).
 CHUNK_VALUES = 2**21
@@ -140,9 +142,12 @@ class LstmResult:
     steps: Sequence[StepRecord] | None = None
 
 
-def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[Iterator[tuple[int, Array]]]:
+def _input_projections(
+    x: Array, kernel: Array, backwards: bool, progress: Progress | None = None
+) -> Iterator[Iterator[tuple[int, Array]]]:
     """Chunks of (t, x_t @ kernel) in processing order, one GEMM per chunk of timesteps. Chunks of steps
-    rather than steps: a generator's resumption per step costs as much as a tiny step's add."""
+    rather than steps: a generator's resumption per step costs as much as a tiny step's add. `progress`
+    hears of each chunk's steps once the loop has run them, which costs nothing per step."""
     batch, timesteps, _ = x.shape
     chunk = max(1, min(timesteps, CHUNK_VALUES // max(1, batch * kernel.shape[1])))
     starts = range(0, timesteps, chunk)
@@ -152,6 +157,8 @@ def _input_projections(x: Array, kernel: Array, backwards: bool) -> Iterator[Ite
         block = (inputs.reshape(-1, inputs.shape[-1]) @ kernel).reshape(-1, batch, kernel.shape[1])
         ts = range(start, min(start + chunk, timesteps))
         yield zip(reversed(ts), block[::-1], strict=True) if backwards else zip(ts, block, strict=True)
+        if progress is not None:  # the loop asks for the next chunk once it has run this one
+            progress(len(ts))
 
 
 @cache
@@ -288,14 +295,17 @@ def run_lstm(
     zero_output_for_mask: bool = False,
     record: bool = False,
     keep_step: Callable[[int], bool] | None = None,  # with record: which steps (processing order) to keep
+    progress: Progress | None = None,
 ) -> LstmResult:
     """One LSTM layer over a whole sequence, Keras 3 semantics. Outputs stay in processing order. The
     loop is chosen once per layer: Keras's own cell runs _run_keras as it always ran; a cell with variant
     options (docs/config.md#lstm-variants) runs _run_variant."""
     if layer.plain:
-        return _run_keras(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, record, keep_step)
+        return _run_keras(
+            layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, record, keep_step, progress
+        )
     kept = {k for k in range(x.shape[1]) if keep_step is None or keep_step(k)} if record else None
-    return _run_variant(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, kept)
+    return _run_variant(layer, weights, x, h0, c0, mask, backwards, zero_output_for_mask, kept, progress)
 
 
 def _run_keras(
@@ -309,6 +319,7 @@ def _run_keras(
     zero_output_for_mask: bool,
     record: bool,
     keep_step: Callable[[int], bool] | None,  # with record: which steps (processing order) to keep
+    progress: Progress | None,
 ) -> LstmResult:
     """run_lstm for Keras's own cell.
 
@@ -335,7 +346,7 @@ def _run_keras(
     activate_gates = _gate_activation(layer, gates)
     activation = _activation_into(layer.activation, u, x.dtype)
     plain_state = [(cs[spare + n], hs[spare + n]) for n in (0, 1)]  # a plain step's c_t and h_t, in turn
-    projections = chain.from_iterable(_input_projections(x, kernel, backwards))
+    projections = chain.from_iterable(_input_projections(x, kernel, backwards, progress))
     # numpy's functions as local names, each output as the third argument (a ufunc's `out`): 0.1 µs less a
     # call, a tenth of a tiny step. np.dot costs half of np.matmul on small arrays, but over an inner
     # dimension of 1 its product underflows as -0.0 where matmul, like Keras, adds it to +0.0.
@@ -389,6 +400,7 @@ def _run_variant(
     backwards: bool,
     zero_output_for_mask: bool,
     kept: set[int] | None,  # the steps (processing order) to record; None records none
+    progress: Progress | None,
 ) -> LstmResult:
     """run_lstm for a cell with variant options (docs/config.md#lstm-variants): the inputs projected one
     GEMM per chunk of steps, then each step's terms in lstm_step's order, on whole arrays. Tests hold it
@@ -416,7 +428,7 @@ def _run_variant(
     output = np.zeros_like(h_prev)
     sequence = np.empty((batch, timesteps, h_prev.shape[1]), dtype) if layer.return_sequences else None
     records: list[StepRecord] = []
-    projections = chain.from_iterable(_input_projections(x, kernel, backwards))
+    projections = chain.from_iterable(_input_projections(x, kernel, backwards, progress))
     for k, (t, x_projected) in enumerate(projections):
         z = x_projected + h_prev @ recurrent_kernel  # (batch, 4*units), Keras's gate order
         if bias is not None:
@@ -628,14 +640,16 @@ def run_model(
     known: Mapping[str, Array] | None = None,
     window: tuple[int, int] | None = None,
     skip: Collection[str] = (),
+    progress: Progress | None = None,
 ) -> RunResult:
     """Run every layer in order. `record` keeps per-step records for all layers, or those it accepts;
     `window=(first, last)` keeps only the first and last steps of each, so that a bounded view of a long
     run holds bounded memory. `known` holds references computed before, read as they are (decode runs
     its encoder only once). Layers named in `skip` are not run: their outputs are read from `known`
-    (compare's diagnosis re-runs one layer on another model's values)."""
+    (compare's diagnosis re-runs one layer on another model's values). `progress` hears of the
+    recurrent steps as they run, `recurrent_steps(model)` in all."""
     dtype = np.dtype(model.dtype)
-    run = _Run(model, record, window)
+    run = _Run(model, record, window, progress)
     run.values.update(known or {})
     for name, spec in model.inputs.items():
         assert spec.data is not None  # config.require_data has refused shape-only inputs
@@ -666,11 +680,16 @@ class _Run:
     """The state of one pass over a model: every reference's value and mask, and the traces kept."""
 
     def __init__(
-        self, model: Model, record: bool | Callable[[str], bool], window: tuple[int, int] | None
+        self,
+        model: Model,
+        record: bool | Callable[[str], bool],
+        window: tuple[int, int] | None,
+        progress: Progress | None,
     ) -> None:
         self.model = model
         self.record = record
         self.window = window
+        self.progress = progress
         self.values: dict[str, Array] = {}
         self.masks: dict[str, Array] = {}  # each mask's (batch, timesteps), True where a step counts
         self.taken = masks_taken(model)  # whose mask each recurrent layer takes
@@ -747,6 +766,7 @@ class _Run:
             zero_output_for_mask=zero_output_for_mask,
             record=self.keeps(layer.name),
             keep_step=keep_step,
+            progress=self.progress,
         )
         if not all(np.isfinite(a).all() for a in (result.output, result.h, result.c)):
             replay = run_lstm(layer, layer.weights, x, h0, c0, mask=mask, backwards=backwards, record=True)
@@ -760,6 +780,17 @@ class _Run:
         if result.steps is not None:
             self.result.traces.append(LayerTrace(layer, direction, layer.weights, result.steps, timesteps))
         return result
+
+
+def recurrent_steps(model: Model) -> int:
+    """The steps a run of `model` takes in its recurrent layers: each half of a bidirectional layer runs
+    its input's timesteps too."""
+    halves = {"lstm": 1, "bidirectional": 2}
+    return sum(
+        halves[layer.type] * (model.shapes[layer.input][1] or 0)
+        for layer in model.layers
+        if isinstance(layer, LstmLayer | BidirectionalLayer)
+    )
 
 
 def merge_halves(mode: str, y: Array, y_rev: Array) -> Array:

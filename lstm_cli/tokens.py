@@ -32,10 +32,14 @@ class StepTokens:
 
     def at(self, record: StepRecord, sample: int) -> str | None:
         """The token as shown, or None where the row stands for none (a row that is not one-hot)."""
+        return self.token(record.x[sample], record.t, sample)
+
+    def token(self, x: Array, t: int, sample: int) -> str | None:
+        """`at`, for the input row `x` (features,) of step `t` of `sample`."""
         if self.ids is None:
-            token = one_hot_token(self.vocab, record.x[sample])
+            token = one_hot_token(self.vocab, x)
             return None if token is None else shown_token(token)
-        index = int(self.ids[sample, record.t])
+        index = int(self.ids[sample, t])
         if self.vocab is not None and index < len(self.vocab):
             return shown_token(self.vocab[index])
         return f"id {index}"

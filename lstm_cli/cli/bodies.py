@@ -24,17 +24,24 @@ if TYPE_CHECKING:
     from lstm_cli.model import Array, LossSpec, Model
 
 
-def forward(config: Path | None, dtype: str | None, source: Source, output: Output) -> Views:
+def forward(
+    config: Path | None, dtype: str | None, source: Source, output: Output, save_lstmvis: Path | None = None
+) -> Views:
     from lstm_cli.engine import check_expectations, run_model
     from lstm_cli.formats import CSV_HEADER, forward_document, output_rows, step_rows
 
     model = load(config, dtype, source)
+    if save_lstmvis is not None:
+        lstmvis(model, "seed" if config is None else config.stem, save_lstmvis, output.format == "table")
     window = None
     if output.format == "table":  # a bounded table keeps only the steps it shows
         from lstm_cli.render.forward import table_window
 
         window = table_window(model.shapes[next(iter(model.inputs))][0] or 1)
-    result = run_model(model, record=output.format in ("table", "csv"), window=window)
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "forward", output.format == "table") as progress:
+        result = run_model(model, record=output.format in ("table", "csv"), window=window, progress=progress)
     mismatches = check_expectations(model, result.values) if model.expect else None
 
     def table(console: Console) -> None:
@@ -57,6 +64,24 @@ def forward(config: Path | None, dtype: str | None, source: Source, output: Outp
     )
 
 
+def lstmvis(model: Model, name: str, directory: Path, shown: bool) -> None:
+    """forward --save-lstmvis: every step of every recurrent layer, in LSTMVis's project layout. h5py is
+    looked for first, so that a run without it costs nothing."""
+    from lstm_cli.lstmvis import lstmvis_project, save_project
+    from lstm_cli.modelfiles.common import optional_module
+    from lstm_cli.series import run_series
+
+    optional_module("h5py", "--save-lstmvis")
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "forward --save-lstmvis", shown) as progress:
+        series = run_series(model, command="forward", progress=progress)
+    project = lstmvis_project(model, series, name)
+    notes(project.notes)
+    for path in save_project(project, directory):
+        sys.stderr.write(f"{PROG}: wrote {path}\n")
+
+
 def trace(
     config: Path | None,
     dtype: str | None,
@@ -74,7 +99,11 @@ def trace(
     from lstm_cli.tracing import Selection, run_trace, trace_document, trace_rows
 
     selection = Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
-    run = run_trace(load(config, dtype, source), selection)
+    model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "trace", output.format == "table") as progress:
+        run = run_trace(model, selection, progress)
 
     def table(console: Console) -> None:
         from lstm_cli.render.trace import TraceView
@@ -388,3 +417,78 @@ def _write_sgd(model: Model, gradients: dict[str, Array], rate: float, path: Pat
     except OSError as exc:
         raise LstmCliError(f"cannot write {path}: {exc.strerror}") from None
     sys.stderr.write(f"{PROG}: wrote {path}: the config after w - {rate:g}·dL/dw\n")
+
+
+def stats(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    output: Output,
+    *,
+    layers: list[str] | None,
+    samples: list[int] | None,
+) -> Views:
+    from lstm_cli.series import run_series
+    from lstm_cli.stats import layer_stats, stats_document, stats_rows
+
+    model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "stats", output.format == "table") as progress:
+        chosen = run_series(model, layers or (), samples or (), command="stats", progress=progress)
+    computed = [layer_stats(series) for series in chosen]
+
+    def table(console: Console) -> None:
+        from lstm_cli.render.stats import STATS_PRECISION, stats_view
+
+        console.print(stats_view(computed, output.places(STATS_PRECISION)))
+
+    return Views(
+        table,
+        json=lambda: stats_document(model.dtype, computed),
+        csv=lambda: stats_rows(computed, output.precision),
+    )
+
+
+def plot(
+    config: Path | None,
+    dtype: str | None,
+    source: Source,
+    destination: Path,
+    *,
+    layers: list[str] | None,
+    sample: int,
+    quantities: list[str] | None,
+    kind: str,
+) -> None:
+    """The picture is checked (its suffix and folder, matplotlib there) before the model is read or run."""
+    from lstm_cli.plotting import Panel, check_destination, gate_figure, require_matplotlib, save_figure
+    from lstm_cli.series import run_series, step_tokens_of
+
+    check_destination(destination)
+    chosen = chosen_quantities(quantities)
+    require_matplotlib()
+    model = load(config, dtype, source)
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "plot") as progress:
+        series = run_series(model, layers or (), (sample,), command="plot", progress=progress)
+    if not series:
+        raise LstmCliError("plot draws LSTM and bidirectional layers; the model has none")
+    panels = [Panel(layer, step_tokens_of(model, layer, 0)) for layer in series]
+    name = "the built-in example seed" if config is None else config.name
+    save_figure(gate_figure(panels, chosen, kind, f"{name}, sample {sample}"), destination)
+    sys.stderr.write(f"{PROG}: wrote {destination}\n")
+
+
+def chosen_quantities(given: list[str] | None) -> list[str]:
+    """--quantity's choices, comma-separated or repeated, in the order a step computes them."""
+    from lstm_cli.layers.lstm import STEP_QUANTITIES
+
+    if not given:
+        return list(STEP_QUANTITIES)
+    names = {name.strip() for text in given for name in text.split(",")}
+    unknown = sorted(names - set(STEP_QUANTITIES))
+    if unknown:
+        raise LstmCliError(f"--quantity {unknown[0]!r}: expected some of {', '.join(STEP_QUANTITIES)}")
+    return [name for name in STEP_QUANTITIES if name in names]

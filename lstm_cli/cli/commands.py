@@ -30,11 +30,13 @@ from lstm_cli.cli.options import (
     InitScheme,
     InputOption,
     LayerOption,
+    PlotKind,
     PrecisionOption,
     PrefixOption,
     ReturnSequencesOption,
     SampleOption,
     SaveHtmlOption,
+    SaveLstmvisOption,
     SaveSvgOption,
     SummaryStyle,
     TableJson,
@@ -96,6 +98,7 @@ def forward(
     dtype: DTypeOption = None,
     save_svg: SaveSvgOption = None,
     save_html: SaveHtmlOption = None,
+    save_lstmvis: SaveLstmvisOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the model and show every gate (i, f, g, o), c and h at every timestep, then the outputs.
@@ -108,7 +111,7 @@ def forward(
     """
     source = Source(architecture, prefix, input_data, time_major, batch_first)
     output = Output("forward", output_format, precision, save_svg, save_html)
-    show(ctx, debug, output, lambda: bodies.forward(config, dtype, source, output))
+    show(ctx, debug, output, lambda: bodies.forward(config, dtype, source, output, save_lstmvis))
 
 
 @app.command(cls=Command)
@@ -167,6 +170,85 @@ def trace(
             view=view,
             step=step,
             explain=explain,
+        ),
+    )
+
+
+@app.command(cls=Command)
+def stats(
+    ctx: typer.Context,
+    config: ConfigArgument = None,
+    layer: LayerOption = None,
+    sample: SampleOption = None,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    output_format: TableJsonCsvOption = TableJsonCsv.table,
+    precision: PrecisionOption = None,
+    dtype: DTypeOption = None,
+    save_svg: SaveSvgOption = None,
+    save_html: SaveHtmlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Per unit: how often each gate is saturated (below 0.1, above 0.9), where c and h lie, dead units.
+
+    \b
+    Example:
+      lstm-cli stats configs/bidirectional-masking.yaml
+
+    Masked steps are not counted. A summary line per layer says what its gates do.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    output = Output("stats", output_format, precision, save_svg, save_html)
+    show(
+        ctx, debug, output, lambda: bodies.stats(config, dtype, source, output, layers=layer, samples=sample)
+    )
+
+
+@app.command(cls=Command)
+def plot(
+    ctx: typer.Context,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="The picture: .png, .svg or .pdf.", show_default=False
+        ),
+    ],
+    config: ConfigArgument = None,
+    layer: LayerOption = None,
+    sample: Annotated[int, typer.Option(metavar="B", min=0, help="The sample of the batch shown.")] = 0,
+    quantity: Annotated[
+        list[str] | None,
+        typer.Option(metavar="Q", help="Only these of i,f,g,o,c,h (default: all), as i,f; repeatable."),
+    ] = None,
+    kind: Annotated[
+        PlotKind, typer.Option(metavar="KIND", help="lines: each unit over time; heatmap: units x time.")
+    ] = PlotKind.lines,
+    input_data: InputOption = None,
+    time_major: TimeMajorOption = False,
+    batch_first: BatchFirstOption = False,
+    architecture: ArchitectureOption = None,
+    prefix: PrefixOption = None,
+    dtype: DTypeOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Draw i, f, g, o, c and h over time, one panel each, to a .png, .svg or .pdf.
+
+    \b
+    Example:
+      lstm-cli plot configs/seq2seq.yaml --layer decoder_lstm -o gates.png
+      lstm-cli plot configs/bidirectional-masking.yaml --kind heatmap -o bi.svg
+
+    Needs matplotlib: pip install 'lstm-cli[plot]'.
+    """
+    source = Source(architecture, prefix, input_data, time_major, batch_first)
+    run(
+        ctx,
+        debug,
+        lambda: bodies.plot(
+            config, dtype, source, output, layers=layer, sample=sample, quantities=quantity, kind=kind.value
         ),
     )
 

@@ -41,6 +41,11 @@ class View(StrEnum):
     heatmap = "heatmap"
 
 
+class PlotKind(StrEnum):
+    lines = "lines"
+    heatmap = "heatmap"
+
+
 class SummaryStyle(StrEnum):
     keras = "keras"
     legacy = "legacy"
@@ -120,6 +125,15 @@ SaveHtmlOption = Annotated[
     Path | None,
     typer.Option(
         "--save-html", metavar="FILE", dir_okay=False, help="Also save what is shown as an HTML page."
+    ),
+]
+SaveLstmvisOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-lstmvis",
+        metavar="DIR",
+        file_okay=False,
+        help="Also write the states as an LSTMVis project (lstm.yml, .h5, .dict).",
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]

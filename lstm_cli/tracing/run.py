@@ -3,7 +3,7 @@ document behind `trace --format json` and the tidy CSV."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +57,14 @@ class TraceRun:
         return f", {trace.direction} half" if wrapped or trace.direction != "forward" else ""
 
 
-def run_trace(model: Model, selection: Selection | None = None) -> TraceRun:
-    """Run the model once, keeping per-step records of the chosen layers and of those under `expect:`."""
+def run_trace(
+    model: Model, selection: Selection | None = None, progress: Callable[[int], None] | None = None
+) -> TraceRun:
+    """Run the model once, keeping per-step records of the chosen layers and of those under `expect:`.
+    `progress` hears of the steps as they run (engine.run_model)."""
     chosen = choose(model, selection or Selection())
     keep = set(chosen.layers) | {expectation.ref.partition(".")[0] for expectation in model.expect}
-    result = run_model(model, record=lambda name: name in keep)
+    result = run_model(model, record=lambda name: name in keep, progress=progress)
     mismatches = check_expectations(model, result.values) if model.expect else None
     shown = [trace for trace in result.traces if trace.layer.name in chosen.layers]
     for trace in shown:

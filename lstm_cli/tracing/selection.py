@@ -62,8 +62,9 @@ class Chosen:
     batch: int
 
 
-def choose(model: Model, selection: Selection) -> Chosen:
-    """Check the selection against the model before anything runs, so a typo costs nothing."""
+def choose(model: Model, selection: Selection, command: str = "trace") -> Chosen:
+    """Check the selection against the model before anything runs, so a typo costs nothing. `command`
+    names what the errors say shows the recurrent layers."""
     recurrent = [layer for layer in model.layers if isinstance(layer, LstmLayer | BidirectionalLayer)]
     names = [layer.name for layer in recurrent]
     for name in selection.layers:
@@ -72,7 +73,7 @@ def choose(model: Model, selection: Selection) -> Chosen:
         other = model.find(name)
         if other is not None:
             raise LstmCliError(
-                f"--layer {name!r} is a {other.type} layer; trace shows the recurrent layers: "
+                f"--layer {name!r} is a {other.type} layer; {command} shows the recurrent layers: "
                 f"{', '.join(names) or 'none'}"
             )
         raise LstmCliError(
