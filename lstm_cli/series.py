@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import LayerTrace, StepRecord, run_model
+from .engine import LayerTrace, run_model, stacked_steps
 from .layers.lstm import STEP_QUANTITIES
 from .model import Array, BidirectionalLayer, Model
 
@@ -46,24 +46,14 @@ class LayerSeries:
 
 
 def layer_series(model: Model, trace: LayerTrace) -> LayerSeries:
-    """`trace`'s records stacked along time. c and h are the states carried on (a masked row's unchanged),
-    the gates as the step computed them (a masked row's then discarded: `valid` says which)."""
-    records = trace.steps
-    first = records[0]
-    batch, steps = first.c.shape[0], len(records)
-    values = {name: np.empty((batch, steps, _width(first, name)), first.c.dtype) for name in STEP_QUANTITIES}
-    valid = np.ones((batch, steps), bool)
-    x = np.empty((batch, steps, first.x.shape[1]), first.x.dtype)
-    t = np.empty(steps, int)
-    for k, record in enumerate(records):
-        step = record.step
-        shown = (step.i, step.f, step.g, step.o, record.c, record.h)
-        for name, value in zip(STEP_QUANTITIES, shown, strict=True):
-            values[name][:, k] = value
-        if record.masked is not None:
-            valid[:, k] = ~record.masked
-        t[k] = record.t
-        x[:, k] = record.x
+    """`trace`'s steps stacked along time, read from the run's buffers. c and h are the states carried on (a
+    masked row's unchanged), the gates as the step computed them (a masked row's then discarded: `valid`
+    says which)."""
+    steps = stacked_steps(trace.steps)
+    shown = (steps.i, steps.f, steps.g, steps.o, steps.carried_c, steps.carried_h)
+    values = {name: value.swapaxes(0, 1) for name, value in zip(STEP_QUANTITIES, shown, strict=True)}
+    batch, timesteps = steps.c.shape[1], steps.c.shape[0]
+    valid = np.ones((batch, timesteps), bool) if steps.valid is None else steps.valid.T
     layer = trace.layer
     half = any(isinstance(other, BidirectionalLayer) and other.name == layer.name for other in model.layers)
     return LayerSeries(
@@ -72,18 +62,13 @@ def layer_series(model: Model, trace: LayerTrace) -> LayerSeries:
         half,
         layer.activation,
         layer.recurrent_activation,
-        t,
+        np.asarray(steps.t, int),
         values,
         valid,
-        x,
+        steps.x.swapaxes(0, 1),
         layer.input,
         tuple(range(batch)),
     )
-
-
-def _width(record: StepRecord, name: str) -> int:
-    """Units, or a projection's width for h."""
-    return int((record.h if name == "h" else getattr(record.step, name)).shape[1])
 
 
 def step_tokens_of(model: Model, series: LayerSeries, row: int) -> list[str | None] | None:
