@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
-from conftest import run_cli
+from conftest import assert_golden, run_cli
 
 
 def test_json_holds_the_loss_gradients_and_each_step() -> None:
@@ -27,10 +27,24 @@ def test_a_hand_value_that_differs_is_told_and_exits_1(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     run = run_cli("backward", str(path))
     assert run.exit_code == 1
-    assert run.stdout.splitlines()[-2:] == [
+    assert run.stdout.splitlines()[-10:-6] == [
         "expect_gradients: 1 value differs",
         "  first: lstm.bias[6] is 10, you expected 9",
+        "  lstm.bias[6] is Σ over steps and samples of dz_g[0] (gate g, unit 0):",
+        "    t = 0, sample 0: 10",
     ]
+
+
+def test_the_mismatch_story_golden(tmp_path: Path) -> None:
+    """The first difference, the sum it comes from term by term, and the chain rule of its largest term."""
+    config = yaml.safe_load(Path("configs/seed-backward.yaml").read_text(encoding="utf-8"))
+    config["expect_gradients"]["lstm.kernel"] = [[0, 2, 0, 0, 0, 0, 10, 2, 0, 0, 4, 1], [0] * 12]
+    config["expect_gradients"]["lstm.kernel"][0][10] = 1  # do = dh·c = 4 at unit 1, taken as dh·o = 1
+    path = tmp_path / "wrong.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    run = run_cli("backward", str(path))
+    assert run.exit_code == 1
+    assert_golden("backward-seed-expect-gradients.txt", run.stdout)
 
 
 def test_check_finds_the_seed_exact() -> None:

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_cli.activations import get_activation
-from lstm_cli.engine import StepArrays
+from lstm_cli.engine import StepArrays, stacked_steps
+from lstm_cli.layers.lstm import GATES
 from lstm_cli.model import Array, LstmLayer, LstmWeights
 from lstm_cli.tracing.explain import Arithmetic, Number, arithmetic_line, dot_product, factor
 
 from .activations import activation_backward, clip_passes, derivative
+from .layers import CellTrace
 from .recurrent import GATE_INDEX, StepTable
 
 LEGEND = (
@@ -399,3 +401,59 @@ def explain_inputs_backward(step: ChainStep, rows: range) -> list[Arithmetic]:
                 )
             )
     return lines
+
+
+WEIGHT_READS = {"kernel": "x", "recurrent_kernel": "h_prev", "bias": None}  # dw = Σ read·dz
+MAX_TERMS_SHOWN = 6
+
+
+def weight_story(
+    cells: list[CellTrace], ref: str, index: tuple[int, ...], number: Number, hand: float | None = None
+) -> list[str]:
+    """Why an LSTM weight's gradient is what it is: the sum over steps and samples of what the weight read
+    times dz, term by term, and the chain rule of the largest term's dz, with the lines whose value is the
+    `hand` one. Empty for any other array."""
+    prefix, _, weight = ref.rpartition(".")
+    found = [cell for cell in cells if prefix in _cell_prefixes(cell)]
+    if weight not in WEIGHT_READS or not found or found[0].gradients.table is None:
+        return []
+    cell, table = found[0], found[0].gradients.table
+    steps = stacked_steps(cell.forward.steps)
+    units, column = cell.forward.layer.units, index[-1]
+    gate, u = GATES[column // units], column % units
+    read = WEIGHT_READS[weight]
+    values = np.ones(table.dz.shape[:2]) if read is None else getattr(steps, read)[:, :, index[0]]
+    terms = values * table.dz[:, :, column]  # (steps, batch)
+    factor_name = "" if read is None else f"{read}[{index[0]}]·"
+    where = "".join(f"[{i}]" for i in index)
+    lines = [
+        f"{ref}{where} is Σ over steps and samples of {factor_name}dz_{gate}[{u}] (gate {gate}, unit {u}):"
+    ]
+    shown = [(k, b) for k, b in np.ndindex(terms.shape) if terms[k, b] != 0][:MAX_TERMS_SHOWN]
+    for k, b in shown:
+        product = f"{factor(float(values[k, b]), number)}·" if read is not None else ""
+        term = f"{product}{factor(float(table.dz[k, b, column]), number)}"
+        product_value = f" = {number(float(terms[k, b]))}" if read is not None else ""
+        lines.append(f"  t = {int(steps.t[k])}, sample {b}: {term}{product_value}")
+    more = int(np.count_nonzero(terms)) - len(shown)
+    lines.append(f"  {'… ' + str(more) + ' more, ' if more > 0 else ''}in all {number(float(terms.sum()))}")
+    if shown:
+        k, b = np.unravel_index(int(np.argmax(np.abs(terms))), terms.shape)
+        step = ChainStep(cell.forward.layer, cell.forward.weights, steps, table, int(k), int(b), number)
+        wanted = {f"dz_{gate}", f"d{gate}", "dh", "dm"} | (set() if gate == "o" else {"dc", "dc_in"})
+        chain = [line for line in explain_unit_backward(step, u) if line.name.partition("[")[0] in wanted]
+        lines.append(f"  the largest term's dz_{gate}[{u}], at t = {int(steps.t[k])}, sample {int(b)}:")
+        lines.extend(f"    {line.text}" for line in chain)
+        lines.extend(
+            f"  hint: {number(hand)} is {line.name} above: the hand chain may stop there"
+            for line in chain
+            if hand is not None and line.name != f"dz_{gate}[{u}]" and np.isclose(line.value, hand)
+        )
+    return lines
+
+
+def _cell_prefixes(cell: CellTrace) -> tuple[str, ...]:
+    """The key prefixes of a cell's weights: `NAME` for an lstm, `NAME.forward`, `NAME.backward` for the
+    halves of a bidirectional one."""
+    name, direction = cell.forward.layer.name, cell.forward.direction
+    return (f"{name}.{direction}", name) if direction == "forward" else (f"{name}.{direction}",)

@@ -11,7 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.backprop import BackwardResult
-from lstm_cli.backprop.explain import LEGEND, ChainStep, explain_inputs_backward, explain_unit_backward
+from lstm_cli.backprop.explain import (
+    LEGEND,
+    ChainStep,
+    explain_inputs_backward,
+    explain_unit_backward,
+    weight_story,
+)
 from lstm_cli.backprop.layers import CellTrace
 from lstm_cli.backprop.views import StepView, step_views
 from lstm_cli.engine import Mismatch, StepArrays, stacked_steps
@@ -59,7 +65,7 @@ def backward_view(
             parts.append(Text(f"… {len(views) - MAX_STEPS} earlier steps left out; --timestep picks them"))
     parts.append(_gradients_table(result, places))
     if mismatches:
-        parts.append(_mismatch_story(mismatches, places))
+        parts.append(_mismatch_story(result, mismatches, places))
     return Group(*parts)
 
 
@@ -111,7 +117,9 @@ def _gradients_table(result: BackwardResult, places: int) -> Table:
     return table
 
 
-def _mismatch_story(mismatches: Sequence[Mismatch], places: int) -> Text:
+def _mismatch_story(result: BackwardResult, mismatches: Sequence[Mismatch], places: int) -> Text:
+    """The first difference, and where its gradient comes from: each step's term, and the chain rule of
+    the largest one."""
     first = mismatches[0]
     where = "".join(f"[{i}]" for i in first.index)
     lines = [
@@ -119,6 +127,10 @@ def _mismatch_story(mismatches: Sequence[Mismatch], places: int) -> Text:
         f"  first: {first.ref}{where} is {format_number(first.actual, places)}, "
         f"you expected {format_number(first.expected, places)}",
     ]
+    story = weight_story(
+        result.cells, first.ref, first.index, lambda value: format_number(value, places), first.expected
+    )
+    lines.extend(f"  {line}" for line in story)
     return Text("\n".join(lines))
 
 
