@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 from conftest import assert_golden, run_cli
+
+import lstm_cli
 
 
 def test_json_holds_the_loss_gradients_and_each_step() -> None:
@@ -92,3 +96,46 @@ def test_csv_rows_are_tidy() -> None:
     assert "lstm,forward,0,0,0,dz_g,10.0" in rows
     assert "loss,,,,,loss,4.0" in rows
     assert "input,,0,0,1,gradient,4.0" in rows
+
+
+def test_from_logits_on_the_command_line_is_the_configs_from_logits(tmp_path: Path) -> None:
+    logits_target = tmp_path / "t.npy"
+    np.save(logits_target, np.array([[[0.0, 1.0, 0.0]]]))
+    config = yaml.safe_load(Path("configs/seed-backward.yaml").read_text(encoding="utf-8"))
+    del config["expect_gradients"]  # worked out for the sum loss
+    path = tmp_path / "seed.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    config["loss"] = {"type": "categorical_crossentropy", "target": [[[0, 1, 0]]], "from_logits": True}
+    expected = lstm_cli.backward(config)
+    run = run_cli(
+        "backward",
+        str(path),
+        *("--loss", "categorical_crossentropy", "--target", str(logits_target), "--from-logits"),
+        *("--format", "json"),
+    )
+    assert run.exit_code == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert document["loss"] == float(expected["loss"])
+    np.testing.assert_array_equal(document["gradients"]["lstm.kernel"], expected["lstm.kernel"])
+    without = run_cli(
+        "backward",
+        str(path),
+        *("--loss", "categorical_crossentropy", "--target", str(logits_target), "--format", "json"),
+    )
+    assert json.loads(without.stdout)["loss"] != document["loss"]  # the softmax is applied only with it
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "sum"])
+def test_from_logits_is_refused_for_a_loss_without_logits(loss: str) -> None:
+    run = run_cli("backward", "configs/seed-backward.yaml", "--loss", loss, "--from-logits")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "lstm-cli: error: --from-logits applies to the crossentropies (binary_crossentropy, "
+        f"categorical_crossentropy, sparse_categorical_crossentropy), not to --loss {loss}\n"
+    )
+
+
+def test_from_logits_needs_a_loss_on_the_command_line() -> None:
+    run = run_cli("backward", "configs/seed-backward.yaml", "--from-logits")
+    assert run.exit_code == 2
+    assert run.stderr == "lstm-cli: error: --from-logits goes with --loss TYPE\n"

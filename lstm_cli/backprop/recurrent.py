@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_cli.activations import get_activation
-from lstm_cli.engine import StepArrays
+from lstm_cli.engine import Progress, StepArrays
 from lstm_cli.model import Array, LstmLayer, LstmWeights
 
 from .activations import activation_backward, clip_passes, derivative
 
 GATE_INDEX = {"i": 0, "f": 1, "g": 2, "o": 3}  # Keras's order along the last axis of z
+PROGRESS_CHUNK = 1024  # steps between two reports to a progress bar
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,10 @@ def lstm_backward(
     backwards: bool,
     zero_output_for_mask: bool = False,
     record: bool = False,
+    progress: Progress | None = None,
 ) -> CellGradients:
-    """One cell backwards through every step; with `record`, each step's gradients as well."""
+    """One cell backwards through every step; with `record`, each step's gradients as well. `progress`
+    hears of the steps run, PROGRESS_CHUNK at a time."""
     run = _Backward(layer, weights, steps, record)
     dh_carry = _or_zeros(reaching.h, steps.h_prev[0])
     dc_carry = _or_zeros(reaching.c, steps.c_prev[0])
@@ -144,6 +147,8 @@ def lstm_backward(
     pending = reaching.last  # the gradient of an output that an earlier step emitted
     valid = steps.valid
     for k in reversed(range(len(steps.z))):
+        if progress is not None and k % PROGRESS_CHUNK == 0:  # the chunk of steps from k on
+            progress(min(k + PROGRESS_CHUNK, len(steps.z)) - k)
         d_output = pending
         if reaching.sequence is not None:
             d_output = reaching.sequence[:, k] if d_output is None else d_output + reaching.sequence[:, k]
