@@ -139,3 +139,43 @@ def test_from_logits_needs_a_loss_on_the_command_line() -> None:
     run = run_cli("backward", "configs/seed-backward.yaml", "--from-logits")
     assert run.exit_code == 2
     assert run.stderr == "lstm-cli: error: --from-logits goes with --loss TYPE\n"
+
+
+def _training_config(tmp_path: Path) -> Path:
+    config = yaml.safe_load(Path("configs/seed-backward.yaml").read_text(encoding="utf-8"))
+    config["loss"] = {"type": "mse", "output": "lstm.h", "target": [[0.5, 3, 1]]}
+    config["expect_gradients"] = {"loss": 0.75, "lstm.bias": [0, 2, 0, 0, 0, 0, 10, 2, 0, 0, 4, 1]}
+    path = tmp_path / "training.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_convert_yaml_to_yaml_keeps_the_loss_and_expect_gradients(tmp_path: Path) -> None:
+    source = _training_config(tmp_path)
+    destination = tmp_path / "copy.yaml"
+    run = run_cli("convert", str(source), "-o", str(destination))
+    assert run.exit_code == 0, run.stderr
+    assert "left out" not in run.stderr
+    written = yaml.safe_load(destination.read_text(encoding="utf-8"))
+    assert written["loss"] == {"type": "mse", "output": "lstm.h", "target": [[0.5, 3, 1]]}
+    assert written["expect_gradients"]["loss"] == 0.75
+    before, after = lstm_cli.backward(str(source)), lstm_cli.backward(str(destination))
+    assert before.keys() == after.keys()
+    for key, gradient in before.items():
+        np.testing.assert_array_equal(after[key], gradient, err_msg=key)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".weights.h5", ".onnx"])
+def test_convert_to_a_model_file_leaves_the_loss_out_and_says_so(tmp_path: Path, suffix: str) -> None:
+    if suffix == ".weights.h5":
+        pytest.importorskip("h5py")
+    if suffix == ".onnx":
+        pytest.importorskip("onnx")
+    destination = tmp_path / f"model{suffix}"
+    run = run_cli("convert", str(_training_config(tmp_path)), "-o", str(destination))
+    assert run.exit_code == 0, run.stderr
+    assert (
+        f"lstm-cli: note: model{suffix} holds the model alone: the config's loss: and expect_gradients: "
+        "are left out\n"
+    ) in run.stderr
+    assert destination.exists()
