@@ -179,3 +179,47 @@ def test_convert_to_a_model_file_leaves_the_loss_out_and_says_so(tmp_path: Path,
         "are left out\n"
     ) in run.stderr
     assert destination.exists()
+
+
+def _checked(run_args: list[str]) -> dict[str, float]:
+    run = run_cli("backward", *run_args, "--check", "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    errors: dict[str, float] = json.loads(run.stdout)["check"]
+    return errors
+
+
+@pytest.mark.parametrize(
+    "name", ["bidirectional-masked", "masked", "everything", "peepholes", "softmax-and-relu"]
+)
+def test_check_holds_on_bidirectional_masked_and_variant_models(name: str, tmp_path: Path) -> None:
+    from test_backward_explain import STORIES, story_config
+
+    options, shape = STORIES[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(story_config(options, **shape)), encoding="utf-8")
+    errors = _checked([str(path)])
+    weights = "bi.forward.kernel" if shape.get("bidirectional") else "lstm.kernel"
+    assert weights in errors and "input" in errors
+    if "peepholes" in options:
+        assert "lstm.peepholes.o" in errors
+    if "proj" in options:
+        assert "lstm.projection.kernel" in errors
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_check_holds_on_seq2seq_through_the_encoders_states(tmp_path: Path) -> None:
+    outputs = lstm_cli.forward("configs/seq2seq.yaml")
+    rng = np.random.default_rng(3)
+    target = np.eye(6)[rng.integers(0, 6, outputs["decoder_dense"].shape[:-1])]
+    np.save(tmp_path / "target.npy", target)
+    errors = _checked(
+        [
+            "configs/seq2seq.yaml",
+            "--loss",
+            "categorical_crossentropy",
+            "--target",
+            str(tmp_path / "target.npy"),
+        ]
+    )
+    assert {"encoder.kernel", "decoder_lstm.kernel", "encoder_inputs", "decoder_inputs"} <= set(errors)
+    assert max(errors.values()) < 1e-6, errors
