@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 
 import lstm_cli
 from lstm_cli.activations import ACTIVATIONS, get_activation
+from lstm_cli.backprop import run_backward
 from lstm_cli.backprop.cell import lstm_step_backward
 from lstm_cli.backprop.recurrent import OutputGradients, lstm_backward
+from lstm_cli.backprop.training import gradient_check
+from lstm_cli.config import load_model
 from lstm_cli.engine import lstm_step, run_lstm, stacked_steps, step_options
 from lstm_cli.losses import loss_and_gradient
 from lstm_cli.model import LstmLayer, LstmWeights
@@ -244,34 +247,6 @@ def test_fast_backward_equals_the_readable_step(
 # -- finite differences ---------------------------------------------------------------------------------
 
 
-def numeric_gradient(config: dict[str, Any], path: list[Any], epsilon: float = 1e-6) -> np.ndarray:
-    """Central differences of the loss with respect to the array at `path` in the config."""
-    array = np.array(_get(config, path), dtype=np.float64)
-    gradient = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        losses = []
-        for sign in (1, -1):
-            nudged = array.copy()
-            nudged[index] += sign * epsilon
-            losses.append(float(lstm_cli.backward(_set(config, path, nudged.tolist()))["loss"]))
-        gradient[index] = (losses[0] - losses[1]) / (2 * epsilon)
-    return gradient
-
-
-def _get(config: Any, path: list[Any]) -> Any:
-    for part in path:
-        config = config[part]
-    return config
-
-
-def _set(config: Any, path: list[Any], value: Any) -> Any:
-    if not path:
-        return value
-    copy = dict(config) if isinstance(config, dict) else list(config)
-    copy[path[0]] = _set(config[path[0]], path[1:], value)
-    return copy
-
-
 SMOOTH = (
     "tanh",
     "sigmoid",
@@ -336,17 +311,17 @@ def test_finite_differences_agree_on_random_small_models(
         "loss": {"type": loss}
         | ({} if loss == "sum" else {"target": np.eye(3)[rng.integers(0, 3, (2, 3))].tolist()}),
     }
-    gradients = lstm_cli.backward(config)
-    key_paths = {"input": ["input"], "dense.kernel": ["layers", 1, "kernel"]}
-    for direction in ("forward", "backward") if bidirectional else ("",):
-        name = "bidirectional" if bidirectional else "lstm"
-        for weight in ("kernel", "recurrent_kernel", "bias"):
-            key = f"{name}.{direction}.{weight}" if direction else f"{name}.{weight}"
-            key_paths[key] = ["layers", 0, direction, weight] if direction else ["layers", 0, weight]
-    for key, path in key_paths.items():
-        expected = numeric_gradient(config, path)
-        error = np.abs(gradients[key] - expected).max() / max(1.0, np.abs(expected).max())
-        assert error < 1e-6, key
+    model = load_model(config, dtype="float64")
+    assert model.loss is not None
+    errors = gradient_check(model, model.loss, run_backward(model).gradients)  # --check's own function
+    weights = {"kernel", "recurrent_kernel", "bias"}
+    halves = ("forward", "backward") if bidirectional else ("",)
+    name = "bidirectional" if bidirectional else "lstm"
+    expected = {"input", "dense.kernel", "dense.bias"} | {
+        ".".join(part for part in (name, half, weight) if part) for half in halves for weight in weights
+    }
+    assert set(errors) == expected
+    assert max(errors.values()) < 1e-6, errors
 
 
 # -- losses ---------------------------------------------------------------------------------------------

@@ -126,3 +126,64 @@ def test_a_run_done_by_the_delay_draws_nothing(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(StepsProgress, "_show", lambda self: shown.append(self.done))
     StepsProgress(total=100, description="forward:")(100)  # the last chunk: nothing left to show
     assert shown == []
+
+
+BACKWARD_STEPS = 100_000  # forward and backward: some seconds
+
+
+@pytest.fixture(scope="module")
+def long_backward_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("long_backward")
+    rng = np.random.default_rng(1)
+    np.save(folder / "x.npy", rng.normal(size=(1, BACKWARD_STEPS, 2)))
+    units = 4
+    config = {
+        "input": {"file": "x.npy"},
+        "layers": [
+            {
+                "type": "lstm",
+                "units": units,
+                "kernel": (rng.normal(size=(2, 4 * units)) / 2).round(3).tolist(),
+                "recurrent_kernel": (rng.normal(size=(units, 4 * units)) / 2).round(3).tolist(),
+                "bias": [0.0] * (4 * units),
+            }
+        ],
+        "loss": {"type": "sum"},
+    }
+    path = folder / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.slow
+@pty
+def test_backward_shows_one_bar_for_both_passes_at_a_terminal(long_backward_config: Path) -> None:
+    code, sent = stderr_at_a_terminal("backward", str(long_backward_config))
+    assert code == 0
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sent)
+    assert shown.startswith("backward: ━")
+    assert f"/{2 * BACKWARD_STEPS} steps" in shown  # forward, then backward
+    assert sent.endswith("\x1b[?25h\r\x1b[1A\x1b[2K")  # transient
+
+
+@pytest.mark.slow
+@pty
+@pytest.mark.parametrize("output_format", ["json", "csv"])
+def test_backward_draws_no_bar_with_a_machine_format(long_backward_config: Path, output_format: str) -> None:
+    code, sent = stderr_at_a_terminal("backward", str(long_backward_config), "--format", output_format)
+    assert code == 0
+    assert sent == ""
+
+
+@pytest.mark.slow
+def test_backward_draws_no_bar_into_a_pipe(long_backward_config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_cli", "backward", str(long_backward_config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TERM": "xterm"},
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("loss: sum of lstm = ")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_cli.engine import run_model
+from lstm_cli.engine import Progress, run_model
 from lstm_cli.graph import masks_carried, masks_taken
 from lstm_cli.losses import loss_and_gradient
 from lstm_cli.model import Array, LossSpec, Model
@@ -32,16 +32,21 @@ class BackwardResult:
 
 
 def run_backward(
-    model: Model, *, loss: LossSpec | None = None, record: bool | Callable[[str], bool] = False
+    model: Model,
+    *,
+    loss: LossSpec | None = None,
+    record: bool | Callable[[str], bool] = False,
+    progress: Progress | None = None,
 ) -> BackwardResult:
     """The loss (`loss`, else the config's) and every gradient. `record` keeps each step's gradients of
-    every recurrent layer, or of those it accepts."""
+    every recurrent layer, or of those it accepts; `progress` hears of the steps run forward, then
+    backward."""
     spec = loss or model.loss
     if spec is None:
         raise model.error(
             (), "no loss to differentiate: add `loss:` to the config, or give --loss and --target"
         )
-    run = run_model(model, record=True)
+    run = run_model(model, record=True, progress=progress)
     values = dict(run.values)
     for name, input_spec in model.inputs.items():
         assert input_spec.data is not None  # config.require_data has refused shape-only inputs
@@ -60,6 +65,7 @@ def run_backward(
         masks_taken(model),
         reaching={spec.output: result.gradient},
         record=record if callable(record) else (lambda name: bool(record)),
+        progress=progress,
     )
     with np.errstate(all="ignore"):
         for layer in reversed(model.layers):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstm_cli.activations import get_activation
-from lstm_cli.engine import LayerTrace, RunResult, run_lstm, stacked_steps
+from lstm_cli.engine import LayerTrace, Progress, RunResult, run_lstm, stacked_steps
 from lstm_cli.model import (
     Array,
     BidirectionalLayer,
@@ -50,6 +50,7 @@ class Backward:
     gradients: dict[str, Array] = field(default_factory=dict)
     record: Callable[[str], bool] = lambda name: False
     cells: list[CellTrace] = field(default_factory=list)
+    progress: Progress | None = None  # hears of the steps run backwards
 
     def add(self, ref: str, gradient: Array) -> None:
         """Another reader's share of dL/d`ref`."""
@@ -213,6 +214,7 @@ def _cell_backward(
         backwards=cell.go_backwards,
         zero_output_for_mask=zero_output_for_mask,
         record=run.record(cell.name),
+        progress=run.progress,
     )
     if gradients.table is not None:
         run.cells.append(CellTrace(trace, gradients))

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_cli.activations import get_activation
-from lstm_cli.engine import StepArrays
+from lstm_cli.engine import Progress, StepArrays
 from lstm_cli.model import Array, LstmLayer, LstmWeights
 
 from .activations import activation_backward, clip_passes, derivative
 
 GATE_INDEX = {"i": 0, "f": 1, "g": 2, "o": 3}  # Keras's order along the last axis of z
+PROGRESS_CHUNK = 1024  # steps between two reports to a progress bar
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class StepTable:
     dx: Array  # (steps, batch, features)
     dh_prev: Array  # what reaches h_{t-1} (a masked row passes dh through)
     dc_prev: Array
+    dh_out: Array  # dh's share from the output at t (and from later masked steps' outputs, which repeat it)
+    dh_state: Array  # (batch, width): what reaches the returned state h (the last step's dh from after it)
+    dc_state: Array  # (batch, units): what reaches the returned state c
 
 
 @dataclass(frozen=True)
@@ -132,18 +136,25 @@ def lstm_backward(
     backwards: bool,
     zero_output_for_mask: bool = False,
     record: bool = False,
+    progress: Progress | None = None,
 ) -> CellGradients:
-    """One cell backwards through every step; with `record`, each step's gradients as well."""
+    """One cell backwards through every step; with `record`, each step's gradients as well. `progress`
+    hears of the steps run, PROGRESS_CHUNK at a time."""
     run = _Backward(layer, weights, steps, record)
     dh_carry = _or_zeros(reaching.h, steps.h_prev[0])
     dc_carry = _or_zeros(reaching.c, steps.c_prev[0])
+    states = (dh_carry, dc_carry)
     pending = reaching.last  # the gradient of an output that an earlier step emitted
     valid = steps.valid
     for k in reversed(range(len(steps.z))):
+        if progress is not None and k % PROGRESS_CHUNK == 0:  # the chunk of steps from k on
+            progress(min(k + PROGRESS_CHUNK, len(steps.z)) - k)
         d_output = pending
         if reaching.sequence is not None:
             d_output = reaching.sequence[:, k] if d_output is None else d_output + reaching.sequence[:, k]
         dh = dh_carry if d_output is None else dh_carry + d_output
+        if run.table is not None:
+            run.table.dh_out[k] = 0 if d_output is None else d_output
         if valid is None:
             dh_carry, dc_carry = run.step(k, dh, dc_carry)
             pending = None
@@ -155,7 +166,7 @@ def lstm_backward(
             run.table.dh_prev[k], run.table.dc_prev[k] = dh_carry, dc_carry
         if d_output is not None:  # a masked row emitted the previous output, or zeros
             pending = None if zero_output_for_mask else np.where(rows, 0, d_output)
-    return run.finish(dh_carry, dc_carry, backwards)
+    return run.finish(dh_carry, dc_carry, backwards, states)
 
 
 def _or_zeros(value: Array | None, like: Array) -> Array:
@@ -219,8 +230,9 @@ class _Backward:
             table.dh[k], table.dc[k], table.dh_prev[k], table.dc_prev[k] = dh, dc, dh_prev, dc_prev
         return dh_prev, dc_prev
 
-    def finish(self, dh0: Array, dc0: Array, backwards: bool) -> CellGradients:
-        """The weights' and the inputs' gradients, one GEMM each over every step."""
+    def finish(self, dh0: Array, dc0: Array, backwards: bool, states: tuple[Array, Array]) -> CellGradients:
+        """The weights' and the inputs' gradients, one GEMM each over every step; `states` is what reached
+        the returned h and c, for the table."""
         steps, dz, weights = self.steps, self.dz, self.weights
         flat_dz = dz.reshape(-1, dz.shape[-1])  # (steps*batch, 4*units)
         grads = {
@@ -242,8 +254,10 @@ class _Backward:
         dx_input = dx.transpose(1, 0, 2)[:, ::-1] if backwards else dx.transpose(1, 0, 2)
         table = None
         if self.table is not None and self.dgates is not None:
+            recorded = self.table
             table = StepTable(
-                self.table.dh, self.table.dc, self.dgates, dz, dx, self.table.dh_prev, self.table.dc_prev
+                *(recorded.dh, recorded.dc, self.dgates, dz, dx, recorded.dh_prev, recorded.dc_prev),
+                *(recorded.dh_out, *states),
             )
         return CellGradients(np.ascontiguousarray(dx_input), dh0, dc0, grads, table)
 
@@ -254,6 +268,7 @@ class _Table:
     dc: Array
     dh_prev: Array
     dc_prev: Array
+    dh_out: Array
 
 
 def _empty_table(steps: StepArrays) -> _Table:
@@ -262,6 +277,7 @@ def _empty_table(steps: StepArrays) -> _Table:
         np.empty(steps.c.shape, steps.c.dtype),
         np.empty(steps.h_prev.shape, steps.c.dtype),
         np.empty(steps.c.shape, steps.c.dtype),
+        np.empty(steps.h_prev.shape, steps.c.dtype),
     )
 
 

@@ -26,6 +26,7 @@ from lstm_cli.model import (
 from lstm_cli.names import DIRECTIONS
 
 EPSILON = 1e-6  # the step of the central differences: float64's error in them is about 1e-10 relative
+NOISE_FLOOR = 1e-3  # gradients below this times the loss are compared in absolute terms (see gradient_check)
 
 
 def loss_of(model: Model, loss: LossSpec) -> float:
@@ -80,11 +81,14 @@ def _cell_arrays(cell: LstmLayer, prefix: str) -> Iterator[tuple[str, Array]]:
 
 def gradient_check(model: Model, loss: LossSpec, gradients: dict[str, Array]) -> dict[str, float]:
     """Per array, the largest |analytic - numeric| relative to the larger of the two arrays' largest
-    magnitudes (at least 1e-12), the numeric gradient by central differences. `model` must be float64.
+    magnitudes, the numeric gradient by central differences. `model` must be float64. The scale is at
+    least NOISE_FLOOR·max(1, |loss|): the differences' own rounding is about 1e-16·|loss|/EPSILON, so an
+    array whose true gradient is zero (a sum of softmax outputs) is not reported as wholly wrong.
     An input value at a masked step is left out: nudging it would unmask the step (the mask is a
     comparison, held fixed by the analytic gradient)."""
     errors = {}
     fixed = _masked_inputs(model)
+    floor = NOISE_FLOOR * max(1.0, abs(loss_of(model, loss)))
     for key, array in arrays_of(model):
         numeric = np.zeros(array.shape)
         for index in np.ndindex(array.shape):
@@ -99,7 +103,7 @@ def gradient_check(model: Model, loss: LossSpec, gradients: dict[str, Array]) ->
             array[index] = original
             numeric[index] = (losses[0] - losses[1]) / (2 * EPSILON)
         analytic = gradients[key].astype(np.float64)
-        scale = max(float(np.abs(numeric).max(initial=0)), float(np.abs(analytic).max(initial=0)), 1e-12)
+        scale = max(float(np.abs(numeric).max(initial=0)), float(np.abs(analytic).max(initial=0)), floor)
         errors[key] = float(np.abs(analytic - numeric).max(initial=0)) / scale
     return errors
 

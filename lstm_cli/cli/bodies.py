@@ -342,6 +342,7 @@ def backward(
     *,
     loss: str | None,
     target: Path | None,
+    from_logits: bool = False,
     selection: tuple[list[str] | None, list[str] | None, list[int] | None, str | None],
     explain: bool,
     check: bool,
@@ -361,12 +362,24 @@ def backward(
         given: dict[str, object] = {"type": loss}
         if target is not None:
             given["target"] = {"file": str(target.resolve())}
+        if from_logits:
+            from lstm_cli.losses import CROSSENTROPIES
+
+            if loss not in CROSSENTROPIES:
+                raise LstmCliError(
+                    f"--from-logits applies to the crossentropies ({', '.join(CROSSENTROPIES)}), "
+                    f"not to --loss {loss}"
+                )
+            given["from_logits"] = True
         spec = read_loss(model, given, "--loss/--target")
     layers, timesteps, samples, units = selection
     chosen = choose(
         model, Selection(tuple(layers or ()), tuple(timesteps or ()), tuple(samples or ()), units)
     )
-    result = run_backward(model, loss=spec, record=lambda name: name in chosen.layers)
+    from lstm_cli.cli.progress import steps_progress
+
+    with steps_progress(model, "backward", output.format == "table", passes=2) as progress:
+        result = run_backward(model, loss=spec, record=lambda name: name in chosen.layers, progress=progress)
     assert spec is not None  # run_backward has refused a model without a loss
     mismatches = gradient_mismatches(model, result)
     if sgd is not None and sgd_output is not None:

@@ -538,6 +538,9 @@ def backward(
     target: Annotated[
         Path | None, typer.Option(metavar="FILE", help="The loss's target (.npy, .npz, .csv).")
     ] = None,
+    from_logits: Annotated[
+        bool, typer.Option("--from-logits", help="The crossentropy reads logits, as Keras's from_logits.")
+    ] = False,
     timestep: TimestepOption = None,
     layer: LayerOption = None,
     sample: SampleOption = None,
@@ -583,6 +586,7 @@ def backward(
             output,
             loss=loss,
             target=target,
+            from_logits=from_logits,
             selection=(layer, timestep, sample, units),
             explain=explain,
             check=check,

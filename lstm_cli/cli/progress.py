@@ -62,14 +62,17 @@ class StepsProgress:
 
 
 @contextmanager
-def steps_progress(model: Model, command: str, shown: bool = True) -> Iterator[StepsProgress | None]:
-    """A StepsProgress for a run of `model`, or None where no bar is to be drawn."""
+def steps_progress(
+    model: Model, command: str, shown: bool = True, passes: int = 1
+) -> Iterator[StepsProgress | None]:
+    """A StepsProgress for `passes` runs of `model` (2 for forward and backward), or None where no bar is
+    to be drawn."""
     if not shown or not sys.stderr.isatty():
         yield None
         return
     from lstm_cli.engine import recurrent_steps
 
-    progress = StepsProgress(recurrent_steps(model), f"{command}:")
+    progress = StepsProgress(recurrent_steps(model) * passes, f"{command}:")
     try:
         yield progress
     finally:

@@ -144,6 +144,7 @@ RULES: tuple[Rule, ...] = (
     Needs(("--sgd",), "--output", "--sgd writes the config after one step: give -o FILE", ("backward",)),
     Needs(("--output",), "--sgd", "-o FILE is where --sgd writes; give --sgd LR", ("backward",)),
     Needs(("--target",), "--loss", "--target goes with --loss TYPE", ("backward",)),
+    Needs(("--from-logits",), "--loss", "--from-logits goes with --loss TYPE", ("backward",)),
     Conflict(
         "--time-major", ("--batch-first",), "--time-major and --batch-first contradict each other; give one"
     ),

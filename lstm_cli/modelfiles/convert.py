@@ -105,6 +105,19 @@ def _write(
         _refuse_variants(converted.model, destination)
     report = writer(converted, source, destination, inline_limit, force)
     report.notes[:0] = converted.notes
+    model = converted.model
+    training = [
+        key
+        for key, given in (
+            ("loss:", model.loss is not None),
+            ("expect_gradients:", bool(model.expect_gradients)),
+        )
+        if given
+    ]
+    if writer is not _write_yaml and training:  # a model file holds the model, not what to train it on
+        report.notes.append(
+            f"{destination.name} holds the model alone: the config's {' and '.join(training)} are left out"
+        )
     return report
 
 

@@ -1,6 +1,6 @@
 """The `backward` view: the loss, each recurrent layer's steps in backward order (dh, dc, the gates'
-gradients after activation and before it, dx, dh_prev, dc_prev), then every gradient; with --explain, each
-step's chain rule for dc with its numbers substituted."""
+gradients after activation and before it, dx, dh_prev, dc_prev), then every gradient; with --explain, the
+chain rule of every gradient of each step with its numbers substituted (backprop/explain.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_cli.backprop import BackwardResult
-from lstm_cli.backprop.activations import derivative
+from lstm_cli.backprop.explain import (
+    LEGEND,
+    ChainStep,
+    explain_inputs_backward,
+    explain_unit_backward,
+    weight_story,
+)
 from lstm_cli.backprop.layers import CellTrace
 from lstm_cli.backprop.views import StepView, step_views
-from lstm_cli.engine import Mismatch, stacked_steps
+from lstm_cli.engine import Mismatch, StepArrays, stacked_steps
 from lstm_cli.layers.lstm import GATES
 from lstm_cli.model import Array, LossSpec, Model
+from lstm_cli.render.trace.step import Explanation
 from lstm_cli.text import format_number, shape_text
 from lstm_cli.tracing.selection import Chosen
 
@@ -43,19 +50,22 @@ def backward_view(
     parts: list[RenderableType] = [
         Text(f"loss: {loss.type} of {loss.output} = {format_number(float(result.loss), places)}")
     ]
+    if explain and result.cells:
+        parts.append(Text(LEGEND))
     for cell in result.cells:
         if cell.forward.layer.name not in chosen.layers:
             continue
         views = step_views(cell, chosen)
+        steps = stacked_steps(cell.forward.steps) if explain else None
         for view in views[:MAX_STEPS]:
             parts.append(_step_table(cell, view, places))
-            if explain:
-                parts.append(_dc_story(cell, view, places))
+            if steps is not None:
+                parts.append(_chain_story(cell, steps, view, places))
         if len(views) > MAX_STEPS:
             parts.append(Text(f"… {len(views) - MAX_STEPS} earlier steps left out; --timestep picks them"))
     parts.append(_gradients_table(result, places))
     if mismatches:
-        parts.append(_mismatch_story(mismatches, places))
+        parts.append(_mismatch_story(result, mismatches, places))
     return Group(*parts)
 
 
@@ -71,38 +81,26 @@ def _step_table(cell: CellTrace, view: StepView, places: int) -> Group:
     return Group(title, table)
 
 
-def _dc_story(cell: CellTrace, view: StepView, places: int) -> Text:
-    """dc = dh·o·act'(c) + dc_next, each term's numbers for the first sample shown, unit by unit."""
+def _chain_story(cell: CellTrace, steps: StepArrays, view: StepView, places: int) -> Group:
+    """Every gradient's chain rule with its numbers, for each sample the view keeps, unit by unit; then
+    dx and dh_prev, which read every unit."""
+    table = cell.gradients.table
+    assert table is not None  # a recorded cell
     layer = cell.forward.layer
-    steps = stacked_steps(cell.forward.steps)
-    k, sample = view.k, view.samples[0]
-    o, c = steps.o[k][sample], steps.c[k][sample]
-    name = layer.h_activation
-    slope = derivative(name, c, _activate(name, c))
-    if slope is None or layer.activation_clip is not None or not layer.plain:
-        return Text(
-            f"  (dc's story is written for Keras's own cell with an elementwise {name}; see the table)"
-        )
-    dh, dc = view.arrays["dh"][0], view.arrays["dc"][0]
-    lines = []
-    for column, (dh_u, dc_u) in enumerate(zip(dh, dc, strict=True)):
-        u = column + view.first_unit
-        through_h = dh_u * o[u] * slope[u]
-        rest = dc_u - through_h
-        numbers = [format_number(float(v), places) for v in (dh_u, o[u], slope[u], rest, dc_u)]
-        lines.append(
-            f"  dc[{u}] = dh[{u}]·o[{u}]·{name}'(c[{u}]) + dc_next[{u}] = "
-            f"{numbers[0]}·{numbers[1]}·{numbers[2]} + {numbers[3]} = {numbers[4]}"
-        )
-    return Text(
-        "\n".join([f"  sample {sample}, t = {view.t}; dc_next is step t+1's dc_prev = dc·f there", *lines])
-    )
 
+    def number(value: float) -> str:
+        return format_number(value, places)
 
-def _activate(name: str, c: Array) -> Array:
-    from lstm_cli.activations import get_activation
-
-    return get_activation(name)(c)
+    units = range(view.first_unit, view.first_unit + view.arrays["dc"].shape[-1])
+    rows = range(units.start, min(units.stop, table.dh.shape[-1]))
+    parts: list[RenderableType] = []
+    for sample in view.samples:
+        step = ChainStep(layer, cell.forward.weights, steps, table, view.k, sample, number)
+        stories = [tuple(line.text for line in explain_unit_backward(step, u)) for u in units]
+        stories.append(tuple(line.text for line in explain_inputs_backward(step, rows)))
+        title = f"The chain rule, unit by unit (sample {sample}, t = {view.t}):"
+        parts.append(Explanation(tuple(stories), title))
+    return Group(*parts)
 
 
 def _gradients_table(result: BackwardResult, places: int) -> Table:
@@ -119,7 +117,9 @@ def _gradients_table(result: BackwardResult, places: int) -> Table:
     return table
 
 
-def _mismatch_story(mismatches: Sequence[Mismatch], places: int) -> Text:
+def _mismatch_story(result: BackwardResult, mismatches: Sequence[Mismatch], places: int) -> Text:
+    """The first difference, and where its gradient comes from: each step's term, and the chain rule of
+    the largest one."""
     first = mismatches[0]
     where = "".join(f"[{i}]" for i in first.index)
     lines = [
@@ -127,6 +127,10 @@ def _mismatch_story(mismatches: Sequence[Mismatch], places: int) -> Text:
         f"  first: {first.ref}{where} is {format_number(first.actual, places)}, "
         f"you expected {format_number(first.expected, places)}",
     ]
+    story = weight_story(
+        result.cells, first.ref, first.index, lambda value: format_number(value, places), first.expected
+    )
+    lines.extend(f"  {line}" for line in story)
     return Text("\n".join(lines))
 
 

@@ -28,7 +28,7 @@ class Arithmetic:
     text: str
 
 
-def _line(name: str, value: float, *parts: str, number: Number, note: str = "") -> Arithmetic:
+def arithmetic_line(name: str, value: float, *parts: str, number: Number, note: str = "") -> Arithmetic:
     """`name = part = part = value`, leaving out a part that only repeats the one before it."""
     written = [name]
     for part in (*parts, number(value)):
@@ -42,7 +42,7 @@ def factor(value: float, number: Number) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _dot(left: Array, right: Array, number: Number) -> tuple[str, bool]:
+def dot_product(left: Array, right: Array, number: Number) -> tuple[str, bool]:
     """`1·2 + 0·1`; a long one as its first and last terms and its sum. True when it was shortened."""
     count = len(left)
     if count == 0:
@@ -108,8 +108,8 @@ def _carried(at: _At) -> list[Arithmetic]:
     record, b, u = at.record, at.b, at.u
     note = "(masked: the step is skipped and the state carries over)"
     return [
-        _line(f"c[{u}]", record.c[b, u], f"c_prev[{u}]", number=at.number, note=note),
-        _line(f"h[{u}]", record.h[b, u], f"h_prev[{u}]", number=at.number, note=note),
+        arithmetic_line(f"c[{u}]", record.c[b, u], f"c_prev[{u}]", number=at.number, note=note),
+        arithmetic_line(f"h[{u}]", record.h[b, u], f"h_prev[{u}]", number=at.number, note=note),
     ]
 
 
@@ -118,8 +118,8 @@ def _z_terms(at: _At, position: int, gate: str) -> list[Term]:
     An option that adds to z adds its term here."""
     weights, b, u, number = at.trace.weights, at.b, at.u, at.number
     column = position * at.trace.layer.units + u
-    x_part, x_long = _dot(at.record.x[b], weights.kernel[:, column], number)
-    h_part, _ = _dot(at.record.h_prev[b], weights.recurrent_kernel[:, column], number)
+    x_part, x_long = dot_product(at.record.x[b], weights.kernel[:, column], number)
+    h_part, _ = dot_product(at.record.h_prev[b], weights.recurrent_kernel[:, column], number)
     terms = [
         Term(f"x·W_{gate}[:,{u}]", f"({x_part})" if x_long else x_part),
         Term(f"h_prev·U_{gate}[:,{u}]", f"({h_part})"),
@@ -140,18 +140,22 @@ def _z_terms(at: _At, position: int, gate: str) -> list[Term]:
 def _z_line(at: _At, position: int, gate: str) -> Arithmetic:
     column = position * at.trace.layer.units + at.u
     formula, numbers = _sum(_z_terms(at, position, gate))
-    return _line(f"z_{gate}[{at.u}]", at.record.step.z[at.b, column], formula, numbers, number=at.number)
+    return arithmetic_line(
+        f"z_{gate}[{at.u}]", at.record.step.z[at.b, column], formula, numbers, number=at.number
+    )
 
 
 def _gate_line(at: _At, position: int, gate: str) -> Arithmetic:
     layer, step, u, number = at.trace.layer, at.record.step, at.u, at.number
     value = getattr(step, gate)[at.b, u]
     if gate == "f" and layer.input_forget:
-        return _line(f"f[{u}]", value, f"1 − i[{u}]", f"1 − {factor(at.value('i'), number)}", number=number)
+        return arithmetic_line(
+            f"f[{u}]", value, f"1 − i[{u}]", f"1 − {factor(at.value('i'), number)}", number=number
+        )
     activation = layer.activation if gate == "g" else layer.recurrent_activation
     z = step.z[at.b, position * layer.units : (position + 1) * layer.units]
     parts = clipped_parts(activation, f"z_{gate}", z, u, number, layer.activation_clip)
-    return _line(f"{gate}[{u}]", value, *parts, number=number)
+    return arithmetic_line(f"{gate}[{u}]", value, *parts, number=number)
 
 
 def clipped_parts(
@@ -182,10 +186,10 @@ def _c_line(at: _At) -> Arithmetic:
     formula, numbers = _sum(_c_terms(at))
     value, clip = at.record.step.c[at.b, at.u], at.trace.layer.cell_clip
     if clip is None:
-        return _line(f"c[{at.u}]", value, formula, numbers, number=at.number)
+        return arithmetic_line(f"c[{at.u}]", value, formula, numbers, number=at.number)
     bound = f"±{at.number(clip)}"
     unclipped = at.value("f") * float(at.record.c_prev[at.b, at.u]) + at.value("i") * at.value("g")
-    return _line(
+    return arithmetic_line(
         f"c[{at.u}]",
         value,
         f"clip({formula}, {bound})",
@@ -209,9 +213,9 @@ def _h_line(at: _At) -> Arithmetic:
         parts.append(f"{o}·({substituted})" if explained else f"{o}·{substituted}")
     parts.append(f"{o}·{factor(activated, number)}")
     if trace.weights.projection is None:
-        return _line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
+        return arithmetic_line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
     unprojected = at.value("o") * activated
-    return _line(f"m[{u}]", unprojected, *parts, number=number, note="(h before the projection)")
+    return arithmetic_line(f"m[{u}]", unprojected, *parts, number=number, note="(h before the projection)")
 
 
 def _projection_line(at: _At) -> Arithmetic:
@@ -219,7 +223,7 @@ def _projection_line(at: _At) -> Arithmetic:
     trace, record, b, u, number = at.trace, at.record, at.b, at.u, at.number
     assert trace.weights.projection is not None  # the caller checks
     unprojected = np.asarray(record.step.o[b] * activated_c(trace, record)[b])
-    dot, long = _dot(unprojected, trace.weights.projection[:, u], number)
+    dot, long = dot_product(unprojected, trace.weights.projection[:, u], number)
     name = trace.layer.h_activation
     formula = f"(o·{name}(c)) @ projection[:,{u}]"
     parts = [formula, f"({dot})" if long else dot]
@@ -227,7 +231,7 @@ def _projection_line(at: _At) -> Arithmetic:
     if clip is not None:
         total = float(unprojected.astype(np.float64) @ trace.weights.projection[:, u].astype(np.float64))
         parts = [f"clip({formula}, ±{number(clip)})", f"clip({number(total)}, ±{number(clip)})"]
-    return _line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
+    return arithmetic_line(f"h[{u}]", record.step.h[b, u], *parts, number=number)
 
 
 def activation_parts(name: str, label: str, values: Array, u: int, number: Number) -> tuple[str, str, str]:
