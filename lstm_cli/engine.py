@@ -6,7 +6,7 @@ records only when asked; tests hold the two equal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -21,6 +21,7 @@ from .model import (
     BidirectionalLayer,
     DenseLayer,
     EmbeddingLayer,
+    Expectation,
     LstmLayer,
     LstmWeights,
     MaskingLayer,
@@ -842,8 +843,14 @@ class Mismatch:
 
 def check_expectations(model: Model, values: dict[str, Array]) -> list[Mismatch]:
     """Every value under `expect:` that differs from the run by more than its tolerance."""
+    return mismatches_of(model.expect, values)
+
+
+def mismatches_of(expectations: Iterable[Expectation], values: Mapping[str, Array]) -> list[Mismatch]:
+    """Every expected value that differs from `values` (keyed by each expectation's ref) by more than its
+    tolerance: `expect:`'s, and `expect_gradients:`'s."""
     mismatches = []
-    for expectation in model.expect:
+    for expectation in expectations:
         actual = values[expectation.ref].astype(np.float64)
         differs = np.abs(actual - expectation.expected) > expectation.tolerance
         for index in np.argwhere(differs):

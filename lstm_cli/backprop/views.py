@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_cli.engine import Mismatch
+from lstm_cli.engine import Mismatch, mismatches_of
 from lstm_cli.formats import CSV_HEADER
 from lstm_cli.layers.lstm import GATES
 from lstm_cli.model import Array, Model
@@ -147,14 +147,4 @@ def _round(number: Any, precision: int | None) -> str:
 
 def gradient_mismatches(model: Model, result: BackwardResult) -> list[Mismatch]:
     """Every value under `expect_gradients:` that differs from what backward computed."""
-    mismatches = []
-    found = {"loss": np.asarray(result.loss), **result.gradients}
-    for expectation in model.expect_gradients:
-        actual = found[expectation.ref].astype(np.float64)
-        differs = np.abs(actual - expectation.expected) > expectation.tolerance
-        for index in np.argwhere(differs):
-            at = tuple(int(i) for i in index)
-            mismatches.append(
-                Mismatch(expectation.ref, at, float(expectation.expected[at]), float(actual[at]))
-            )
-    return mismatches
+    return mismatches_of(model.expect_gradients, {"loss": np.asarray(result.loss), **result.gradients})
