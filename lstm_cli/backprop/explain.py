@@ -30,7 +30,8 @@ from .recurrent import GATE_INDEX, StepTable
 
 LEGEND = (
     "dout: what reaches h from the output at t; dh_state, dc_state: what reaches the returned states\n"
-    "dh_prev_next, dc_prev_next, dc_next, f_next: step t+1's dh_prev, dc_prev, dc and f"
+    "dh_prev_next, dc_prev_next, dc_next, f_next: the next step's dh_prev, dc_prev, dc and f (next as the\n"
+    "layer runs: t + 1, or t - 1 under go_backwards and in a backward half)"
 )
 
 
