@@ -90,6 +90,7 @@ class Comparison:
     matches: tuple[Match, ...] = ()  # empty when B is numbers
     diagnosis: tuple[Finding, ...] = ()  # best first; empty when they agree
     numbers: bool = False  # B is numbers another runtime produced, not a model
+    uncompared: tuple[str, ...] = ()  # A's outputs that B gives in another shape (a bidirectional's last)
 
     def document(self) -> dict[str, Any]:
         """The comparison as JSON data (SPEC §9)."""
@@ -292,6 +293,11 @@ def compare_models(
         + list(outputs.values()),
         default=0.0,
     )
+    if not layers and not checked:  # nothing compared must not read as agreeing
+        raise LstmCliError(
+            f"A and B share no recurrent layer and no output of the same shape: A's outputs are "
+            f"{', '.join(a.outputs)}"
+        )
     agree = first is None and not any(beyond for _, beyond in checked.values())
     findings: tuple[Finding, ...] = ()
     if not agree and diagnosis:
@@ -301,7 +307,19 @@ def compare_models(
         }
         values_b = renamed(run_b.values, matches)
         findings = tuple(diagnose(a, run_a.values, values_b, states_b=states_b, rtol=rtol, atol=atol))
-    return Comparison(agree, largest, rtol, atol, tuple(layers), first, outputs, tuple(matches), findings)
+    uncompared = tuple(ref for ref in a.outputs if ref in run_a.values and ref not in checked)
+    return Comparison(
+        agree,
+        largest,
+        rtol,
+        atol,
+        tuple(layers),
+        first,
+        outputs,
+        tuple(matches),
+        findings,
+        uncompared=uncompared,
+    )
 
 
 def check_numbers(a: Model, numbers: Mapping[str, Array], values_a: Mapping[str, Array], where: str) -> None:

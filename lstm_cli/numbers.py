@@ -1,6 +1,8 @@
 """Numbers another runtime produced, for compare's B: a `.npy` of A's one output, or a `.npz` or `.json`
 keyed by reference (`lstm`, `lstm.h`, ...). A `.json` may also be a `forward --format json` document, whose
-references are under "outputs". An `.npz` whose keys are not all references of A is a model file instead."""
+references are under "outputs": of those, the ones A also gives are compared (another model's run returns
+what it returns, such as an nn.LSTM's h and c), and the rest are said on stderr. An `.npz` whose keys are
+not all references of A is a model file instead."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from .errors import LstmCliError
 from .model import Array
 
 
-def read_numbers(path: Path, references: Collection[str], outputs: Sequence[str]) -> dict[str, Array] | None:
+def read_numbers(
+    path: Path, references: Collection[str], outputs: Sequence[str], notes: list[str] | None = None
+) -> dict[str, Array] | None:
     """B's numbers keyed by A's `references`, or None when `path` is a model file. A `.npy` is A's one
-    output (`outputs`)."""
+    output (`outputs`). What a forward document holds beyond A's references is left out, said in `notes`."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
         if len(outputs) != 1:
@@ -34,7 +38,17 @@ def read_numbers(path: Path, references: Collection[str], outputs: Sequence[str]
                 return None
             return {key: _numeric(archive[key], path, key) for key in archive.files}
     if suffix == ".json":
-        return _from_json(path)
+        numbers, document = _from_json(path)
+        left_out = [key for key in numbers if key not in references] if document else []
+        if left_out and notes is not None:
+            notes.append(f"{path}: {', '.join(left_out)} left out: A gives no such reference")
+        kept = {key: value for key, value in numbers.items() if key not in left_out}
+        if not kept:  # nothing to compare must not read as agreeing
+            raise LstmCliError(
+                f"{path}: none of its references ({', '.join(numbers)}) is one A gives "
+                f"(A's outputs: {', '.join(outputs)})"
+            )
+        return kept
     return None
 
 
@@ -47,7 +61,8 @@ def _load(path: Path, load: Any) -> Any:
         raise LstmCliError(f"{path}: not a numpy file ({exc})") from None
 
 
-def _from_json(path: Path) -> dict[str, Array]:
+def _from_json(path: Path) -> tuple[dict[str, Array], bool]:
+    """The arrays, and whether they came from a `forward --format json` document."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -61,7 +76,8 @@ def _from_json(path: Path) -> dict[str, Array]:
         raise LstmCliError(
             f'{path}: expected an object of arrays keyed by reference, such as {{"lstm": [...]}}'
         )
-    return {str(key): _numeric(value, path, prefix + str(key)) for key, value in document.items()}
+    numbers = {str(key): _numeric(value, path, prefix + str(key)) for key, value in document.items()}
+    return numbers, bool(prefix)
 
 
 def _numeric(value: Any, path: Path, key: str) -> Array:

@@ -212,3 +212,36 @@ def test_the_tolerances_decide_agreement() -> None:
     assert run_cli("compare", KERAS, PORT, "--atol", "1").exit_code == 0
     loose = json.loads(run_cli("compare", KERAS, PORT, "--rtol", "0.1", "-f", "json").stdout)
     assert loose["rtol"] == 0.1 and loose["agree"] is False
+
+
+def test_a_forward_document_of_another_model_is_compared_on_the_references_a_gives(tmp_path: Path) -> None:
+    # A .pt's forward document carries the states its nn.LSTM returns; A, a Keras LSTM, gives none.
+    mapping = yaml.safe_load(Path(PORT).read_text())
+    mapping["layers"][0]["return_state"] = True
+    with_states = tmp_path / "with-states.yaml"
+    with_states.write_text(yaml.safe_dump(mapping))
+    document = tmp_path / "b.json"
+    document.write_text(run_cli("forward", str(with_states), "-f", "json").stdout)
+    run = run_cli("compare", KERAS, str(document), "-f", "json")
+    assert run.exit_code == 1, run.stderr
+    assert "lstm.h, lstm.c left out: A gives no such reference" in run.stderr
+    assert json.loads(run.stdout)["diagnosis"][0]["hypothesis"] == "bias:twice"
+
+
+def test_numbers_that_name_nothing_a_gives_are_an_error_not_an_agreement(tmp_path: Path) -> None:
+    document = tmp_path / "b.json"
+    document.write_text(json.dumps({"dtype": "float64", "outputs": {"other": [[1.0]]}}))
+    assert "none of its references (other) is one A gives" in one_line_error(
+        run_cli("compare", KERAS, str(document))
+    )
+
+
+def test_outputs_b_does_not_give_are_said_not_compared(tmp_path: Path) -> None:
+    mapping = yaml.safe_load(Path(KERAS).read_text())
+    mapping["layers"][0]["return_state"] = True
+    mapping["outputs"] = ["lstm", "lstm.h", "lstm.c"]
+    path = tmp_path / "states.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    run = run_cli("compare", str(path), KERAS)
+    assert run.exit_code == 0, run.stderr
+    assert "not compared: A's lstm.h, lstm.c, which B does not give in that shape" in run.stderr

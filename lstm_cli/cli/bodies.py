@@ -307,7 +307,9 @@ def compare(
 
     model_a = load_file(a, dtype, source)
     references = set(model_a.shapes) - set(model_a.inputs)
-    numbers = read_numbers(b, references, model_a.outputs)
+    said: list[str] = []
+    numbers = read_numbers(b, references, model_a.outputs, said)
+    notes(said)
     fix_path, force = fix
     if fix_path is not None and numbers is not None:
         raise LstmCliError(f"--fix writes B corrected, and B ({b}) is numbers, not a model")
@@ -321,6 +323,9 @@ def compare(
     comparison, chosen = run_comparison(model_a, model_b, rtol=rtol, atol=atol, seed=seed, where=str(b))
     if chosen is not None:
         notes([f"A has no input data; both run on {chosen} (--seed, --input to change)"])
+    if comparison.uncompared:
+        shown = ", ".join(comparison.uncompared)
+        notes([f"not compared: A's {shown}, which B does not give in that shape (its layers are compared)"])
     if fix_path is not None:
         from lstm_cli.fixing import write_fixed
 
