@@ -21,7 +21,7 @@ from .engine import LayerTrace, StepArrays, run_model, stacked_steps
 from .errors import LstmCliError
 from .graph import keras_layers
 from .layers import owner_of
-from .layers.lstm import STEP_QUANTITIES
+from .layers.lstm import GATES, STEP_QUANTITIES
 from .model import (
     Array,
     BidirectionalLayer,
@@ -34,7 +34,7 @@ from .model import (
     Model,
     NoOpLayer,
 )
-from .names import DIRECTIONS, ref_parts
+from .names import DIRECTIONS, layer_of, ref_parts
 
 QUANTITIES = STEP_QUANTITIES  # z is not compared
 
@@ -177,6 +177,16 @@ def _quantities(steps: StepArrays) -> dict[str, Array]:
     }
 
 
+def _counted(a: StepArrays, b: StepArrays) -> Array | bool:
+    """(steps, batch, 1): True where A's step or B's counted (was not masked); True without masks."""
+    if a.valid is None and b.valid is None:
+        return True
+    valid = np.zeros(a.t.shape + (a.c.shape[1],), bool)
+    for steps in (a, b):
+        valid |= True if steps.valid is None else steps.valid
+    return valid[..., np.newaxis]
+
+
 def _compare_trace(
     match: Match, direction: str, a: LayerTrace, b: LayerTrace, rtol: float, atol: float
 ) -> tuple[LayerDiff, Difference | None]:
@@ -185,12 +195,16 @@ def _compare_trace(
     steps_a, steps_b = stacked_steps(a.steps), stacked_steps(b.steps)
     ts = [int(t) for t in steps_a.t]
     values_a, values_b = _quantities(steps_a), _quantities(steps_b)
-    largest = {
-        q: abs_diff(values_a[q], values_b[q]).reshape(len(ts), -1).max(axis=1, initial=0.0)
-        for q in QUANTITIES
-    }
+    # A masked row's gates are computed and thrown away: they count only where A or B used them. Its
+    # carried c and h count everywhere.
+    counted = _counted(steps_a, steps_b)
+    diffs, wrong = {}, {}
+    for q in QUANTITIES:
+        used = counted if q in GATES else True
+        diffs[q] = np.where(used, abs_diff(values_a[q], values_b[q]), 0.0)
+        wrong[q] = beyond(values_a[q], values_b[q], rtol, atol) & used
+    largest = {q: diffs[q].reshape(len(ts), -1).max(axis=1, initial=0.0) for q in QUANTITIES}
     steps = tuple(StepDiff(t, {q: float(largest[q][k]) for q in QUANTITIES}) for k, t in enumerate(ts))
-    wrong = {q: beyond(values_a[q], values_b[q], rtol, atol) for q in QUANTITIES}
     found = [
         (k, n)
         for n, q in enumerate(QUANTITIES)
@@ -298,6 +312,9 @@ def compare_models(
             f"A and B share no recurrent layer and no output of the same shape: A's outputs are "
             f"{', '.join(a.outputs)}"
         )
+    uncompared = tuple(ref for ref in a.outputs if ref in run_a.values and ref not in checked)
+    values_b = renamed(run_b.values, matches)
+    _refuse_unchecked(a, uncompared, run_a.values, values_b)
     agree = first is None and not any(beyond for _, beyond in checked.values())
     findings: tuple[Finding, ...] = ()
     if not agree and diagnosis:
@@ -305,9 +322,7 @@ def compare_models(
         states_b = {
             (names[trace.layer.name], trace.direction): stacked_steps(trace.steps) for trace in run_b.traces
         }
-        values_b = renamed(run_b.values, matches)
         findings = tuple(diagnose(a, run_a.values, values_b, states_b=states_b, rtol=rtol, atol=atol))
-    uncompared = tuple(ref for ref in a.outputs if ref in run_a.values and ref not in checked)
     return Comparison(
         agree,
         largest,
@@ -320,6 +335,23 @@ def compare_models(
         findings,
         uncompared=uncompared,
     )
+
+
+def _refuse_unchecked(
+    a: Model, uncompared: Sequence[str], values_a: Mapping[str, Array], values_b: Mapping[str, Array]
+) -> None:
+    """An output that B does not give in A's shape, and whose steps are not compared either (a Dense's,
+    say, after a bidirectional layer that returns its last output): nothing would say that it agrees."""
+    recurrent = {layer.name for layer in a.layers if isinstance(layer, LstmLayer | BidirectionalLayer)}
+    for ref in uncompared:
+        if layer_of(ref) in recurrent:  # its steps are compared one by one
+            continue
+        given = values_b.get(ref)
+        theirs = "gives none" if given is None else f"gives {_shape(given.shape)}"
+        raise LstmCliError(
+            f"A's output {ref!r} {_shape(values_a[ref].shape)} cannot be compared: B {theirs}, and no step "
+            f"of it is compared; compare it with B's numbers for {ref!r} instead (a .npy or .npz)"
+        )
 
 
 def check_numbers(a: Model, numbers: Mapping[str, Array], values_a: Mapping[str, Array], where: str) -> None:

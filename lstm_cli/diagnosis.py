@@ -447,10 +447,13 @@ def _step_distance(layer: Recurrent, states_b: States, tolerance: tuple[float, f
         weights = _cast(cell.weights, x.dtype)  # computed in B's dtype, as B computed them
         with np.errstate(all="ignore"):
             step = lstm_step(x, h_prev, c_prev, weights, activation, recurrent, **step_options(cell))
+        # a masked row's step is thrown away: B may have computed it from anything (a zeroed padding row)
+        counted = True if steps.valid is None else steps.valid[:SCREENED_STEPS].reshape(-1, 1)
         for value_a, value_b in ((step.h, steps.h[:SCREENED_STEPS]), (step.c, steps.c[:SCREENED_STEPS])):
             value_b = value_b.reshape(value_a.shape)
-            largest = max(largest, float(abs_diff(value_a, value_b).max(initial=0.0)))
-            within = within and not bool(beyond(value_a, value_b, *tolerance).any())
+            diff = np.where(counted, abs_diff(value_a, value_b), 0.0)
+            largest = max(largest, float(diff.max(initial=0.0)))
+            within = within and not bool((beyond(value_a, value_b, *tolerance) & counted).any())
     return largest, within
 
 

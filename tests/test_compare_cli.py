@@ -245,3 +245,58 @@ def test_outputs_b_does_not_give_are_said_not_compared(tmp_path: Path) -> None:
     run = run_cli("compare", str(path), KERAS)
     assert run.exit_code == 0, run.stderr
     assert "not compared: A's lstm.h, lstm.c, which B does not give in that shape" in run.stderr
+
+
+def test_an_output_that_cannot_be_compared_is_an_error_not_an_agreement(tmp_path: Path) -> None:
+    # A returns the bidirectional layer's last output through a Dense; B (as a state_dict reads) returns
+    # every step, and its Dense's bias is off by 0.5. The halves agree step by step, but the Dense is never
+    # compared: "agree" would be a silent wrong answer.
+    rng = np.random.default_rng(11)
+
+    def half() -> dict[str, object]:
+        return {
+            "kernel": rng.uniform(-0.8, 0.8, (3, 8)).round(2).tolist(),
+            "recurrent_kernel": rng.uniform(-0.8, 0.8, (2, 8)).round(2).tolist(),
+            "bias": rng.uniform(-0.5, 0.5, 8).round(2).tolist(),
+        }
+
+    layers = [
+        {"type": "bidirectional", "name": "bi", "units": 2, "forward": half(), "backward": half()},
+        {"type": "dense", "name": "dense", "units": 2, "kernel": [[0.5, -0.5]] * 4, "bias": [0.1, 0.2]},
+    ]
+    a = {"input": rng.uniform(-1, 1, (2, 5, 3)).round(2).tolist(), "layers": layers}
+    b = json.loads(json.dumps(a))
+    b["layers"][0]["return_sequences"] = True
+    b["layers"][1]["bias"] = [0.6, 0.2]
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(a))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(b))
+    line = one_line_error(run_cli("compare", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")))
+    assert "A's output 'dense' (2, 2) cannot be compared: B gives (2, 5, 2)" in line
+
+
+def test_steps_that_the_mask_skips_do_not_count_as_differences(tmp_path: Path) -> None:
+    # A PyTorch port with padding_idx=0 zeroes the embedding's row 0; only masked steps read it, and their
+    # gates are thrown away: A and B agree. (The gates used to be compared there, and "differed".)
+    rng = np.random.default_rng(12)
+    layers = [
+        {"type": "embedding", "name": "embed", "input_dim": 6, "output_dim": 3, "mask_zero": True,
+         "embeddings": rng.uniform(-1, 1, (6, 3)).round(2).tolist()},
+        {"type": "lstm", "name": "lstm", "units": 2, "return_sequences": True,
+         "kernel": rng.uniform(-0.8, 0.8, (3, 8)).round(2).tolist(),
+         "recurrent_kernel": rng.uniform(-0.8, 0.8, (2, 8)).round(2).tolist(),
+         "bias": rng.uniform(-0.5, 0.5, 8).round(2).tolist()},
+    ]  # fmt: skip
+    a = {"input": [[0, 0, 3, 1, 2], [4, 2, 1, 0, 0]], "layers": layers}
+    b = json.loads(json.dumps(a))
+    b["layers"][0]["embeddings"][0] = [0.0, 0.0, 0.0]
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(a))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(b))
+    run = run_cli("compare", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", "json")
+    assert run.exit_code == 0, run.stdout
+    # With a real difference as well, the first one is at a step that counted, not a masked one.
+    b["layers"][1]["bias"][0] += 0.5
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(b))
+    first = json.loads(
+        run_cli("compare", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", "json").stdout
+    )["first_difference"]
+    assert (first["t"], first["sample"], first["quantity"]) == (0, 1, "i")  # sample 0 is masked at t = 0, 1
