@@ -9,6 +9,7 @@ Both then ask the diagnosis which known porting mistake explains a difference.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -93,7 +94,11 @@ class Comparison:
     uncompared: tuple[str, ...] = ()  # A's outputs that B gives in another shape (a bidirectional's last)
 
     def document(self) -> dict[str, Any]:
-        """The comparison as JSON data (SPEC §9)."""
+        """The comparison as JSON data (SPEC §9); a difference that is no number (B gave NaN or inf, or a
+        hypothesis overflowed) is null, as JSON has no inf."""
+        return _finite(self._document())
+
+    def _document(self) -> dict[str, Any]:
         first = self.first_difference
         return {
             "agree": self.agree,
@@ -113,6 +118,17 @@ class Comparison:
             "outputs": dict(self.outputs),
             "diagnosis": [finding.document() for finding in self.diagnosis],
         }
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is inf or NaN made None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _skipped(layer: Layer) -> bool:

@@ -300,3 +300,16 @@ def test_steps_that_the_mask_skips_do_not_count_as_differences(tmp_path: Path) -
         run_cli("compare", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", "json").stdout
     )["first_difference"]
     assert (first["t"], first["sample"], first["quantity"]) == (0, 1, "i")  # sample 0 is masked at t = 0, 1
+
+
+def test_numbers_with_nan_and_inf_give_json_with_null_where_a_difference_is_no_number(tmp_path: Path) -> None:
+    output = lstm_cli.forward(KERAS)["lstm"].copy()
+    output[0, 2, 1], output[0, 3, 0] = np.nan, np.inf
+    np.save(tmp_path / "b.npy", output)
+    run = run_cli("compare", KERAS, str(tmp_path / "b.npy"), "-f", "json")
+    assert run.exit_code == 1, run.stderr
+    document = json.loads(run.stdout)  # strict JSON: no NaN or Infinity
+    assert document["max_abs_diff"] is None and document["outputs"] == {"lstm": None}
+    first = document["first_difference"]
+    assert (first["t"], first["sample"], first["unit"], first["b"]) == (2, 0, 1, None)
+    assert "inf" in run_cli("compare", KERAS, str(tmp_path / "b.npy")).stdout  # the table says it
