@@ -73,14 +73,11 @@ def undo(finding: Finding, b: Recurrent, a: Recurrent) -> Recurrent:
     if kind == "gate_order":
         back = inverse_order(value)
         return _cells(b, a, lambda w, _: _reordered(w, back))
-    if kind == "bias":  # twice: half of it; none: B's bias was never used, so A's is the one it lacks
-        return _cells(
-            b,
-            a,
-            lambda w, wa: replace(
-                w, bias=None if w.bias is None else (w.bias / 2 if value == "twice" else wa.bias)
-            ),
-        )
+    if kind == "bias" and value == "twice":
+        return _cells(b, a, lambda w, _: replace(w, bias=None if w.bias is None else w.bias / 2))
+    if kind == "bias":  # none: B has no bias, or one it never adds; A's is the one it lacks
+        fixed = _cells(b, a, lambda w, wa: replace(w, bias=wa.bias))
+        return _each(fixed, lambda cell: replace(cell, use_bias=True))
     if kind == "forget_bias":
         return _each(b, _without_forget_bias)
     if kind in ("activation", "recurrent_activation"):
@@ -166,6 +163,8 @@ def _write_entry(entry: dict[str, Any], before: Recurrent, fixed: Recurrent) -> 
         )
         if weights.bias is not None:
             part["bias"] = np.asarray(weights.bias)
+    if cell.use_bias and entry.get("use_bias") is False:  # bias:none undone on a B built without one
+        entry["use_bias"] = True
     entry["activation"], entry["recurrent_activation"] = cell.activation, cell.recurrent_activation
     if cell.forget_bias:
         entry["forget_bias"] = cell.forget_bias

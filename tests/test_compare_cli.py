@@ -313,3 +313,19 @@ def test_numbers_with_nan_and_inf_give_json_with_null_where_a_difference_is_no_n
     first = document["first_difference"]
     assert (first["t"], first["sample"], first["unit"], first["b"]) == (2, 0, 1, None)
     assert "inf" in run_cli("compare", KERAS, str(tmp_path / "b.npy")).stdout  # the table says it
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".pt"])
+def test_fix_gives_a_b_built_without_a_bias_the_bias_it_lacks(tmp_path: Path, suffix: str) -> None:
+    # An nn.LSTM(bias=False) port: bias:none; the fix must add A's bias and use it.
+    if suffix == ".pt":
+        pytest.importorskip("torch")
+    mapping = yaml.safe_load(Path(KERAS).read_text())
+    del mapping["layers"][0]["bias"]
+    mapping["layers"][0]["use_bias"] = False
+    b = tmp_path / "no-bias.yaml"
+    b.write_text(yaml.safe_dump(mapping))
+    fixed = tmp_path / f"fixed{suffix}"
+    run = run_cli("compare", KERAS, str(b), "--fix", str(fixed))
+    assert run.exit_code == 1 and "undid bias:none in 'lstm'" in run.stderr, run.stderr
+    assert run_cli("compare", KERAS, str(fixed)).exit_code == 0
