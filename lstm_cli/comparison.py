@@ -385,15 +385,32 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
 
 
-def _first_in_time(ref: str, a: Array, b: Array, rtol: float, atol: float) -> Difference | None:
-    """The first value of one output beyond tolerance: earliest timestep first, for a sequence."""
-    wrong = beyond(a, b, rtol, atol)
+def reversed_in_time(model: Model, ref: str) -> bool:
+    """Whether a sequence reference runs against the input's time order: each LSTM with go_backwards on
+    the way from the input returns its sequence in the order it processed it, last input first."""
+    backwards = False
+    layer = model.find(layer_of(ref))
+    while layer is not None:
+        if isinstance(layer, LstmLayer):
+            backwards ^= layer.go_backwards
+        layer = model.find(layer_of(layer.input))
+    return backwards
+
+
+def _first_in_time(
+    ref: str, a: Array, b: Array, tolerance: tuple[float, float], backwards: bool
+) -> Difference | None:
+    """The first value of one output beyond tolerance: the earliest step processed first, for a sequence,
+    named by its index into the input (`backwards`: the sequence runs last input first)."""
+    wrong = beyond(a, b, *tolerance)
     if not wrong.any():
         return None
     layer, direction, quantity = ref_parts(ref)
+    t: int | None
     if a.ndim == 3:
-        t, sample, unit = (int(k) for k in np.argwhere(wrong.transpose(1, 0, 2))[0])
-        index: tuple[int, ...] = (sample, t, unit)
+        position, sample, unit = (int(k) for k in np.argwhere(wrong.transpose(1, 0, 2))[0])
+        index: tuple[int, ...] = (sample, position, unit)
+        t = a.shape[1] - 1 - position if backwards else position
     else:
         t = None
         sample, unit = (int(k) for k in np.argwhere(wrong.reshape(len(a), -1))[0])
@@ -420,7 +437,8 @@ def compare_numbers(
     first: Difference | None = None
     for ref, value in numbers.items():
         outputs[ref] = float(abs_diff(values_a[ref], value).max(initial=0.0))
-        first = first or _first_in_time(ref, values_a[ref], value, rtol, atol)
+        backwards = reversed_in_time(a, ref)
+        first = first or _first_in_time(ref, values_a[ref], value, (rtol, atol), backwards)
     agree = first is None
     findings = () if agree or not diagnosis else tuple(diagnose(a, values_a, numbers, rtol=rtol, atol=atol))
     largest = max(outputs.values(), default=0.0)

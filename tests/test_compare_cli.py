@@ -329,3 +329,18 @@ def test_fix_gives_a_b_built_without_a_bias_the_bias_it_lacks(tmp_path: Path, su
     run = run_cli("compare", KERAS, str(b), "--fix", str(fixed))
     assert run.exit_code == 1 and "undid bias:none in 'lstm'" in run.stderr, run.stderr
     assert run_cli("compare", KERAS, str(fixed)).exit_code == 0
+
+
+def test_t_is_the_index_into_the_input_for_numbers_too_under_go_backwards(tmp_path: Path) -> None:
+    # The go_backwards LSTM processes input step 3 first, and returns it first: position 0 is t = 3.
+    for name, mapping in (("a", KERAS), ("b", PORT)):
+        config = yaml.safe_load(Path(mapping).read_text())
+        config["layers"][0]["go_backwards"] = True
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(config))
+    a, b = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
+    np.save(tmp_path / "b.npy", lstm_cli.forward(b)["lstm"])
+    as_model = json.loads(run_cli("compare", a, b, "-f", "json").stdout)["first_difference"]
+    as_numbers = json.loads(run_cli("compare", a, str(tmp_path / "b.npy"), "-f", "json").stdout)[
+        "first_difference"
+    ]
+    assert as_model["t"] == as_numbers["t"] == 3
