@@ -339,3 +339,17 @@ def test_a_masked_sequence_loss_averages_over_valid_steps_only() -> None:
 def test_no_valid_step_makes_the_loss_zero_as_keras_divide_no_nan() -> None:
     result = loss_and_gradient("mae", np.ones((1, 2, 1)), np.zeros((1, 2, 1)), mask=np.zeros((1, 2), bool))
     assert result.value == 0 and not result.gradient.any()
+
+
+def test_check_catches_a_wrong_input_gradient_at_a_masked_step() -> None:
+    # The mask is held fixed, so a masked step's input changes nothing: its true gradient is 0, and a
+    # wrong value there must show (it used to be copied into the numeric gradient, and so always agreed).
+    from test_backward_explain import story_config
+
+    model = load_model(story_config({}, masked=True), dtype="float64")
+    assert model.loss is not None
+    gradients = dict(run_backward(model).gradients)
+    assert gradient_check(model, model.loss, gradients)["input"] < 1e-6
+    wrong = gradients["input"].copy()
+    wrong[0, 1, 0] += 5.0  # sample 0's step 1 is masked
+    assert gradient_check(model, model.loss, {**gradients, "input": wrong})["input"] > 0.5

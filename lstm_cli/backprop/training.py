@@ -12,6 +12,7 @@ import numpy as np
 from lstm_cli.checks import Node
 from lstm_cli.engine import run_model
 from lstm_cli.graph import masks_carried
+from lstm_cli.layers import owner_of
 from lstm_cli.losses import loss_and_gradient
 from lstm_cli.model import (
     Array,
@@ -84,16 +85,18 @@ def gradient_check(model: Model, loss: LossSpec, gradients: dict[str, Array]) ->
     magnitudes, the numeric gradient by central differences. `model` must be float64. The scale is at
     least NOISE_FLOOR·max(1, |loss|): the differences' own rounding is about 1e-16·|loss|/EPSILON, so an
     array whose true gradient is zero (a sum of softmax outputs) is not reported as wholly wrong.
-    An input value at a masked step is left out: nudging it would unmask the step (the mask is a
-    comparison, held fixed by the analytic gradient)."""
+    An input value at a masked step is not nudged: that would unmask the step (the mask is a comparison,
+    held fixed by the analytic gradient). Where only Masking layers read the input, its true gradient
+    there is 0 (a masked step outputs zeros whatever it holds), and the analytic one is held to that;
+    where others read it too, that value is left out."""
     errors = {}
     fixed = _masked_inputs(model)
     floor = NOISE_FLOOR * max(1.0, abs(loss_of(model, loss)))
     for key, array in arrays_of(model):
         numeric = np.zeros(array.shape)
         for index in np.ndindex(array.shape):
-            if key in fixed and fixed[key][index[:-1]]:
-                numeric[index] = gradients[key][index]
+            if key in fixed and fixed[key][0][index[:-1]]:
+                numeric[index] = 0.0 if fixed[key][1] else gradients[key][index]
                 continue
             original = array[index]
             losses = []
@@ -108,14 +111,17 @@ def gradient_check(model: Model, loss: LossSpec, gradients: dict[str, Array]) ->
     return errors
 
 
-def _masked_inputs(model: Model) -> dict[str, Array]:
-    """Input name → (batch, timesteps), True where a Masking layer reading it masks the step."""
+def _masked_inputs(model: Model) -> dict[str, tuple[Array, bool]]:
+    """Input name → (batch, timesteps), True where a Masking layer reading it masks the step, and whether
+    Masking layers alone read it (then its gradient there is 0)."""
     masked = {}
     for layer in model.layers:
         if isinstance(layer, MaskingLayer) and layer.input in model.inputs:
             data = model.inputs[layer.input].data
             if data is not None:
-                masked[layer.input] = ~np.any(data != layer.mask_value, axis=-1)
+                readers = [other for other in model.layers if layer.input in owner_of(other).reads(other)]
+                alone = all(isinstance(reader, MaskingLayer) for reader in readers)
+                masked[layer.input] = (~np.any(data != layer.mask_value, axis=-1), alone)
     return masked
 
 
