@@ -223,3 +223,20 @@ def test_check_holds_on_seq2seq_through_the_encoders_states(tmp_path: Path) -> N
     )
     assert {"encoder.kernel", "decoder_lstm.kernel", "encoder_inputs", "decoder_inputs"} <= set(errors)
     assert max(errors.values()) < 1e-6, errors
+
+
+def test_sgd_refuses_to_overwrite_a_file_without_force(tmp_path: Path) -> None:
+    written = tmp_path / "step.yaml"
+    written.write_text("mine\n", encoding="utf-8")
+    run = run_cli("backward", "configs/seed-backward.yaml", "--sgd", "0.1", "-o", str(written), "-f", "json")
+    assert run.exit_code == 2 and "already exists; add --force to overwrite it" in run.stderr
+    assert run.stdout == "" and written.read_text(encoding="utf-8") == "mine\n"
+    forced = run_cli(
+        "backward", "configs/seed-backward.yaml", "--sgd", "0.1", "-o", str(written), "--force", "-f", "json"
+    )
+    assert forced.exit_code == 0, forced.stderr
+    assert "lstm" in written.read_text(encoding="utf-8")
+    assert (
+        "--force overwrites the --sgd FILE"
+        in run_cli("backward", "configs/seed-backward.yaml", "--force").stderr
+    )

@@ -353,6 +353,7 @@ def backward(
     check: bool,
     sgd: float | None,
     sgd_output: Path | None,
+    force: bool = False,
 ) -> Views:
     """The loss (the config's, or --loss and --target) backwards through the model: each step's gradients
     as the selection keeps them, every weight's, and --check's and --sgd's results."""
@@ -388,7 +389,7 @@ def backward(
     assert spec is not None  # run_backward has refused a model without a loss
     mismatches = gradient_mismatches(model, result)
     if sgd is not None and sgd_output is not None:
-        _write_sgd(model, result.gradients, sgd, sgd_output)
+        _write_sgd(model, result.gradients, sgd, sgd_output, force)
     errors = _checked(config, source, spec) if check else None
 
     def table(console: Console) -> None:
@@ -425,15 +426,13 @@ def _checked(config: Path | None, source: Source, spec: LossSpec) -> dict[str, f
     return gradient_check(model, spec, run_backward(model, loss=spec).gradients)
 
 
-def _write_sgd(model: Model, gradients: dict[str, Array], rate: float, path: Path) -> None:
+def _write_sgd(model: Model, gradients: dict[str, Array], rate: float, path: Path, force: bool) -> None:
+    """The config after one step, to a new file (an existing one only with --force), as init writes."""
     from lstm_cli.backprop.training import after_sgd
-    from lstm_cli.errors import LstmCliError
+    from lstm_cli.init import write_new_file
     from lstm_cli.yamlwriter import dump_yaml
 
-    try:
-        path.write_text(dump_yaml(after_sgd(model, gradients, rate)), encoding="utf-8")
-    except OSError as exc:
-        raise LstmCliError(f"cannot write {path}: {exc.strerror}") from None
+    write_new_file(path, dump_yaml(after_sgd(model, gradients, rate)), force=force)
     sys.stderr.write(f"{PROG}: wrote {path}: the config after w - {rate:g}·dL/dw\n")
 
 

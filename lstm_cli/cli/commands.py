@@ -555,6 +555,7 @@ def backward(
     sgd_output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Where --sgd writes.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --sgd FILE if it exists.")] = False,
     input_data: InputOption = None,
     time_major: TimeMajorOption = False,
     batch_first: BatchFirstOption = False,
@@ -592,6 +593,7 @@ def backward(
             check=check,
             sgd=sgd,
             sgd_output=sgd_output,
+            force=force,
         ),
     )
 

@@ -143,6 +143,7 @@ RULES: tuple[Rule, ...] = (
     Needs(SOURCE, "CONFIG", "{option} goes with a CONFIG or model file, not the built-in example; name one"),
     Needs(("--sgd",), "--output", "--sgd writes the config after one step: give -o FILE", ("backward",)),
     Needs(("--output",), "--sgd", "-o FILE is where --sgd writes; give --sgd LR", ("backward",)),
+    Needs(("--force",), "--sgd", "--force overwrites the --sgd FILE; give --sgd LR -o FILE", ("backward",)),
     Needs(("--target",), "--loss", "--target goes with --loss TYPE", ("backward",)),
     Needs(("--from-logits",), "--loss", "--from-logits goes with --loss TYPE", ("backward",)),
     Conflict(
