@@ -76,12 +76,10 @@ class Finding:
     part: str = ""
 
     def document(self) -> dict[str, object]:
-        return {
-            "hypothesis": self.hypothesis,
-            "layer": self.layer,
-            "max_abs_diff": self.max_abs_diff,
-            "agrees": self.agrees,
-        }
+        document: dict[str, object] = {"hypothesis": self.hypothesis, "layer": self.layer}
+        if self.part:  # which half, or which of state:swapped's two mistakes
+            document["part"] = self.part
+        return document | {"max_abs_diff": self.max_abs_diff, "agrees": self.agrees}
 
 
 # -- the changes ---------------------------------------------------------------------------------------
@@ -217,6 +215,29 @@ def _unflipped(layer: BidirectionalLayer) -> OutputChange:
     return change
 
 
+def _one_half(direction: str, change: CellChange) -> LayerChange:
+    """The change to one half of a bidirectional layer alone."""
+
+    def changed(layer: Recurrent) -> Recurrent:
+        if not isinstance(layer, BidirectionalLayer):
+            return layer
+        if direction == "forward":
+            return replace(layer, forward=change(layer.forward))
+        return replace(layer, backward=change(layer.backward))
+
+    return changed
+
+
+def _concatenated_backward_first(layer: BidirectionalLayer) -> OutputChange:
+    """The halves concatenated the other way round: the backward half's units first."""
+    forward_ref, backward_ref = (half_ref(layer.name, direction) for direction in DIRECTIONS)
+
+    def change(values: Values) -> dict[str, Array]:
+        return {**values, layer.name: merge_halves("concat", values[backward_ref], values[forward_ref])}
+
+    return change
+
+
 def _returned_states_swapped(layer: Recurrent) -> OutputChange:
     owners = (
         [half_ref(layer.name, d) for d in DIRECTIONS]
@@ -246,8 +267,21 @@ def _layer_hypotheses(layer: Recurrent) -> Iterator[Hypothesis]:
         yield Hypothesis(hypothesis, name, _each_cell(change), per_step=True)
     if isinstance(layer, BidirectionalLayer):
         yield Hypothesis("bidirectional:swapped", name, swap_halves, per_step=True)
+        if layer.merge_mode == "concat":
+            yield Hypothesis(
+                "bidirectional:swapped",
+                name,
+                _halves(layer),
+                _concatenated_backward_first(layer),
+                part="concatenated",
+            )
         if layer.return_sequences:
             yield Hypothesis("bidirectional:unflipped", name, _halves(layer), _unflipped(layer))
+        for direction in DIRECTIONS:  # a mistake made in one half alone, as a port written half by half can
+            for hypothesis, change in _cell_changes(cell):
+                yield Hypothesis(
+                    hypothesis, name, _one_half(direction, change), part=direction, per_step=True
+                )
     else:
         if layer.return_sequences:
             yield Hypothesis("time:reversed_output", name, _identity, _reversed_output(name))

@@ -70,6 +70,10 @@ def write_fixed(
 def undo(finding: Finding, b: Recurrent, a: Recurrent) -> Recurrent:
     """B's layer with the finding's mistake undone."""
     kind, _, value = finding.hypothesis.partition(":")
+    if finding.part in DIRECTIONS and isinstance(b, BidirectionalLayer):  # one half's mistake: that half's
+        whole = undo(replace(finding, part=""), b, a)
+        assert isinstance(whole, BidirectionalLayer)  # a bidirectional layer's undo keeps it one
+        return replace(b, **{finding.part: getattr(whole, finding.part)})
     if kind == "gate_order":
         back = inverse_order(value)
         return _cells(b, a, lambda w, _: _reordered(w, back))

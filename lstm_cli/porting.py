@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from .diagnosis import KERAS_ORDER, KNOWN_ORDERS, Finding, inverse_order
 from .model import BidirectionalLayer, Layer, LstmLayer
 
@@ -46,13 +48,33 @@ def _cell(layer: Layer | None) -> LstmLayer | None:
 def story(finding: Finding, a_layer: Layer | None, *, numbers: bool) -> str:
     """One finding in words: what B does, how close the change brings A and B, and the fix."""
     kind, _, value = finding.hypothesis.partition(":")
-    where = f"In layer '{finding.layer}', "
+    half = f" (its {finding.part} half alone)" if finding.part in ("forward", "backward") else ""
+    where = f"In layer '{finding.layer}'{half}, "
     what, fix = _mistake(kind, value, finding.part, _cell(a_layer), numbers)
     if finding.agrees:
         closeness = f"With that change, A and B agree to {short(finding.max_abs_diff)}."
     else:
         closeness = f"Even so, A and B still differ by up to {short(finding.max_abs_diff)}."
-    return f"{where}{what} {closeness}" + (f" Fix: {fix}" if finding.agrees else "")
+    also = ""
+    if kind in ("bias", "forget_bias") and value in ("twice", "+1") and _keras_initial_bias(_cell(a_layer)):
+        other = "forget_bias:+1, TF1's default" if kind == "bias" else "bias:twice, SO 48361376's mistake"
+        also = (
+            f" A's bias is Keras's initial one (0, but 1 for the forget gate), so this is the same change as "
+            f"{other}: either may be B's mistake."
+        )
+    return f"{where}{what} {closeness}{also}" + (f" Fix: {fix}" if finding.agrees else "")
+
+
+def _keras_initial_bias(cell: LstmLayer | None) -> bool:
+    """A bias of zeros but the forget gate's ones: doubling it adds 1 to z_f, as forget_bias=1 does."""
+    if cell is None or cell.weights is None or cell.weights.bias is None:
+        return False
+    blocks = np.split(np.asarray(cell.weights.bias, np.float64), 4)
+    expected = [
+        np.zeros_like(block) if gate != "f" else np.ones_like(block)
+        for gate, block in zip(KERAS_ORDER, blocks, strict=True)
+    ]
+    return all(np.array_equal(block, want) for block, want in zip(blocks, expected, strict=True))
 
 
 def _mistake(kind: str, value: str, part: str, cell: LstmLayer | None, numbers: bool) -> tuple[str, str]:
@@ -96,7 +118,7 @@ def _mistake(kind: str, value: str, part: str, cell: LstmLayer | None, numbers: 
             "take recurrent_kernel = weight_hh.T, never .reshape.",
         ),
         "time": _time(value),
-        "bidirectional": _bidirectional(value),
+        "bidirectional": _bidirectional(value, part),
         "state": _state(part),
     }
     return texts[kind]
@@ -142,7 +164,12 @@ def _time(value: str) -> tuple[str, str]:
     )
 
 
-def _bidirectional(value: str) -> tuple[str, str]:
+def _bidirectional(value: str, part: str) -> tuple[str, str]:
+    if value == "swapped" and part == "concatenated":
+        return (
+            "B concatenates the halves the other way round: the backward half's units first.",
+            "concatenate [forward, backward], as Keras's merge_mode='concat' does.",
+        )
     if value == "swapped":
         return (
             "B's forward and backward halves hold each other's weights.",

@@ -23,6 +23,7 @@ from lstm_cli.diagnosis import (
 from lstm_cli.engine import run_model
 from lstm_cli.fixing import undo
 from lstm_cli.model import Model
+from lstm_cli.porting import story
 
 BATCH, TIMESTEPS, FEATURES = 2, 4, 3
 
@@ -135,7 +136,7 @@ def test_every_planted_lstm_mistake_is_found_first_as_numbers_and_as_a_model(whi
         found_first(diagnose(a, hypothesis.apply(a)), name, "lstm")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [pytest.param(1, marks=pytest.mark.slow), 2])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
 def test_every_planted_bidirectional_mistake_is_found_first_as_numbers_and_as_a_model(
     merge_mode: str | None, seed: int
@@ -276,3 +277,43 @@ def test_undoing_each_agreeing_finding_gives_back_a_model_that_agrees(seed: int)
             fixed = undo(finding, b.layer(finding.layer), layer)  # type: ignore[arg-type]
             repaired = replace(b, layers=tuple(fixed if x.name == fixed.name else x for x in b.layers))
             assert compare_models(a, repaired).agree, hypothesis.name
+
+
+def test_a_mistake_in_one_half_alone_is_named_with_its_half_and_undone_there() -> None:
+    # TensorRT#2492's kind of port: the backward half written by hand, its bias doubled; the forward right.
+    a = random_bidirectional(3)
+    b = the(a, "bias:twice", "bi", "backward").apply(a)
+    finding = diagnose(a, b)[0]
+    assert (finding.hypothesis, finding.part, finding.agrees) == ("bias:twice", "backward", True)
+    assert finding.document()["part"] == "backward"
+    assert story(finding, a.layer("bi"), numbers=False).startswith(
+        "In layer 'bi' (its backward half alone), B adds"
+    )
+    fixed = undo(finding, b.layer("bi"), a.layer("bi"))  # type: ignore[arg-type]
+    assert compare_models(a, replace(b, layers=(fixed,))).agree
+
+
+def test_halves_concatenated_backward_first_are_found_as_numbers() -> None:
+    a = random_bidirectional(2, "concat")
+    values = run_model(a).values
+    forward, backward = np.split(values["bi"], 2, axis=-1)
+    numbers = {"bi": np.concatenate([backward, forward], axis=-1)}
+    finding = diagnose_numbers(a, numbers)[0]
+    assert (finding.hypothesis, finding.part, finding.agrees) == (
+        "bidirectional:swapped",
+        "concatenated",
+        True,
+    )
+    assert "backward half's units first" in story(finding, a.layer("bi"), numbers=True)
+
+
+def test_with_keras_initial_bias_bias_twice_says_it_is_also_forget_bias_plus_one() -> None:
+    # Keras's initial bias is 0 but 1 for the forget gate: doubling it adds 1 to z_f, as TF1's
+    # forget_bias=1 does. The two are one change, and the story says so rather than pick one silently.
+    units = 3
+    layer = lstm("lstm", FEATURES, units, 4)
+    layer["bias"] = [0.0] * units + [1.0] * units + [0.0] * (2 * units)
+    a = load_model(config(layer))
+    finding = diagnose(a, planted(a, "bias:twice", "lstm"))[0]
+    assert finding.agrees and finding.hypothesis == "bias:twice"
+    assert "same change as forget_bias:+1" in story(finding, a.layer("lstm"), numbers=False)
