@@ -23,6 +23,7 @@ from .activations import get_activation
 from .differences import ATOL, RTOL, abs_diff, beyond
 from .engine import LayerTrace, StepArrays, lstm_step, merge_halves, run_model, stacked_steps, step_options
 from .errors import LstmCliError
+from .layers import owner_of
 from .layers.lstm import LstmWeights, reorder_gates
 from .model import Array, BidirectionalLayer, LstmLayer, Model
 from .names import DIRECTIONS, half_ref, state_refs
@@ -422,8 +423,11 @@ def diagnose(
     recurrent layer agrees step by step (then no known mistake explains the difference)."""
     tolerance = (rtol, atol)
     layers = _recurrent(a)
+    outputs_of = {layer.name: list(owner_of(layer).output_refs(layer)) for layer in layers}
     if states_b is not None:
         findings = _layer_by_layer(a, layers, {**values_a, **values_b}, states_b, tolerance)
+    elif all(ref in values_b for refs in outputs_of.values() for ref in refs):
+        findings = _layer_outputs(a, layers, outputs_of, {**values_a, **values_b}, tolerance)
     else:
         findings = _from_outputs(a, layers, values_a, values_b, tolerance)
     return sorted(findings, key=lambda finding: (not finding.agrees, finding.max_abs_diff))
@@ -518,6 +522,30 @@ def _layer_by_layer(
             continue
         candidates = (h for h in _layer_hypotheses(layer) if not h.changes_outputs)
         findings += _try_layer(candidates, screen, attempt)
+    return findings
+
+
+def _layer_outputs(
+    a: Model,
+    layers: list[Recurrent],
+    outputs_of: dict[str, list[str]],
+    known: Values,
+    tolerance: tuple[float, float],
+) -> list[Finding]:
+    """Numbers that give every recurrent layer's outputs (`known` holds them over A's): each layer run
+    alone on B's input to it and held against B's outputs of it, and the hypotheses of each that differs."""
+    findings: list[Finding] = []
+    for layer in layers:
+        refs = outputs_of[layer.name]
+
+        def attempt(hypothesis: Hypothesis, refs: list[str] = refs) -> tuple[float, bool]:
+            def run() -> Values:
+                return hypothesis.outputs(_layer_run(hypothesis.apply(a), hypothesis.layer, known))
+
+            return _tried(run, known, refs, tolerance)
+
+        if not attempt(Hypothesis("", layer.name, _identity))[1]:
+            findings += _try_layer(_layer_hypotheses(layer), lambda hypothesis: None, attempt)
     return findings
 
 

@@ -317,3 +317,24 @@ def test_with_keras_initial_bias_bias_twice_says_it_is_also_forget_bias_plus_one
     finding = diagnose(a, planted(a, "bias:twice", "lstm"))[0]
     assert finding.agrees and finding.hypothesis == "bias:twice"
     assert "same change as forget_bias:+1" in story(finding, a.layer("lstm"), numbers=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "layer"),
+    [("bias:twice", "second"), ("gate_order:iofg", "first"), ("time:reversed_output", "first")],
+)
+def test_numbers_of_every_layer_are_diagnosed_layer_by_layer(name: str, layer: str) -> None:
+    # A runtime dumping every tensor (as polygraphy does) gives each layer's output: each layer is tried on
+    # B's own input to it, so a mistake is found in its layer without running the model from there.
+    a = two_layers()
+    hypothesis = the(a, name, layer)
+    values = _run_from_for_test(a, hypothesis)
+    numbers = {ref: values[ref] for ref in ("first", "second")}
+    finding = diagnose_numbers(a, numbers)[0]
+    assert (finding.hypothesis, finding.layer, finding.agrees) == (name, layer, True)
+
+
+def _run_from_for_test(a: Model, hypothesis: Hypothesis) -> dict[str, np.ndarray]:
+    """Every value B computes if it made `hypothesis`'s mistake."""
+    outputs = replace(a, outputs=tuple(layer.name for layer in a.layers))
+    return planted_values(outputs, hypothesis)
