@@ -20,27 +20,26 @@ from tests.conftest import ROOT
 STEPS = 1_000_000  # a run of some seconds: the bar shows after one
 
 
-@pytest.fixture(scope="module")
-def long_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("long")
-    rng = np.random.default_rng(0)
-    np.save(folder / "x.npy", rng.normal(size=(1, STEPS, 2)))
+def long_run(folder: Path, steps: int, seed: int, **top: object) -> Path:
+    """A 4-unit LSTM over `steps` steps of 2 features, its input in an .npy beside the config."""
+    rng = np.random.default_rng(seed)
+    np.save(folder / "x.npy", rng.normal(size=(1, steps, 2)))
     units = 4
-    config = {
-        "input": {"file": "x.npy"},
-        "layers": [
-            {
-                "type": "lstm",
-                "units": units,
-                "kernel": (rng.normal(size=(2, 4 * units)) / 2).round(3).tolist(),
-                "recurrent_kernel": (rng.normal(size=(units, 4 * units)) / 2).round(3).tolist(),
-                "bias": [0.0] * (4 * units),
-            }
-        ],
+    layer = {
+        "type": "lstm",
+        "units": units,
+        "kernel": (rng.normal(size=(2, 4 * units)) / 2).round(3).tolist(),
+        "recurrent_kernel": (rng.normal(size=(units, 4 * units)) / 2).round(3).tolist(),
+        "bias": [0.0] * (4 * units),
     }
     path = folder / "long.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump({"input": {"file": "x.npy"}, "layers": [layer], **top}))
     return path
+
+
+@pytest.fixture(scope="module")
+def long_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return long_run(tmp_path_factory.mktemp("long"), STEPS, 0)
 
 
 def stderr_at_a_terminal(*args: str) -> tuple[int, str]:
@@ -133,26 +132,7 @@ BACKWARD_STEPS = 100_000  # forward and backward: some seconds
 
 @pytest.fixture(scope="module")
 def long_backward_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("long_backward")
-    rng = np.random.default_rng(1)
-    np.save(folder / "x.npy", rng.normal(size=(1, BACKWARD_STEPS, 2)))
-    units = 4
-    config = {
-        "input": {"file": "x.npy"},
-        "layers": [
-            {
-                "type": "lstm",
-                "units": units,
-                "kernel": (rng.normal(size=(2, 4 * units)) / 2).round(3).tolist(),
-                "recurrent_kernel": (rng.normal(size=(units, 4 * units)) / 2).round(3).tolist(),
-                "bias": [0.0] * (4 * units),
-            }
-        ],
-        "loss": {"type": "sum"},
-    }
-    path = folder / "long.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return long_run(tmp_path_factory.mktemp("long_backward"), BACKWARD_STEPS, 1, loss={"type": "sum"})
 
 
 @pytest.mark.slow
