@@ -5,10 +5,16 @@ change": it changes one recurrent layer of A, or what that layer returns. `diagn
 and compares what it gives with B's values, listing the hypotheses best first and stopping at the first that
 agrees within tolerance.
 
-When B's values hold every recurrent layer's outputs (B is a model, run beside A), each layer is tried alone
-on B's own input to it: a port with one mistake in its second layer is found there, and each hypothesis
-costs one layer's run. With B's final outputs alone (numbers from another runtime), A is run from the changed
-layer on, reusing A's values before it.
+Three ways, by what B gives:
+- B a model, run beside A (its steps' x, h_prev, c_prev, c and h known): each layer is tried alone on B's
+  own input to it, so a port with one mistake in its second layer is found there. A change to the cell is
+  first screened on B's first steps at once, each from B's own state (`lstm_step` on all of them); only one
+  that agrees there runs the layer's sequence.
+- Numbers of every recurrent layer's output: each layer alone on B's input to it, against B's outputs of it.
+- Numbers of the final outputs alone: A is run from the changed layer on, reusing A's values before it;
+  where every layer runs forwards in time, a hypothesis is first screened on the input's first steps.
+When nothing agrees, the closest few are measured in full, so that the closest is named with its true
+difference.
 """
 
 from __future__ import annotations
