@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 from lstm_cli.config import load_model
@@ -18,6 +19,15 @@ from lstm_cli.model import BidirectionalLayer, DenseLayer, EmbeddingLayer, LstmL
 from lstm_cli.names import DIRECTIONS, half_ref, state_refs
 
 Tensor = torch.Tensor
+
+
+@pytest.fixture(autouse=True)
+def keras_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keras 3 promotes float64 results to float32 in its ops (as JAX does by default); keep float64. A test
+    module that imports this fixture has it for every test."""
+    from keras.src.backend.common import dtypes
+
+    monkeypatch.setitem(dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
 
 
 def activation(name: str, x: Tensor) -> Tensor:

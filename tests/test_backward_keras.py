@@ -16,7 +16,13 @@ torch = pytest.importorskip("torch")
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-from backward_oracle import KERAS_LOSSES, dense_entry, lstm_weights, target_for  # noqa: E402
+from backward_oracle import (  # noqa: E402
+    KERAS_LOSSES,
+    dense_entry,
+    keras_float64,  # noqa: F401  (autouse: Keras stays float64)
+    lstm_weights,
+    target_for,
+)
 from oracle_cases import ACTIVATIONS  # noqa: E402
 
 import lstm_cli  # noqa: E402
@@ -24,14 +30,6 @@ from lstm_cli.config import load_model  # noqa: E402
 from lstm_cli.model import BidirectionalLayer, DenseLayer, LstmLayer, MaskingLayer  # noqa: E402
 
 RTOL = 1e-7
-
-
-@pytest.fixture(autouse=True)
-def keras_float64(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keras's ops promote float64 results to float32 as JAX does by default; keep float64 throughout."""
-    from keras.src.backend.common import dtypes
-
-    monkeypatch.setitem(dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
 
 
 def _activation(name: str) -> Any:

@@ -16,21 +16,20 @@ torch = pytest.importorskip("torch")
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-from backward_oracle import dense_entry, gate_distinct, lstm_weights, oracle_gradients, target_for  # noqa: E402
+from backward_oracle import (  # noqa: E402
+    dense_entry,
+    gate_distinct,
+    keras_float64,  # noqa: F401  (autouse: Keras stays float64)
+    lstm_weights,
+    oracle_gradients,
+    target_for,
+)
 
 import lstm_cli  # noqa: E402
 from lstm_cli.activations import ACTIVATIONS  # noqa: E402
 from lstm_cli.losses import LOSS_TYPES  # noqa: E402
 
 RTOL = 1e-7
-
-
-@pytest.fixture(autouse=True)
-def keras_float64(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keras 3 promotes float64 to float32 in its ops' results (as JAX does by default); keep float64."""
-    from keras.src.backend.common import dtypes
-
-    monkeypatch.setitem(dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
 
 
 def assert_matches_oracle(config: dict[str, Any]) -> dict[str, np.ndarray]:

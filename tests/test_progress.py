@@ -42,6 +42,17 @@ def long_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return long_run(tmp_path_factory.mktemp("long"), STEPS, 0)
 
 
+def in_a_pipe(*args: str) -> subprocess.CompletedProcess[str]:
+    """`lstm-cli ARGS` with stdout and stderr pipes, in a terminal-like environment otherwise."""
+    return subprocess.run(
+        [sys.executable, "-m", "lstm_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TERM": "xterm"},
+    )
+
+
 def stderr_at_a_terminal(*args: str) -> tuple[int, str]:
     """`lstm-cli ARGS` with stderr a pseudo-terminal and stdout thrown away: the exit code, and what the
     terminal was sent."""
@@ -93,13 +104,7 @@ def test_no_bar_with_a_machine_format_even_at_a_terminal(long_config: Path) -> N
 
 @pytest.mark.slow
 def test_no_bar_into_a_pipe(long_config: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "lstm_cli", "forward", str(long_config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TERM": "xterm"},
-    )
+    result = in_a_pipe("forward", str(long_config))
     assert result.returncode == 0
     assert result.stderr == ""
     assert result.stdout.startswith("lstm (LSTM): 4 units")  # the table, as without a terminal
@@ -157,13 +162,7 @@ def test_backward_draws_no_bar_with_a_machine_format(long_backward_config: Path,
 
 @pytest.mark.slow
 def test_backward_draws_no_bar_into_a_pipe(long_backward_config: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "lstm_cli", "backward", str(long_backward_config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TERM": "xterm"},
-    )
+    result = in_a_pipe("backward", str(long_backward_config))
     assert result.returncode == 0
     assert result.stderr == ""
     assert result.stdout.startswith("loss: sum of lstm = ")

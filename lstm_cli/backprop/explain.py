@@ -264,13 +264,7 @@ def _dc_line(step: ChainStep, u: int, act: _Through, dm_label: str, dm: Array) -
     else:
         carried, carried_value = _carried(step, "c", u)
         terms.append((carried, step.f(carried_value)))
-    return arithmetic_line(
-        f"dc[{u}]",
-        step.table.dc[k, b, u],
-        " + ".join(term[0] for term in terms),
-        " + ".join(term[1] for term in terms),
-        number=step.number,
-    )
+    return _sum_line(f"dc[{u}]", step.table.dc[k, b, u], terms, step)
 
 
 def _dc_in_line(step: ChainStep, u: int) -> Arithmetic:
@@ -334,13 +328,7 @@ def _dc_prev_line(step: ChainStep, u: int, dc_label: str) -> Arithmetic:
         if gate != "o":  # z_i and z_f read c_prev
             dz = float(step.dz(gate)[u])
             terms.append((f"dz_{gate}[{u}]·p_{gate}[{u}]", f"{f(dz)}·{f(float(peephole[u]))}"))
-    return arithmetic_line(
-        f"dc_prev[{u}]",
-        step.table.dc_prev[k, b, u],
-        " + ".join(term[0] for term in terms),
-        " + ".join(term[1] for term in terms),
-        number=step.number,
-    )
+    return _sum_line(f"dc_prev[{u}]", step.table.dc_prev[k, b, u], terms, step)
 
 
 def _masked_unit(step: ChainStep, u: int) -> list[Arithmetic]:
@@ -458,3 +446,9 @@ def _cell_prefixes(cell: CellTrace) -> tuple[str, ...]:
     halves of a bidirectional one."""
     name, direction = cell.forward.layer.name, cell.forward.direction
     return (f"{name}.{direction}", name) if direction == "forward" else (f"{name}.{direction}",)
+
+
+def _sum_line(name: str, value: float, terms: list[tuple[str, str]], step: ChainStep) -> Arithmetic:
+    """`name = a + b = 1·2 + 3 = value`: each term's formula, then its numbers."""
+    formula, numbers = (" + ".join(term[part] for term in terms) for part in (0, 1))
+    return arithmetic_line(name, value, formula, numbers, number=step.number)
